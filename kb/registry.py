@@ -1,0 +1,408 @@
+"""The SQLite registry: documents, their versions, their chunks, and the current index generation.
+
+It is the source of truth; the FAISS files are derived from it. A whole ingest batch (or a
+checkpoint of it) is one transaction that ends by naming the new index generation, so readers
+always see a registry and an index that agree. WAL mode lets the app keep answering from the
+previous state while an ingest is writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from kb.errors import DocumentNotFoundError
+from kb.types import Category, Chunk, ChunkKind, DocumentInfo, DocumentRecord, VersionRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    document_id TEXT PRIMARY KEY,
+    source_key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    format TEXT NOT NULL,
+    language TEXT NOT NULL,
+    category TEXT NOT NULL,
+    effective_date TEXT,
+    expiry_date TEXT,
+    groups_json TEXT NOT NULL,
+    owner TEXT,
+    current_version INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    document_id TEXT NOT NULL REFERENCES documents(document_id),
+    version INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    format TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('current', 'superseded', 'deleted')),
+    ingested_at TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    page_count INTEGER,
+    byte_size INTEGER NOT NULL,
+    original_path TEXT,
+    PRIMARY KEY (document_id, version)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    section_path_json TEXT NOT NULL,
+    pages_json TEXT NOT NULL,
+    language TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    table_rows_json TEXT NOT NULL,
+    FOREIGN KEY (document_id, version) REFERENCES versions(document_id, version)
+);
+CREATE INDEX IF NOT EXISTS chunks_by_version ON chunks(document_id, version);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+class Registry:
+    """Typed access to the registry database. One instance per thread or process."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ meta
+
+    def index_generation(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'index_generation'").fetchone()
+        return int(row["value"]) if row else 0
+
+    def set_index_generation(self, generation: int) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES ('index_generation', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(generation),),
+        )
+
+    # ------------------------------------------------------------------ documents
+
+    def find_by_source(self, source_key: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM documents WHERE source_key = ?", (source_key,)).fetchone()
+
+    def current_hash(self, document_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT v.content_hash FROM documents d JOIN versions v "
+            "ON v.document_id = d.document_id AND v.version = d.current_version "
+            "WHERE d.document_id = ?",
+            (document_id,),
+        ).fetchone()
+        return row["content_hash"] if row else None
+
+    def new_document_id(self, base: str) -> str:
+        candidate, n = base, 1
+        while self.db.execute("SELECT 1 FROM documents WHERE document_id = ?", (candidate,)).fetchone():
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+
+    def latest_version(self, document_id: str) -> int:
+        row = self.db.execute(
+            "SELECT MAX(version) AS v FROM versions WHERE document_id = ?", (document_id,)
+        ).fetchone()
+        return int(row["v"] or 0)
+
+    def upsert_document(self, info: DocumentInfo, source_key: str) -> None:
+        now = _now()
+        self.db.execute(
+            """
+            INSERT INTO documents(document_id, source_key, title, source_name, format, language,
+                category, effective_date, expiry_date, groups_json, owner, current_version,
+                created_at, updated_at)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            ON CONFLICT(document_id) DO UPDATE SET
+                title = excluded.title, source_name = excluded.source_name,
+                format = excluded.format, language = excluded.language,
+                category = excluded.category, effective_date = excluded.effective_date,
+                expiry_date = excluded.expiry_date, groups_json = excluded.groups_json,
+                owner = excluded.owner, current_version = excluded.current_version,
+                updated_at = excluded.updated_at
+            """,
+            (
+                info.document_id,
+                source_key,
+                info.title,
+                info.source_name,
+                info.format,
+                info.language,
+                info.category.value,
+                info.effective_date.isoformat() if info.effective_date else None,
+                info.expiry_date.isoformat() if info.expiry_date else None,
+                json.dumps(list(info.groups)),
+                info.owner,
+                info.version,
+                now,
+                now,
+            ),
+        )
+
+    def add_version(
+        self,
+        info: DocumentInfo,
+        content_hash: str,
+        chunks: Sequence[Chunk],
+        page_count: int | None,
+        byte_size: int,
+        original_path: str | None,
+    ) -> None:
+        self.db.execute(
+            "UPDATE versions SET status = 'superseded' WHERE document_id = ? AND status = 'current'",
+            (info.document_id,),
+        )
+        self.db.execute(
+            "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                info.document_id,
+                info.version,
+                content_hash,
+                info.source_name,
+                info.format,
+                "current",
+                _now(),
+                len(chunks),
+                page_count,
+                byte_size,
+                original_path,
+            ),
+        )
+        self.db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    c.chunk_id,
+                    info.document_id,
+                    info.version,
+                    c.position,
+                    c.kind.value,
+                    c.text,
+                    json.dumps(list(c.section_path), ensure_ascii=False),
+                    json.dumps(list(c.pages)),
+                    c.language,
+                    c.content_hash,
+                    json.dumps([list(r) for r in c.table_rows], ensure_ascii=False),
+                )
+                for c in chunks
+            ],
+        )
+
+    def update_metadata(self, info: DocumentInfo) -> None:
+        """Change what the knowledge team stated (groups, category, dates) without a new version."""
+        self.db.execute(
+            "UPDATE documents SET category = ?, effective_date = ?, expiry_date = ?, groups_json = ?, "
+            "updated_at = ? WHERE document_id = ?",
+            (
+                info.category.value,
+                info.effective_date.isoformat() if info.effective_date else None,
+                info.expiry_date.isoformat() if info.expiry_date else None,
+                json.dumps(list(info.groups)),
+                _now(),
+                info.document_id,
+            ),
+        )
+
+    def mark_deleted(self, document_id: str) -> list[str]:
+        """Take a document out of the current view; returns the chunk ids to drop from the index."""
+        row = self.db.execute(
+            "SELECT current_version FROM documents WHERE document_id = ?", (document_id,)
+        ).fetchone()
+        if row is None or row["current_version"] is None:
+            raise DocumentNotFoundError(f"no current document with id '{document_id}'")
+        ids = self.chunk_ids(document_id, row["current_version"])
+        self.db.execute(
+            "UPDATE versions SET status = 'deleted' WHERE document_id = ? AND status = 'current'",
+            (document_id,),
+        )
+        self.db.execute(
+            "UPDATE documents SET current_version = NULL, updated_at = ? WHERE document_id = ?",
+            (_now(), document_id),
+        )
+        return ids
+
+    def chunk_ids(self, document_id: str, version: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT chunk_id FROM chunks WHERE document_id = ? AND version = ? ORDER BY position",
+            (document_id, version),
+        ).fetchall()
+        return [r["chunk_id"] for r in rows]
+
+    def current_chunk_ids(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT c.chunk_id FROM chunks c JOIN documents d ON d.document_id = c.document_id "
+            "AND d.current_version = c.version ORDER BY c.document_id, c.position"
+        ).fetchall()
+        return [r["chunk_id"] for r in rows]
+
+    # ------------------------------------------------------------------ reading
+
+    def _info(self, row: sqlite3.Row, version: int) -> DocumentInfo:
+        return DocumentInfo(
+            document_id=row["document_id"],
+            version=version,
+            title=row["title"],
+            source_name=row["source_name"],
+            format=row["format"],
+            language=row["language"],
+            category=Category(row["category"]),
+            effective_date=_date(row["effective_date"]),
+            expiry_date=_date(row["expiry_date"]),
+            groups=tuple(json.loads(row["groups_json"])),
+            owner=row["owner"],
+        )
+
+    def document_info(self, document_id: str) -> DocumentInfo:
+        row = self.db.execute("SELECT * FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(f"no document with id '{document_id}'")
+        return self._info(row, row["current_version"] or self.latest_version(document_id))
+
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """Chunks with their document's current metadata, for the ids given (any order)."""
+        out: dict[str, Chunk] = {}
+        infos: dict[tuple[str, int], DocumentInfo] = {}
+        for start in range(0, len(chunk_ids), 500):
+            batch = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            rows = self.db.execute(
+                f"SELECT c.*, d.title, d.source_name AS d_source_name, d.format AS d_format, "
+                f"d.language AS d_language, d.category, d.effective_date, d.expiry_date, "
+                f"d.groups_json, d.owner, d.document_id AS d_id "
+                f"FROM chunks c JOIN documents d ON d.document_id = c.document_id "
+                f"WHERE c.chunk_id IN ({marks})",
+                batch,
+            ).fetchall()
+            for row in rows:
+                key = (row["document_id"], row["version"])
+                if key not in infos:
+                    infos[key] = DocumentInfo(
+                        document_id=row["document_id"],
+                        version=row["version"],
+                        title=row["title"],
+                        source_name=row["d_source_name"],
+                        format=row["d_format"],
+                        language=row["d_language"],
+                        category=Category(row["category"]),
+                        effective_date=_date(row["effective_date"]),
+                        expiry_date=_date(row["expiry_date"]),
+                        groups=tuple(json.loads(row["groups_json"])),
+                        owner=row["owner"],
+                    )
+                out[row["chunk_id"]] = Chunk(
+                    chunk_id=row["chunk_id"],
+                    document=infos[key],
+                    position=row["position"],
+                    kind=ChunkKind(row["kind"]),
+                    text=row["text"],
+                    section_path=tuple(json.loads(row["section_path_json"])),
+                    pages=tuple(json.loads(row["pages_json"])),
+                    language=row["language"],
+                    content_hash=row["content_hash"],
+                    table_rows=tuple(tuple(r) for r in json.loads(row["table_rows_json"])),
+                )
+        return out
+
+    def versions(self, document_id: str) -> tuple[VersionRecord, ...]:
+        rows = self.db.execute(
+            "SELECT * FROM versions WHERE document_id = ? ORDER BY version", (document_id,)
+        ).fetchall()
+        return tuple(
+            VersionRecord(
+                document_id=r["document_id"],
+                version=r["version"],
+                content_hash=r["content_hash"],
+                source_name=r["source_name"],
+                format=r["format"],
+                status=r["status"],
+                ingested_at=r["ingested_at"],
+                chunk_count=r["chunk_count"],
+                page_count=r["page_count"],
+                byte_size=r["byte_size"],
+            )
+            for r in rows
+        )
+
+    def original_path(self, document_id: str, version: int) -> str | None:
+        row = self.db.execute(
+            "SELECT original_path FROM versions WHERE document_id = ? AND version = ?",
+            (document_id, version),
+        ).fetchone()
+        return row["original_path"] if row else None
+
+    def documents(self, include_deleted: bool = False) -> list[DocumentRecord]:
+        where = "" if include_deleted else "WHERE d.current_version IS NOT NULL"
+        rows = self.db.execute(
+            f"SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.document_id "
+            f"AND c.version = d.current_version) AS n_chunks FROM documents d {where} "
+            f"ORDER BY d.title"
+        ).fetchall()
+        return [self._record(r, r["n_chunks"]) for r in rows]
+
+    def document(self, document_id: str) -> DocumentRecord:
+        row = self.db.execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.document_id "
+            "AND c.version = d.current_version) AS n_chunks FROM documents d WHERE document_id = ?",
+            (document_id,),
+        ).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(f"no document with id '{document_id}'")
+        return self._record(row, row["n_chunks"], self.versions(document_id))
+
+    def _record(
+        self, row: sqlite3.Row, n_chunks: int, versions: tuple[VersionRecord, ...] = ()
+    ) -> DocumentRecord:
+        return DocumentRecord(
+            document_id=row["document_id"],
+            title=row["title"],
+            source_name=row["source_name"],
+            format=row["format"],
+            language=row["language"],
+            category=Category(row["category"]),
+            effective_date=_date(row["effective_date"]),
+            expiry_date=_date(row["expiry_date"]),
+            groups=tuple(json.loads(row["groups_json"])),
+            owner=row["owner"],
+            current_version=row["current_version"],
+            chunk_count=n_chunks,
+            updated_at=row["updated_at"],
+            versions=versions,
+        )

@@ -1,0 +1,138 @@
+"""One knowledge base on disk: the registry, the current index generation, and the write lock.
+
+Readers (the app, `kb ask`) open it and get the generation the registry names; they notice a
+newer generation written by an ingest and reload. Writers (ingest, delete) go through
+`KnowledgeBase.write()`, which holds the cross-process lock and one registry transaction, and
+publishes a new index generation only when the transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from filelock import FileLock, Timeout
+
+from kb.config import Settings
+from kb.errors import KnowledgeBaseBusyError
+from kb.index import FaissIndex, remove_old_generations
+from kb.ports import Embedder
+from kb.registry import Registry
+from kb.types import Chunk
+
+logger = logging.getLogger(__name__)
+
+
+def chunk_metadata(chunk: Chunk) -> dict:
+    """The flat metadata LangChain documents carry, so a LangChain user can filter on it."""
+    info = chunk.document
+    return {
+        "chunk_id": chunk.chunk_id,
+        "document_id": info.document_id,
+        "version": info.version,
+        "title": info.title,
+        "source_name": info.source_name,
+        "format": info.format,
+        "section": chunk.section,
+        "pages": list(chunk.pages),
+        "kind": chunk.kind.value,
+        "language": chunk.language,
+        "category": info.category.value,
+        "effective_date": info.effective_date.isoformat() if info.effective_date else None,
+        "expiry_date": info.expiry_date.isoformat() if info.expiry_date else None,
+        "groups": list(info.groups),
+        "content_hash": chunk.content_hash,
+    }
+
+
+@dataclass
+class WriteSession:
+    """What a writer may touch while it holds the lock and the open transaction."""
+
+    registry: Registry
+    index: FaissIndex
+    changed: bool = False
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.registry = Registry(settings.registry_path)
+        self._index: FaissIndex | None = None
+        self._generation = -1
+        self._load_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.registry.close()
+
+    def _fetch_documents(self, ids: Sequence[str]) -> dict:
+        from langchain_core.documents import Document
+
+        chunks = self.registry.chunks_by_id(ids)
+        missing = [i for i in ids if i not in chunks]
+        if missing:
+            logger.warning("index names %d chunks the registry does not have", len(missing))
+        return {
+            cid: Document(page_content=c.text, metadata=chunk_metadata(c), id=cid) for cid, c in chunks.items()
+        }
+
+    def _load_index(self, generation: int) -> FaissIndex:
+        if generation == 0:
+            return FaissIndex(self.embedder)
+        return FaissIndex.load(self.settings.index_dir, generation, self.embedder, self._fetch_documents)
+
+    @property
+    def index(self) -> FaissIndex:
+        """The current index; reloaded when an ingest has published a newer generation."""
+        generation = self.registry.index_generation()
+        if self._index is None or generation != self._generation:
+            with self._load_lock:
+                if self._index is None or generation != self._generation:
+                    self._index = self._load_index(generation)
+                    self._generation = generation
+        assert self._index is not None
+        return self._index
+
+    @contextmanager
+    def write(self) -> Iterator[WriteSession]:
+        """Exclusive, all-or-nothing change: lock, transaction, new generation on commit."""
+        lock = FileLock(str(self.settings.lock_path))
+        try:
+            lock.acquire(timeout=self.settings.lock_timeout_seconds)
+        except Timeout as e:
+            raise KnowledgeBaseBusyError(
+                f"another ingest is still running on {self.settings.data_dir}; try again when it ends"
+            ) from e
+        # A connection of its own, so readers in this process never see half a transaction.
+        registry = Registry(self.settings.registry_path)
+        try:
+            with registry.transaction():
+                generation = registry.index_generation()
+                # Work on a private copy: the shared one keeps serving readers until commit.
+                index = self._load_index(generation)
+                session = WriteSession(registry, index)
+                yield session
+                if session.changed:
+                    new_generation = generation + 1
+                    session.index.save(self.settings.index_dir, new_generation)
+                    registry.set_index_generation(new_generation)
+            if session.changed:
+                keep_from = new_generation - self.settings.keep_index_generations + 1
+                remove_old_generations(self.settings.index_dir, keep_from)
+                with self._load_lock:
+                    # Reload from what was committed rather than trust the writer's copy.
+                    self._index, self._generation = None, -1
+        finally:
+            registry.close()
+            lock.release()
+
+    def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
+        """Plain dense search over current chunks (hybrid retrieval lives in kb.retrieve)."""
+        hits = self.index.search(self.embedder.embed_query(query), k)
+        chunks = self.registry.chunks_by_id([cid for cid, _ in hits])
+        return [(chunks[cid], score) for cid, score in hits if cid in chunks]
