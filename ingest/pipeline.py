@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ingest.chunk import chunk_document, infer_category
 from ingest.load import parse_bytes
+from ingest.manifest import read_manifest
 from ingest.sniff import safe_name
 from kb.errors import DocumentError, FileTooLargeError, KBError
 from kb.store import KnowledgeBase, WriteSession, chunk_metadata
@@ -43,6 +44,7 @@ class Upload:
     name: str
     path: Path | None = None
     data: bytes | None = None
+    options: DocumentOptions | None = None  # overrides the batch's options for this file
 
     def size(self) -> int:
         return self.path.stat().st_size if self.path is not None else len(self.data or b"")
@@ -51,20 +53,29 @@ class Upload:
         return self.path.read_bytes() if self.path is not None else (self.data or b"")
 
 
-def collect_files(paths: Iterable[Path]) -> list[Upload]:
-    """Files under the given paths, recursively, in a stable order; hidden files skipped."""
-    uploads: list[Upload] = []
+def collect_files(paths: Iterable[Path], manifest: Path | None = None) -> list[Upload]:
+    """Files under the given paths, recursively, in a stable order; hidden files skipped.
+
+    With a manifest, each listed file gets its options; the manifest itself is not ingested.
+    """
+    per_file = read_manifest(manifest) if manifest is not None else {}
+    skip = manifest.resolve() if manifest is not None else None
+    found: list[Path] = []
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
                 if child.is_file() and not hidden:
-                    uploads.append(Upload(child.name, path=child))
+                    found.append(child)
         elif path.is_file():
-            uploads.append(Upload(path.name, path=path))
+            found.append(path)
         else:
             raise KBError(f"no such file or folder: {path}")
-    return uploads
+    return [
+        Upload(p.name, path=p, options=per_file.get(safe_name(p.name).lower()))
+        for p in found
+        if p.resolve() != skip
+    ]
 
 
 def document_id_for(name: str) -> str:
@@ -113,7 +124,7 @@ class IngestRun:
         started = time.perf_counter()
         name = safe_name(upload.name)
         try:
-            report = self._ingest(session, upload, name)
+            report = self._ingest(session, upload, name, upload.options or self.options)
         except DocumentError as e:
             report = FileReport(name, FileStatus.FAILED, reason=e.reason)
         except KBError as e:
@@ -123,7 +134,9 @@ class IngestRun:
             report = FileReport(name, FileStatus.FAILED, reason=f"unexpected error: {type(e).__name__}: {e}")
         return replace(report, seconds=time.perf_counter() - started)
 
-    def _ingest(self, session: WriteSession, upload: Upload, name: str) -> FileReport:
+    def _ingest(
+        self, session: WriteSession, upload: Upload, name: str, options: DocumentOptions
+    ) -> FileReport:
         settings = self.kb.settings
         max_bytes = int(settings.max_file_mb * 1_000_000)
         if upload.size() > max_bytes:
@@ -138,7 +151,7 @@ class IngestRun:
         if document_id and existing["current_version"] is not None:
             current = registry.document_info(document_id)
             if registry.current_hash(document_id) == digest:
-                changed = _stated_metadata_changed(current, self.options)
+                changed = _stated_metadata_changed(current, options)
                 if changed is None:
                     return FileReport(name, FileStatus.UNCHANGED, document_id, current.version)
                 registry.update_metadata(changed)
@@ -158,10 +171,10 @@ class IngestRun:
             source_name=name,
             format=parsed.format,
             language=parsed.language,
-            category=self.options.category or infer_category(parsed),
-            effective_date=self.options.effective_date or parsed.effective_date,
-            expiry_date=self.options.expiry_date or parsed.expiry_date,
-            groups=self.options.groups or (previous.groups if previous else (EVERYONE,)),
+            category=options.category or infer_category(parsed),
+            effective_date=options.effective_date or parsed.effective_date,
+            expiry_date=options.expiry_date or parsed.expiry_date,
+            groups=options.groups or (previous.groups if previous else (EVERYONE,)),
             owner=parsed.owner,
         )
         chunks = chunk_document(

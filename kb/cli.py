@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--effective-date", type=_date)
     ingest.add_argument("--expiry-date", type=_date)
     ingest.add_argument("--groups", type=_groups, help="comma-separated access groups")
+    ingest.add_argument("--manifest", type=Path, help="CSV of per-file category/dates/groups")
     ingest.add_argument("--no-progress", action="store_true")
 
     docs = commands.add_parser("docs", help="list, show or delete documents")
@@ -92,7 +93,7 @@ def _ingest(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         expiry_date=args.expiry_date,
         groups=args.groups,
     )
-    uploads = collect_files(args.paths)
+    uploads = collect_files(args.paths, args.manifest)
     with tqdm(total=len(uploads), unit="file", disable=args.no_progress, file=sys.stderr) as bar:
 
         def progress(done: int, total: int, name: str) -> None:

@@ -1,0 +1,51 @@
+# The two commands: `make run` and `make test`. Everything else is what they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KB_DATA_DIR ?= data/kb
+export KB_DATA_DIR
+# Offline by construction: no hub look-ups, no telemetry.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export DO_NOT_TRACK := 1
+export UNSTRUCTURED_DISABLE_NOTICE := 1
+
+.PHONY: run test setup sample-kb lint samples clean
+
+run: setup sample-kb
+	$(BIN)/streamlit run app.py --server.headless true --server.port 8501 \
+		--server.address 0.0.0.0 --browser.gatherUsageStats false
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+setup: $(STAMP)
+
+# pip finds the CPU build of torch pinned in requirements.lock on this machine's local wheel
+# folder; a bare `torch` would pull a multi-GB CUDA build.
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# Builds the sample knowledge base only when this one has no documents yet.
+sample-kb: setup
+	@if [ -z "$$($(BIN)/kb docs list | grep -v '^0 documents' | head -1)" ]; then \
+		echo "Building the sample knowledge base in $(KB_DATA_DIR) ..."; \
+		$(BIN)/kb ingest samples --manifest samples/manifest.csv; \
+	else echo "Knowledge base in $(KB_DATA_DIR) already has documents."; fi
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Re-render samples/ from tools/sample_sources (only needed after editing a source).
+samples: setup
+	$(BIN)/python tools/build_samples.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,31 @@
+"""The knowledge base at a glance: which documents it holds, their versions and dates."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.shared import get_services
+
+st.title("AnswerDesk")
+st.caption("Knowledge base for contact-centre agents. The ask page arrives with the next release.")
+
+documents = get_services().documents()
+st.metric("Documents", len(documents))
+st.dataframe(
+    [
+        {
+            "Title": d.title,
+            "Id": d.document_id,
+            "Version": d.current_version,
+            "Category": d.category.value,
+            "Language": d.language,
+            "Effective": d.effective_date,
+            "Expiry": d.expiry_date,
+            "Groups": ", ".join(d.groups),
+            "Chunks": d.chunk_count,
+        }
+        for d in documents
+    ],
+    hide_index=True,
+    width="stretch",
+)
