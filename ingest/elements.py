@@ -115,7 +115,9 @@ def prepare_html(markup: str) -> str:
     except Exception as e:  # lxml.etree.ParserError on empty or hopeless markup
         raise CorruptDocumentError(f"the HTML cannot be read ({e})") from e
     top_lists = [
-        el for el in root.iter("ol", "ul") if not any(a.tag in ("ol", "ul") for a in el.iterancestors())
+        el
+        for el in root.iter("ol", "ul")
+        if not any(a.tag in ("ol", "ul") for a in el.iterancestors())
     ]
     for list_el in top_lists:
         flat = _flatten_list(list_el, 1)
@@ -204,7 +206,9 @@ def _email_content(data: bytes) -> tuple[str, str, tuple[tuple[str, str], ...]]:
     if not isinstance(message, EmailMessage) or not message.keys():
         raise CorruptDocumentError("the e-mail has no headers: damaged or not an .eml file")
     props = tuple(
-        (key.lower(), str(message[key])) for key in ("From", "To", "Subject", "Date") if message[key]
+        (key.lower(), str(message[key]))
+        for key in ("From", "To", "Subject", "Date")
+        if message[key]
     )
     body = message.get_body(preferencelist=("html", "plain"))
     if body is None:
@@ -263,7 +267,9 @@ def parse_with_unstructured(data: bytes, fmt: str) -> ElementsContent:
     except CorruptDocumentError:
         raise
     except Exception as e:
-        raise CorruptDocumentError(f"the .{fmt} file cannot be read ({type(e).__name__}: {e})") from e
+        raise CorruptDocumentError(
+            f"the .{fmt} file cannot be read ({type(e).__name__}: {e})"
+        ) from e
 
     blocks = to_blocks(elements, fmt)
     page_count = None

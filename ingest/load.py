@@ -8,10 +8,11 @@ files, and an empty document silently entering the knowledge base is worse than 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path, PurePath
 
-from ingest.clean import detect_language, normalize_text
+from ingest.clean import clean_document, detect_language, normalize_text
 from ingest.docmeta import find_stated_facts
 from ingest.elements import parse_with_unstructured
 from ingest.pdf import parse_pdf
@@ -22,20 +23,14 @@ from kb.types import Block, BlockKind, ParsedDocument
 logger = logging.getLogger(__name__)
 
 
-def _clean_blocks(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
-    cleaned = []
-    for block in blocks:
-        if block.kind == BlockKind.TABLE:
-            rows = tuple(tuple(normalize_text(c) for c in row) for row in block.rows)
-            cleaned.append(Block(block.kind, normalize_text(block.text), block.page, block.level, rows))
-            continue
-        text = normalize_text(block.text)
-        if text:
-            cleaned.append(Block(block.kind, text, block.page, block.level))
-    return tuple(cleaned)
-
-
-_PLACEHOLDER_TITLES = {"untitled", "document", "(anonymous)", "anonymous", "microsoft word", "title"}
+_PLACEHOLDER_TITLES = {
+    "untitled",
+    "document",
+    "(anonymous)",
+    "anonymous",
+    "microsoft word",
+    "title",
+}
 
 
 def _title(blocks: tuple[Block, ...], stated: str | None, name: str) -> str:
@@ -63,25 +58,22 @@ def parse_bytes(data: bytes, name: str, *, max_bytes: int) -> ParsedDocument:
         content = parse_with_unstructured(data, fmt)
         blocks, stated_title, page_count = content.blocks, content.title, content.page_count
         properties = content.properties
-    blocks = _clean_blocks(blocks)
-    text = "\n".join(b.text for b in blocks)
+    parsed = clean_document(
+        ParsedDocument(source_name, fmt, "", blocks, "en", page_count, properties=properties)
+    )
+    text = "\n".join(b.text for b in parsed.blocks)
     if not text.strip():
         hint = " (a scanned PDF needs OCR first)" if fmt == "pdf" else ""
         raise EmptyDocumentError(f"no text could be extracted from this .{fmt} file{hint}")
-    facts = find_stated_facts(b.text for b in blocks)
-    title = _title(blocks, stated_title, source_name)
-    logger.debug("parsed %s as %s: %d blocks", source_name, fmt, len(blocks))
-    return ParsedDocument(
-        source_name=source_name,
-        format=fmt,
-        title=title,
-        blocks=blocks,
+    facts = find_stated_facts(b.text for b in parsed.blocks)
+    logger.debug("parsed %s as %s: %d blocks", source_name, fmt, len(parsed.blocks))
+    return dataclasses.replace(
+        parsed,
+        title=_title(parsed.blocks, stated_title, source_name),
         language=detect_language(text),
-        page_count=page_count,
         effective_date=facts.effective_date,
         expiry_date=facts.expiry_date,
         owner=facts.owner,
-        properties=properties,
     )
 
 
@@ -89,5 +81,7 @@ def load_document(path: Path, *, max_bytes: int) -> ParsedDocument:
     """Parse a file on disk; refuses oversized files before reading them."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise FileTooLargeError(f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+        raise FileTooLargeError(
+            f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit"
+        )
     return parse_bytes(path.read_bytes(), path.name, max_bytes=max_bytes)

@@ -15,11 +15,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from kb.errors import CorruptDocumentError, EncryptedDocumentError
 from ingest.tables import table_text
+from kb.errors import CorruptDocumentError, EncryptedDocumentError
 from kb.types import Block, BlockKind
 
-_PAGE_FOOTER = re.compile(r"^(page\s+\d+(\s+of\s+\d+)?|\d+\s*/\s*\d+|第\s*\d+\s*页|-\s*\d+\s*-|\d+)$", re.I)
+_PAGE_FOOTER = re.compile(
+    r"^(page\s+\d+(\s+of\s+\d+)?|\d+\s*/\s*\d+|第\s*\d+\s*页|-\s*\d+\s*-|\d+)$", re.I
+)
 _LIST_MARKER = re.compile(
     r"^\s*(?:(?P<num>\d{1,3})[.)、]|\((?P<pnum>\d{1,3})\)|(?P<alpha>[a-z])[.)]|\((?P<palpha>[a-z])\)"
     r"|(?P<bullet>[•●▪◦‣∙·\-–*])|(?P<zh>[一二三四五六七八九十]+)、|第\s*\d+\s*步)\s*"
@@ -65,7 +67,10 @@ def _join(left: str, right: str) -> str:
 def _inside(line: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
     mid_x = (line["x0"] + line["x1"]) / 2
     mid_y = (line["top"] + line["bottom"]) / 2
-    return any(x0 - 1 <= mid_x <= x1 + 1 and top - 1 <= mid_y <= bottom + 1 for x0, top, x1, bottom in boxes)
+    return any(
+        x0 - 1 <= mid_x <= x1 + 1 and top - 1 <= mid_y <= bottom + 1
+        for x0, top, x1, bottom in boxes
+    )
 
 
 def _table_rows(raw: list[list[str | None]]) -> tuple[tuple[str, ...], ...]:
@@ -113,7 +118,15 @@ def _page_items(page, page_number: int) -> list[tuple[float, object]]:  # type: 
             continue
         sizes = Counter(round(c["size"], 1) for c in chars)
         bold = sum("bold" in c["fontname"].lower() for c in chars) > len(chars) / 2
-        line = _Line(text, sizes.most_common(1)[0][0], bold, raw["x0"], raw["top"], raw["bottom"], page_number)
+        line = _Line(
+            text,
+            sizes.most_common(1)[0][0],
+            bold,
+            raw["x0"],
+            raw["top"],
+            raw["bottom"],
+            page_number,
+        )
         items.append((raw["top"], line))
     items.sort(key=lambda item: item[0])
     return items
@@ -125,7 +138,9 @@ def parse_pdf(data: bytes) -> PdfContent:
         page_count = len(pdf.pages)
         title = (pdf.metadata or {}).get("Title")
         try:
-            items = [item for i, page in enumerate(pdf.pages, 1) for _, item in _page_items(page, i)]
+            items = [
+                item for i, page in enumerate(pdf.pages, 1) for _, item in _page_items(page, i)
+            ]
         except Exception as e:
             raise CorruptDocumentError(f"the PDF is damaged and cannot be read ({e})") from e
     lines = [i for i in items if isinstance(i, _Line)]
@@ -169,7 +184,9 @@ def parse_pdf(data: bytes) -> PdfContent:
         if isinstance(item, _Table):
             flush()
             previous = None
-            blocks.append(Block(BlockKind.TABLE, table_text(item.rows), item.page, 1, rows=item.rows))
+            blocks.append(
+                Block(BlockKind.TABLE, table_text(item.rows), item.page, 1, rows=item.rows)
+            )
             continue
         line = item
         if _PAGE_FOOTER.match(line.text) and line.size <= body_size:
@@ -205,7 +222,10 @@ def parse_pdf(data: bytes) -> PdfContent:
                 current_kind = BlockKind.LIST_ITEM
                 if list_indent is None or (marker.group("num") and line.x0 < list_indent + 3):
                     list_indent = line.x0
-                nested = bool(marker.group("alpha") or marker.group("palpha")) or line.x0 > list_indent + 8
+                nested = (
+                    bool(marker.group("alpha") or marker.group("palpha"))
+                    or line.x0 > list_indent + 8
+                )
                 current_level = 2 if nested else 1
             else:
                 current_kind, current_level = BlockKind.TEXT, 1
@@ -213,4 +233,6 @@ def parse_pdf(data: bytes) -> PdfContent:
         current.append(line.text)
         previous = line
     flush()
-    return PdfContent(tuple(blocks), page_count, title if isinstance(title, str) and title.strip() else None)
+    return PdfContent(
+        tuple(blocks), page_count, title if isinstance(title, str) and title.strip() else None
+    )

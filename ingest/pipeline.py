@@ -131,7 +131,9 @@ class IngestRun:
             report = FileReport(name, FileStatus.FAILED, reason=str(e))
         except Exception as e:  # a parser bug must not sink the batch; say what happened
             logger.exception("unexpected error ingesting %s", name)
-            report = FileReport(name, FileStatus.FAILED, reason=f"unexpected error: {type(e).__name__}: {e}")
+            report = FileReport(
+                name, FileStatus.FAILED, reason=f"unexpected error: {type(e).__name__}: {e}"
+            )
         return replace(report, seconds=time.perf_counter() - started)
 
     def _ingest(
@@ -157,7 +159,11 @@ class IngestRun:
                 registry.update_metadata(changed)
                 session.changed = True
                 return FileReport(
-                    name, FileStatus.UPDATED, document_id, current.version, reason="metadata changed"
+                    name,
+                    FileStatus.UPDATED,
+                    document_id,
+                    current.version,
+                    reason="metadata changed",
                 )
 
         parsed = parse_bytes(data, name, max_bytes=max_bytes)
@@ -178,7 +184,10 @@ class IngestRun:
             owner=parsed.owner,
         )
         chunks = chunk_document(
-            parsed, info, max_chars=settings.chunk_max_chars, procedure_max_chars=settings.procedure_max_chars
+            parsed,
+            info,
+            max_chars=settings.chunk_max_chars,
+            procedure_max_chars=settings.procedure_max_chars,
         )
         if not chunks:
             raise DocumentError("the document has text but nothing to index after cleaning")
@@ -195,7 +204,10 @@ class IngestRun:
             registry.add_version(info, digest, chunks, parsed.page_count, len(data), original)
             session.index.delete(stale)
             session.index.add(
-                [c.chunk_id for c in chunks], vectors, [c.text for c in chunks], [chunk_metadata(c) for c in chunks]
+                [c.chunk_id for c in chunks],
+                vectors,
+                [c.text for c in chunks],
+                [chunk_metadata(c) for c in chunks],
             )
         except BaseException:
             registry.db.execute("ROLLBACK TO file")
@@ -224,7 +236,9 @@ def ingest_uploads(
             for upload in uploads[start : start + checkpoint_every]:
                 report = run.ingest_file(session, upload)
                 reports.append(report)
-                logger.info("%s: %s %s", report.source_name, report.status.value, report.reason or "")
+                logger.info(
+                    "%s: %s %s", report.source_name, report.status.value, report.reason or ""
+                )
                 if progress is not None:
                     progress(len(reports), len(uploads), report.source_name)
     return IngestReport(tuple(reports), time.perf_counter() - started, run.chunks_embedded)
@@ -237,4 +251,3 @@ def delete_document(kb: KnowledgeBase, document_id: str) -> int:
         session.index.delete(stale)
         session.changed = True
     return len(stale)
-

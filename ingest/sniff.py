@@ -84,9 +84,13 @@ def _check_ooxml(data: bytes, fmt: str) -> None:
     except zipfile.BadZipFile as e:
         raise CorruptDocumentError(f"the .{fmt} file is damaged (not a readable archive)") from e
     if "[Content_Types].xml" not in names:
-        raise UnsupportedFormatError(f"named .{fmt} but it is a plain zip archive, not an Office file")
+        raise UnsupportedFormatError(
+            f"named .{fmt} but it is a plain zip archive, not an Office file"
+        )
     if not any(n.startswith(_OOXML_PART[fmt]) for n in names):
-        actual = next((f for f, part in _OOXML_PART.items() if any(n.startswith(part) for n in names)), None)
+        actual = next(
+            (f for f, part in _OOXML_PART.items() if any(n.startswith(part) for n in names)), None
+        )
         what = f"a .{actual} file" if actual else "another kind of Office file"
         raise UnsupportedFormatError(f"named .{fmt} but it is really {what}")
 

@@ -18,7 +18,9 @@ def rows_from_html(markup: str) -> Rows:
     rows = []
     for tr in root.iter("tr"):
         cells = tuple(
-            re.sub(r"\s+", " ", cell.text_content()).strip() for cell in tr if cell.tag in ("td", "th")
+            re.sub(r"\s+", " ", cell.text_content()).strip()
+            for cell in tr
+            if cell.tag in ("td", "th")
         )
         if any(cells):
             rows.append(cells)

@@ -79,7 +79,9 @@ def print_report(report: IngestReport) -> None:
         )
         print(f"{_STATUS_MARK[file.status]}  {file.source_name}: {detail}")
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in FileStatus)
-    print(f"{len(report.files)} files in {report.seconds:.1f}s: {counts}; {report.chunks_embedded} chunks embedded")
+    print(
+        f"{len(report.files)} files in {report.seconds:.1f}s: {counts}; {report.chunks_embedded} chunks embedded"
+    )
 
 
 def _ingest(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
@@ -119,8 +121,12 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
         print(f"{len(documents)} documents")
     elif args.docs_command == "show":
         d = services.document(args.document_id)
-        print(f"{d.title}\n  id: {d.document_id}\n  file: {d.source_name} ({d.format}, {d.language})")
-        print(f"  category: {d.category.value}\n  owner: {d.owner or '-'}\n  groups: {', '.join(d.groups)}")
+        print(
+            f"{d.title}\n  id: {d.document_id}\n  file: {d.source_name} ({d.format}, {d.language})"
+        )
+        print(
+            f"  category: {d.category.value}\n  owner: {d.owner or '-'}\n  groups: {', '.join(d.groups)}"
+        )
         print(f"  effective: {d.effective_date or '-'}  expiry: {d.expiry_date or '-'}")
         print("  versions:")
         for v in d.versions:
@@ -144,7 +150,9 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
 def _search(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     for chunk, score in services.search(args.query, args.k):
         pages = ",".join(map(str, chunk.pages)) or "-"
-        print(f"{score:.3f}  {chunk.document.title} > {chunk.section} (p. {pages}, v{chunk.document.version})")
+        print(
+            f"{score:.3f}  {chunk.document.title} > {chunk.section} (p. {pages}, v{chunk.document.version})"
+        )
         print("       " + chunk.text[:200].replace("\n", " "))
     return 0
 

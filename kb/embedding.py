@@ -29,7 +29,9 @@ class MiniLMEmbedder:
 
     def __init__(self, batch_size: int = 32) -> None:
         if batch_size <= 0:
-            raise ConfigError(f"batch_size must be greater than 0. Currently, batch_size is {batch_size}")
+            raise ConfigError(
+                f"batch_size must be greater than 0. Currently, batch_size is {batch_size}"
+            )
         self._batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
@@ -61,7 +63,10 @@ class MiniLMEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._load().encode(
-            list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
 
@@ -80,7 +85,9 @@ def create_embedder(name: str, batch_size: int = 32) -> Embedder:
         factory = EMBEDDERS[name]
     except KeyError:
         available = ", ".join(sorted(EMBEDDERS))
-        raise ConfigError(f"Embedding model '{name}' is not supported. Available: {available}") from None
+        raise ConfigError(
+            f"Embedding model '{name}' is not supported. Available: {available}"
+        ) from None
     return factory(batch_size)
 
 

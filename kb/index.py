@@ -68,12 +68,18 @@ class FaissIndex:
         return [mapping[i] for i in range(len(mapping))]
 
     def add(
-        self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str], metadatas: Sequence[dict]
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        metadatas: Sequence[dict],
     ) -> None:
         if not ids:
             return
         if vectors.shape != (len(ids), self.embedder.dimension):
-            raise ValueError(f"expected {len(ids)} vectors of {self.embedder.dimension}, got {vectors.shape}")
+            raise ValueError(
+                f"expected {len(ids)} vectors of {self.embedder.dimension}, got {vectors.shape}"
+            )
         self.store.add_embeddings(
             text_embeddings=list(zip(texts, vectors.tolist(), strict=True)),
             metadatas=list(metadatas),
@@ -90,9 +96,15 @@ class FaissIndex:
         """(chunk id, cosine similarity) for the k nearest chunks."""
         if len(self) == 0:
             return []
-        scores, positions = self.store.index.search(np.asarray([vector], dtype=np.float32), min(k, len(self)))
+        scores, positions = self.store.index.search(
+            np.asarray([vector], dtype=np.float32), min(k, len(self))
+        )
         mapping = self.store.index_to_docstore_id
-        return [(mapping[int(p)], float(s)) for s, p in zip(scores[0], positions[0], strict=True) if p >= 0]
+        return [
+            (mapping[int(p)], float(s))
+            for s, p in zip(scores[0], positions[0], strict=True)
+            if p >= 0
+        ]
 
     # ------------------------------------------------------------------ persistence
 
@@ -131,7 +143,9 @@ class FaissIndex:
             blob = np.frombuffer(stem.with_suffix(".faiss").read_bytes(), dtype=np.uint8)
             index = faiss.deserialize_index(blob)
         except (OSError, ValueError, RuntimeError) as e:
-            raise KBError(f"the vector index generation {generation} in {directory} cannot be read: {e}") from e
+            raise KBError(
+                f"the vector index generation {generation} in {directory} cannot be read: {e}"
+            ) from e
         if meta["model"] != embedder.name or meta["dimension"] != embedder.dimension:
             raise KBError(
                 f"this knowledge base was built with the '{meta['model']}' embedding model but "
@@ -139,7 +153,9 @@ class FaissIndex:
             )
         ids: list[str] = meta["ids"]
         if index.ntotal != len(ids):
-            raise KBError(f"vector index generation {generation} is inconsistent ({index.ntotal} != {len(ids)})")
+            raise KBError(
+                f"vector index generation {generation} is inconsistent ({index.ntotal} != {len(ids)})"
+            )
         documents = fetch_documents(ids)
         store = FAISS(
             embedding_function=LangChainEmbeddings(embedder),
@@ -157,7 +173,5 @@ def remove_old_generations(directory: Path, keep_from: int) -> None:
         return
     for path in directory.iterdir():
         match = _GENERATION.match(path.name)
-        if match and int(match.group(1)) < keep_from:
-            path.unlink(missing_ok=True)
-        elif path.suffix == ".tmp":
+        if (match and int(match.group(1)) < keep_from) or path.suffix == ".tmp":
             path.unlink(missing_ok=True)

@@ -119,7 +119,9 @@ class Registry:
     # ------------------------------------------------------------------ documents
 
     def find_by_source(self, source_key: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM documents WHERE source_key = ?", (source_key,)).fetchone()
+        return self.db.execute(
+            "SELECT * FROM documents WHERE source_key = ?", (source_key,)
+        ).fetchone()
 
     def current_hash(self, document_id: str) -> str | None:
         row = self.db.execute(
@@ -132,7 +134,9 @@ class Registry:
 
     def new_document_id(self, base: str) -> str:
         candidate, n = base, 1
-        while self.db.execute("SELECT 1 FROM documents WHERE document_id = ?", (candidate,)).fetchone():
+        while self.db.execute(
+            "SELECT 1 FROM documents WHERE document_id = ?", (candidate,)
+        ).fetchone():
             n += 1
             candidate = f"{base}-{n}"
         return candidate
@@ -291,7 +295,9 @@ class Registry:
         )
 
     def document_info(self, document_id: str) -> DocumentInfo:
-        row = self.db.execute("SELECT * FROM documents WHERE document_id = ?", (document_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT * FROM documents WHERE document_id = ?", (document_id,)
+        ).fetchone()
         if row is None:
             raise DocumentNotFoundError(f"no document with id '{document_id}'")
         return self._info(row, row["current_version"] or self.latest_version(document_id))

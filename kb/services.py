@@ -22,12 +22,18 @@ class Services:
     kb: KnowledgeBase
 
     def ingest_paths(
-        self, paths: Sequence[Path], options: DocumentOptions | None = None, progress: Progress | None = None
+        self,
+        paths: Sequence[Path],
+        options: DocumentOptions | None = None,
+        progress: Progress | None = None,
     ) -> IngestReport:
         return self.ingest(collect_files(paths), options, progress)
 
     def ingest(
-        self, uploads: Sequence[Upload], options: DocumentOptions | None = None, progress: Progress | None = None
+        self,
+        uploads: Sequence[Upload],
+        options: DocumentOptions | None = None,
+        progress: Progress | None = None,
     ) -> IngestReport:
         return ingest_uploads(self.kb, uploads, options, progress=progress)
 

@@ -78,13 +78,16 @@ class KnowledgeBase:
         if missing:
             logger.warning("index names %d chunks the registry does not have", len(missing))
         return {
-            cid: Document(page_content=c.text, metadata=chunk_metadata(c), id=cid) for cid, c in chunks.items()
+            cid: Document(page_content=c.text, metadata=chunk_metadata(c), id=cid)
+            for cid, c in chunks.items()
         }
 
     def _load_index(self, generation: int) -> FaissIndex:
         if generation == 0:
             return FaissIndex(self.embedder)
-        return FaissIndex.load(self.settings.index_dir, generation, self.embedder, self._fetch_documents)
+        return FaissIndex.load(
+            self.settings.index_dir, generation, self.embedder, self._fetch_documents
+        )
 
     @property
     def index(self) -> FaissIndex:

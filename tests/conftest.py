@@ -1,0 +1,42 @@
+"""Shared fixtures: a private knowledge base per test, one real embedding model per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+DATA = Path(__file__).parent / "data"
+GOOD = DATA / "good"
+BAD = DATA / "bad"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real packaged model, loaded once for the whole run."""
+    from kb.embedding import create_embedder
+
+    return create_embedder("minilm")
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from kb.config import Settings
+
+    return Settings(data_dir=tmp_path / "kb")
+
+
+@pytest.fixture
+def services(settings, embedder):
+    from kb.services import Services
+    from kb.store import KnowledgeBase
+
+    built = Services(settings, KnowledgeBase(settings, embedder))
+    yield built
+    built.close()
