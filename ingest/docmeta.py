@@ -38,7 +38,7 @@ _DATE = (
     r"(\d{4}-\d{1,2}-\d{1,2}|\d{4}/\d{1,2}/\d{1,2}|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
     r"|\d{1,2}/\d{1,2}/\d{4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4})"
 )
-_SEP = r"\s*[:：]?\s*"
+_SEP = r"\s*[:：|｜]?\s*"
 _EFFECTIVE = re.compile(
     rf"(?:effective(?:\s+date|\s+from)?|in\s+force\s+from|生效日期|生效日|實施日期|实施日期){_SEP}{_DATE}",
     re.I,
@@ -48,7 +48,7 @@ _EXPIRY = re.compile(
     re.I,
 )
 _OWNER = re.compile(
-    r"(?:document\s+owner|policy\s+owner|owner|文件负责部门|文件負責部門|负责部门|負責部門)\s*[:：]\s*"
+    r"(?:document\s+owner|policy\s+owner|owner|文件负责部门|文件負責部門|负责部门|負責部門)\s*[:：|｜]\s*"
     r"([^|｜\n;；]{2,80})",
     re.I,
 )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from ingest.chunk import is_step
 from ingest.tables import rows_from_html, table_text
 from ingest.unstructured_offline import prepare
 from kb.errors import CorruptDocumentError
@@ -30,6 +31,10 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CJK_SENTENCE = re.compile(r"[。！？；，：:]")
 _SKIPPED = {"Header", "Footer", "PageBreak", "PageNumber", "Image", "Formula"}
 _NESTED_MARKER = re.compile(r"^\s*(?:[a-z][.)]|\([a-z]\)|[ivx]+[.)]|◦)\s", re.I)
+_TEXT_HEADING = re.compile(r"^\d+(?:\.\d+)*\.?\s+\S(?:(?![.!?:。：]$).){0,70}$")
+_UNDERLINE = re.compile(r"^\s*([=\-_~*])\1{2,}\s*$")
+_LINE_MARKER = re.compile(r"^\s*(?:\d{1,3}[.)]|[a-z][.)]|[-•*])\s+\S")
+_NOTE_LABEL = re.compile(r"^(?:note|warning|important|caution|注意|警告|重要|提示)\s*[:：]", re.I)
 _DOTTED_NUMBER = re.compile(r"^(\d+(?:\.\d+)+)\.?\s")
 
 
@@ -127,6 +132,20 @@ def prepare_html(markup: str) -> str:
     return lxml_html.tostring(root, encoding="unicode")
 
 
+def ooxml_title(data: bytes) -> str | None:
+    """The title an Office file carries in its properties (docProps/core.xml), if any."""
+    import html
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            core = archive.read("docProps/core.xml").decode("utf-8", "replace")
+    except (KeyError, zipfile.BadZipFile):
+        return None
+    match = re.search(r"<dc:title[^>]*>(.*?)</dc:title>", core, re.S)
+    return html.unescape(match.group(1)).strip() or None if match else None
+
+
 def html_title(markup: str) -> str | None:
     match = re.search(r"<title[^>]*>(.*?)</title>", markup, re.I | re.S)
     return re.sub(r"\s+", " ", match.group(1)).strip() or None if match else None
@@ -171,14 +190,33 @@ def to_blocks(elements: Iterable[Any], fmt: str) -> list[Block]:
             continue
         if not text:
             continue
+        depth = element.metadata.category_depth
         if kind == "Title" and not _looks_like_cjk_sentence(text):
             blocks.append(Block(BlockKind.TITLE, text, page, _title_level(element, fmt)))
-        elif kind == "ListItem":
-            level = _list_level(text, element.metadata.category_depth)
-            blocks.append(Block(BlockKind.LIST_ITEM, text, page, level))
+        elif fmt == "txt" and kind == "ListItem" and _TEXT_HEADING.match(text):
+            blocks.append(Block(BlockKind.TITLE, text, page, _title_level(element, fmt)))
+        elif kind == "ListItem" or (fmt == "pptx" and is_step(text)):
+            # A slide's body paragraphs are bullets; "1. ..." on a slide is a step.
+            blocks.append(Block(BlockKind.LIST_ITEM, text, page, _list_level(text, depth)))
         else:
             blocks.append(Block(BlockKind.TEXT, text, page, 1))
     return blocks
+
+
+def prepare_plain_text(text: str) -> str:
+    """Give each step and note its own paragraph, and drop heading underlines (=== / ---).
+
+    unstructured's text partitioner splits paragraphs on blank lines only, so steps typed on
+    consecutive lines would otherwise become one element.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        if _UNDERLINE.match(line):
+            continue
+        if (_LINE_MARKER.match(line) or _NOTE_LABEL.match(line.strip())) and out and out[-1].strip():
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
 
 
 def _titles_first_per_page(blocks: list[Block]) -> list[Block]:
@@ -230,6 +268,7 @@ def parse_with_unstructured(data: bytes, fmt: str) -> ElementsContent:
                 content_type, body, props = _email_content(data)
                 title = dict(props).get("subject")
                 if content_type == "text/plain":
+                    body = prepare_plain_text(body)
                     elements = partition_text(text=body) if body.strip() else []
                     return ElementsContent(tuple(to_blocks(elements, "txt")), title, None, props)
                 markup = body
@@ -244,7 +283,7 @@ def parse_with_unstructured(data: bytes, fmt: str) -> ElementsContent:
         elif fmt == "txt":
             from unstructured.partition.text import partition_text
 
-            text = decode_text(data)
+            text = prepare_plain_text(decode_text(data))
             elements = partition_text(text=text) if text.strip() else []
         elif fmt == "docx":
             from unstructured.partition.docx import partition_docx
@@ -272,6 +311,8 @@ def parse_with_unstructured(data: bytes, fmt: str) -> ElementsContent:
         ) from e
 
     blocks = to_blocks(elements, fmt)
+    if fmt in ("docx", "pptx", "xlsx"):
+        title = ooxml_title(data)
     page_count = None
     if fmt == "xlsx":
         blocks, page_count = _sheets_as_sections(elements, blocks)

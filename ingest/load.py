@@ -40,6 +40,18 @@ def _title(blocks: tuple[Block, ...], stated: str | None, name: str) -> str:
     return first or PurePath(name).stem.replace("_", " ").replace("-", " ")
 
 
+def _without_title_heading(blocks: tuple[Block, ...], title: str) -> tuple[Block, ...]:
+    """Drop the heading that only repeats the document title.
+
+    Every citation already names the document; keeping its title as the top of each section
+    path would make every path start the same way and push the real section out of sight.
+    """
+    for i, block in enumerate(blocks[:3]):
+        if block.kind == BlockKind.TITLE and block.text.casefold() == title.casefold():
+            return blocks[:i] + blocks[i + 1 :]
+    return blocks
+
+
 def parse_bytes(data: bytes, name: str, *, max_bytes: int) -> ParsedDocument:
     """Parse an upload. `name` is used for its extension and for display only, never as a path."""
     source_name = safe_name(name)
@@ -66,10 +78,12 @@ def parse_bytes(data: bytes, name: str, *, max_bytes: int) -> ParsedDocument:
         hint = " (a scanned PDF needs OCR first)" if fmt == "pdf" else ""
         raise EmptyDocumentError(f"no text could be extracted from this .{fmt} file{hint}")
     facts = find_stated_facts(b.text for b in parsed.blocks)
+    title = _title(parsed.blocks, stated_title, source_name)
     logger.debug("parsed %s as %s: %d blocks", source_name, fmt, len(parsed.blocks))
     return dataclasses.replace(
         parsed,
-        title=_title(parsed.blocks, stated_title, source_name),
+        title=title,
+        blocks=_without_title_heading(parsed.blocks, title),
         language=detect_language(text),
         effective_date=facts.effective_date,
         expiry_date=facts.expiry_date,
