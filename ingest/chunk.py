@@ -572,22 +572,36 @@ _PRODUCT_TITLE = re.compile(
 )
 
 
+_POLICY_TITLE = re.compile(
+    r"\b(?:polic(?:y|ies)|standards?|guidelines?|guidance|rules?)\b|政策|规定|規定|守则|守則|指引",
+    re.IGNORECASE,
+)
+
+
 def infer_category(parsed: ParsedDocument) -> Category:
     """Guess a document's category when the knowledge team did not state one.
 
-    FAQ is decided by the title first, because an FAQ often contains "how to" answers with
-    steps. PROCEDURE needs both a real numbered procedure and a title or heading that says so
-    (procedure, process, how to, steps, 步骤, 流程, 操作). PRODUCT_SHEET if the title speaks of
-    fees, rates, charges, products or tariffs (费用, 收费, 利率, 产品), or tables hold most of the
-    content. Everything else is POLICY.
+    The title speaks first, because it says what the author meant the document to be: an FAQ
+    often contains "how to" answers with steps, a fee schedule or a policy often has a
+    procedure section. In order: FAQ title; procedure title (procedure, process, how to,
+    steps, 步骤, 流程, 操作) with a real numbered procedure; product title (fees, rates,
+    charges, products, tariffs, 费用, 收费, 利率, 产品); policy title (policy, standard, 政策,
+    规定). Only then the headings: a numbered procedure under a procedure-like heading makes a
+    PROCEDURE, tables holding most of the content a PRODUCT_SHEET. Everything else is POLICY.
     """
     title = parsed.title or ""
     if _FAQ_TITLE.search(title):
         return Category.FAQ
-    headings = [title, *(b.text for b in parsed.blocks if b.kind == BlockKind.TITLE)]
+    if _PROCEDURE_WORDS.search(title) and _has_procedure(parsed):
+        return Category.PROCEDURE
+    if _PRODUCT_TITLE.search(title):
+        return Category.PRODUCT_SHEET
+    if _POLICY_TITLE.search(title):
+        return Category.POLICY
+    headings = [b.text for b in parsed.blocks if b.kind == BlockKind.TITLE]
     if any(_PROCEDURE_WORDS.search(h) for h in headings) and _has_procedure(parsed):
         return Category.PROCEDURE
-    if _PRODUCT_TITLE.search(title) or _mostly_tables(parsed):
+    if _mostly_tables(parsed):
         return Category.PRODUCT_SHEET
     return Category.POLICY
 

@@ -191,11 +191,13 @@ def to_blocks(elements: Iterable[Any], fmt: str) -> list[Block]:
         if not text:
             continue
         depth = element.metadata.category_depth
-        if kind == "Title" and not _looks_like_cjk_sentence(text):
+        if (kind == "Title" and not _looks_like_cjk_sentence(text)) or (
+            fmt == "txt" and kind == "ListItem" and _TEXT_HEADING.match(text)
+        ):
             blocks.append(Block(BlockKind.TITLE, text, page, _title_level(element, fmt)))
-        elif fmt == "txt" and kind == "ListItem" and _TEXT_HEADING.match(text):
-            blocks.append(Block(BlockKind.TITLE, text, page, _title_level(element, fmt)))
-        elif kind == "ListItem" or (fmt == "pptx" and is_step(text)):
+        elif kind == "ListItem" or (
+            fmt == "pptx" and (is_step(text) or _NESTED_MARKER.match(text))
+        ):
             # A slide's body paragraphs are bullets; "1. ..." on a slide is a step.
             blocks.append(Block(BlockKind.LIST_ITEM, text, page, _list_level(text, depth)))
         else:
@@ -213,7 +215,11 @@ def prepare_plain_text(text: str) -> str:
     for line in text.splitlines():
         if _UNDERLINE.match(line):
             continue
-        if (_LINE_MARKER.match(line) or _NOTE_LABEL.match(line.strip())) and out and out[-1].strip():
+        if (
+            (_LINE_MARKER.match(line) or _NOTE_LABEL.match(line.strip()))
+            and out
+            and out[-1].strip()
+        ):
             out.append("")
         out.append(line)
     return "\n".join(out)
@@ -229,11 +235,26 @@ def _titles_first_per_page(blocks: list[Block]) -> list[Block]:
             by_page[block.page] = []
             pages.append(block.page)
         by_page[block.page].append(block)
+    previous_title: str | None = None
     for page in pages:
         group = by_page[page]
         titles = [b for b in group if b.kind == BlockKind.TITLE][:1]
-        ordered.extend(titles + [b for b in group if b not in titles])
+        rest = [b for b in group if b not in titles]
+        # A slide titled like the one before continues it ("Steps", then "Steps" again, or
+        # "Steps (cont.)"): keep its content in the same section.
+        if titles and previous_title and _continues(titles[0].text, previous_title):
+            titles = []
+        elif titles:
+            previous_title = titles[0].text
+        ordered.extend(titles + rest)
     return ordered
+
+
+def _continues(title: str, previous: str) -> bool:
+    stripped = re.sub(
+        r"\s*[(（]\s*(?:cont(?:inued|'d|\.)?|续|續)\s*[)）]\s*$", "", title, flags=re.I
+    )
+    return stripped.casefold() == previous.casefold()
 
 
 # ---------------------------------------------------------------- per-format entry points

@@ -26,8 +26,9 @@ class Services:
         paths: Sequence[Path],
         options: DocumentOptions | None = None,
         progress: Progress | None = None,
+        manifest: Path | None = None,
     ) -> IngestReport:
-        return self.ingest(collect_files(paths), options, progress)
+        return self.ingest(collect_files(paths, manifest), options, progress)
 
     def ingest(
         self,

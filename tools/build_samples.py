@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
     failures = 0
     outputs: dict[str, Path] = {}
+    restricted: list[tuple[str, str]] = []
     for path in paths:
         try:
             src = docgen.parse_source(path)
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             continue
         outputs[name] = path
+        if src.meta.get("groups"):
+            groups = ";".join(g.strip() for g in src.meta.get("groups", "").split(",") if g.strip())
+            restricted.append((name, groups))
         if args.check:
             print(f"ok     {path.name} -> {name} ({len(src.blocks)} blocks)")
             continue
@@ -87,7 +91,21 @@ def main(argv: list[str] | None = None) -> int:
     if failures:
         print(f"{failures} source(s) failed", file=sys.stderr)
         return 1
+    if not args.check and not args.sources:
+        write_manifest(args.out / "manifest.csv", restricted)
     return 0
+
+
+def write_manifest(path: Path, restricted: list[tuple[str, str]]) -> None:
+    """Access groups of the restricted samples, for `kb ingest samples --manifest ...`."""
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "category", "effective_date", "expiry_date", "groups"])
+        for name, groups in sorted(restricted):
+            writer.writerow([name, "", "", "", groups])
+    print(f"wrote  {path.name}  ({len(restricted)} restricted documents)")
 
 
 if __name__ == "__main__":

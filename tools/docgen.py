@@ -639,7 +639,11 @@ def render_pdf(src: Source, path: Path, encrypt_password: str | None = None) -> 
         )
 
     def markup(text: str) -> str:
-        return _BOLD_RE.sub(r"<b>\1</b>", html.escape(text, quote=False))
+        out = _BOLD_RE.sub(r"<b>\1</b>", html.escape(text, quote=False))
+        if zh:
+            # STSong-Light has no pound sign: take it from Vera, or "£15" extracts as "15".
+            out = out.replace("£", '<font name="Vera">£</font>')
+        return out
 
     # The metadata block wraps only between fields (never inside "Effective date: ..."): each
     # line is "k: v | k: v", the separator at a break is dropped.

@@ -57,7 +57,11 @@ def test_every_supported_format_parses_with_its_facts():
         "notes.txt": ("txt", "Branch Cash Deposit Limits", dt.date(2025, 1, 2)),
         "deck.pptx": ("pptx", "Using Cards Overseas - Agent Briefing", dt.date(2025, 7, 1)),
         "fees.xlsx": ("xlsx", "Personal Banking Fee Schedule", dt.date(2025, 4, 1)),
-        "message.eml": ("eml", "Change to USD wire cut-off time from 5 May 2025", dt.date(2025, 5, 5)),
+        "message.eml": (
+            "eml",
+            "Change to USD wire cut-off time from 5 May 2025",
+            dt.date(2025, 5, 5),
+        ),
     }
     for name, (fmt, title, effective) in expected.items():
         parsed = parse(name)
@@ -87,7 +91,9 @@ def test_pdf_pages_headings_steps_and_table():
     assert fees.rows[0] == ("Service", "Fee", "Notes")
     assert len(fees.rows) == 9 and fees.page == 2
     notes = [b.text for b in parsed.blocks if b.text.startswith("Warning:")]
-    assert notes == ["Warning: Never backdate a payment or change its value date to meet a cut-off time."]
+    assert notes == [
+        "Warning: Never backdate a payment or change its value date to meet a cut-off time."
+    ]
 
 
 def test_chinese_pdf_keeps_paragraphs_as_text_and_table_whole():
@@ -113,7 +119,10 @@ def test_docx_sub_steps_html_nested_lists_and_slides():
     sub = [b for b in docx.blocks if b.kind == BlockKind.LIST_ITEM and b.level == 2]
     assert [b.text[:2] for b in sub] == ["a."]
     html = parse("page.html")
-    assert [b.text[:2] for b in html.blocks if b.kind == BlockKind.LIST_ITEM and b.level == 2] == ["a.", "b."]
+    assert [b.text[:2] for b in html.blocks if b.kind == BlockKind.LIST_ITEM and b.level == 2] == [
+        "a.",
+        "b.",
+    ]
     deck = parse("deck.pptx")
     assert deck.page_count == 4
     assert titles(deck) == ["Travel notices", "Card declined abroad", "Overseas fees"]
@@ -153,16 +162,24 @@ def test_chunks_carry_section_paths_steps_together_tables_whole():
     assert fees.pages == (2,) and len(fees.table_rows) == 9
     (urgent,) = [c for c in pdf_chunks if c.kind == ChunkKind.PROCEDURE]
     assert urgent.section_path == ("Procedure for urgent payments",)
-    assert urgent.text.index("1. Confirm") < urgent.text.index("a. For payments") < urgent.text.index("6. Record")
+    assert (
+        urgent.text.index("1. Confirm")
+        < urgent.text.index("a. For payments")
+        < urgent.text.index("6. Record")
+    )
 
 
 def test_chinese_never_cut_mid_word():
     parsed = parse("zh_procedure.pdf")
     chunks = chunks_of(parsed, max_chars=200)  # small, to force splits of the long paragraphs
-    body = [c for c in chunks if c.kind == ChunkKind.TEXT and c.section_path[-1] in ("目的", "适用范围")]
+    body = [
+        c for c in chunks if c.kind == ChunkKind.TEXT and c.section_path[-1] in ("目的", "适用范围")
+    ]
     assert len(body) > 2, "the long paragraphs should have been split"
     checked = 0
-    for paragraph in (b.text for b in parsed.blocks if b.kind == BlockKind.TEXT and len(b.text) > 150):
+    for paragraph in (
+        b.text for b in parsed.blocks if b.kind == BlockKind.TEXT and len(b.text) > 150
+    ):
         boundaries, position = {0, len(paragraph)}, 0
         for word in jieba.lcut(paragraph):
             position += len(word)
@@ -204,7 +221,9 @@ def test_batch_with_every_bad_file_still_ingests_the_good_ones(services):
     assert all(by_name[n].status.value == "failed" and by_name[n].reason for n in bad_names)
     good = [f for f in report.files if f.source_name not in bad_names]
     assert len(good) == 12 and all(f.status.value == "added" for f in good)
-    assert services.search("wire transfer fee for a branch transfer", 1)[0][0].document.source_name in {
+    assert services.search("wire transfer fee for a branch transfer", 1)[0][
+        0
+    ].document.source_name in {
         "policy.pdf",
         "fees.xlsx",
     }
