@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from ingest.chunk import is_step
+from ingest.plaintext import split_fixed_width_tables
 from ingest.tables import rows_from_html, table_text
 from ingest.unstructured_offline import prepare
 from kb.errors import CorruptDocumentError
@@ -32,9 +33,7 @@ _CJK_SENTENCE = re.compile(r"[。！？；，：:]")
 _SKIPPED = {"Header", "Footer", "PageBreak", "PageNumber", "Image", "Formula"}
 _NESTED_MARKER = re.compile(r"^\s*(?:[a-z][.)]|\([a-z]\)|[ivx]+[.)]|◦)\s", re.I)
 _TEXT_HEADING = re.compile(r"^\d+(?:\.\d+)*\.?\s+\S(?:(?![.!?:。：]$).){0,70}$")
-_UNDERLINE = re.compile(r"^\s*([=\-_~*])\1{2,}\s*$")
-_LINE_MARKER = re.compile(r"^\s*(?:\d{1,3}[.)]|[a-z][.)]|[-•*])\s+\S")
-_NOTE_LABEL = re.compile(r"^(?:note|warning|important|caution|注意|警告|重要|提示)\s*[:：]", re.I)
+_CAPTION = re.compile(r"^(?:table|tab\.|表|附表)\s*\d+\s*[:：.]", re.I)
 _DOTTED_NUMBER = re.compile(r"^(\d+(?:\.\d+)+)\.?\s")
 
 
@@ -173,6 +172,19 @@ def _list_level(text: str, depth: int | None) -> int:
     return max(1, depth or 1) if depth and depth > 1 else 1
 
 
+def _is_heading(kind: str, text: str, fmt: str) -> bool:
+    """unstructured's element type, corrected where its heuristics are known to be wrong."""
+    if _CAPTION.match(text):
+        return False  # "Table 1: Fees" names the table below, it does not open a section
+    if kind == "Title":
+        return not _looks_like_cjk_sentence(text)
+    # Plain text has no markup: "2. Large deposits" / "1.3 Internal queues" are headings.
+    return fmt == "txt" and (
+        (kind == "ListItem" and _TEXT_HEADING.match(text) is not None)
+        or (_DOTTED_NUMBER.match(text) is not None and _TEXT_HEADING.match(text) is not None)
+    )
+
+
 def to_blocks(elements: Iterable[Any], fmt: str) -> list[Block]:
     blocks: list[Block] = []
     for element in elements:
@@ -191,9 +203,7 @@ def to_blocks(elements: Iterable[Any], fmt: str) -> list[Block]:
         if not text:
             continue
         depth = element.metadata.category_depth
-        if (kind == "Title" and not _looks_like_cjk_sentence(text)) or (
-            fmt == "txt" and kind == "ListItem" and _TEXT_HEADING.match(text)
-        ):
+        if _is_heading(kind, text, fmt):
             blocks.append(Block(BlockKind.TITLE, text, page, _title_level(element, fmt)))
         elif kind == "ListItem" or (
             fmt == "pptx" and (is_step(text) or _NESTED_MARKER.match(text))
@@ -205,24 +215,18 @@ def to_blocks(elements: Iterable[Any], fmt: str) -> list[Block]:
     return blocks
 
 
-def prepare_plain_text(text: str) -> str:
-    """Give each step and note its own paragraph, and drop heading underlines (=== / ---).
+def plain_text_blocks(text: str) -> list[Block]:
+    """Plain text: typed tables become real tables, the prose goes through unstructured."""
+    from unstructured.partition.text import partition_text
 
-    unstructured's text partitioner splits paragraphs on blank lines only, so steps typed on
-    consecutive lines would otherwise become one element.
-    """
-    out: list[str] = []
-    for line in text.splitlines():
-        if _UNDERLINE.match(line):
-            continue
-        if (
-            (_LINE_MARKER.match(line) or _NOTE_LABEL.match(line.strip()))
-            and out
-            and out[-1].strip()
-        ):
-            out.append("")
-        out.append(line)
-    return "\n".join(out)
+    blocks: list[Block] = []
+    for segment in split_fixed_width_tables(text):
+        if isinstance(segment, str):
+            if segment.strip():
+                blocks.extend(to_blocks(partition_text(text=segment), "txt"))
+        else:
+            blocks.append(Block(BlockKind.TABLE, table_text(segment), None, 1, rows=segment))
+    return blocks
 
 
 def _titles_first_per_page(blocks: list[Block]) -> list[Block]:
@@ -283,15 +287,12 @@ def parse_with_unstructured(data: bytes, fmt: str) -> ElementsContent:
     try:
         if fmt in ("html", "md", "eml"):
             from unstructured.partition.html import partition_html
-            from unstructured.partition.text import partition_text
 
             if fmt == "eml":
                 content_type, body, props = _email_content(data)
                 title = dict(props).get("subject")
                 if content_type == "text/plain":
-                    body = prepare_plain_text(body)
-                    elements = partition_text(text=body) if body.strip() else []
-                    return ElementsContent(tuple(to_blocks(elements, "txt")), title, None, props)
+                    return ElementsContent(tuple(plain_text_blocks(body)), title, None, props)
                 markup = body
             elif fmt == "md":
                 import markdown
@@ -302,10 +303,7 @@ def parse_with_unstructured(data: bytes, fmt: str) -> ElementsContent:
                 title = html_title(markup)
             elements = partition_html(text=prepare_html(markup)) if markup.strip() else []
         elif fmt == "txt":
-            from unstructured.partition.text import partition_text
-
-            text = prepare_plain_text(decode_text(data))
-            elements = partition_text(text=text) if text.strip() else []
+            return ElementsContent(tuple(plain_text_blocks(decode_text(data))), title, None, props)
         elif fmt == "docx":
             from unstructured.partition.docx import partition_docx
 

@@ -46,8 +46,13 @@ def _without_title_heading(blocks: tuple[Block, ...], title: str) -> tuple[Block
     Every citation already names the document; keeping its title as the top of each section
     path would make every path start the same way and push the real section out of sight.
     """
+    wanted = title.casefold()
     for i, block in enumerate(blocks[:3]):
-        if block.kind == BlockKind.TITLE and block.text.casefold() == title.casefold():
+        heading = block.text.casefold()
+        # An e-mail's subject often extends its first heading ("FRAUD ALERT - ... - action").
+        if block.kind == BlockKind.TITLE and (
+            heading == wanted or (len(heading) > 15 and heading in wanted)
+        ):
             return blocks[:i] + blocks[i + 1 :]
     return blocks
 

@@ -9,8 +9,9 @@ import zipfile
 import pytest
 
 from ingest.docmeta import find_stated_facts, parse_date
-from ingest.elements import prepare_html, prepare_plain_text
+from ingest.elements import prepare_html
 from ingest.manifest import read_manifest
+from ingest.plaintext import prepare_plain_text, split_fixed_width_tables
 from ingest.sniff import detect_format, safe_name
 from kb.errors import CorruptDocumentError, KBError, UnsupportedFormatError
 from kb.types import Category
@@ -154,3 +155,24 @@ def test_missing_model_package_names_what_to_install(monkeypatch):
         create_embedder("minilm").embed_query("lost card")
     with pytest.raises(KBError, match="Available: minilm"):
         create_embedder("nope")
+
+
+def test_typed_tables_in_plain_text_become_rows():
+    text = (
+        "1.3 Internal transfer queues\n"
+        "Table 1: Internal queues\n"
+        "Queue     Team                   Hours\n"
+        "--------  ---------------------  ----------------\n"
+        "FRAUDOPS  Fraud Operations       24/7\n"
+        "SCAMSUP   Scam Support Team      Mon-Sat 08:00-20:00\n"
+        "\n"
+        "After the table.\n"
+    )
+    prose, table, rest = split_fixed_width_tables(text)
+    assert prose == "1.3 Internal transfer queues\n\nTable 1: Internal queues\n"
+    assert table == (
+        ("Queue", "Team", "Hours"),
+        ("FRAUDOPS", "Fraud Operations", "24/7"),
+        ("SCAMSUP", "Scam Support Team", "Mon-Sat 08:00-20:00"),
+    )
+    assert rest.strip() == "After the table."
