@@ -62,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     delete = docs_commands.add_parser("delete")
     delete.add_argument("document_id")
 
+    bench = commands.add_parser(
+        "bench", help="measure ingestion speed on a folder (default samples/)"
+    )
+    bench.add_argument("folder", nargs="?", type=Path, default=Path("samples"))
+    bench.add_argument("--manifest", type=Path)
+    bench.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+
     search = commands.add_parser("search", help="nearest passages to a query (dense only)")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5)
@@ -157,6 +164,21 @@ def _search(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from eval.bench import bench_ingest, write_report
+
+    settings = Settings()
+    manifest = args.manifest or (args.folder / "manifest.csv")
+    result = bench_ingest(
+        args.folder, manifest if manifest.exists() else None, settings.embedding_model
+    )
+    command = f"kb bench {args.folder}"
+    for path in write_report(result, args.report_dir, command):
+        print(f"wrote {path}")
+    print(path.read_text())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -165,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     from kb.services import build_services
 
+    if args.command == "bench":
+        return _bench(args)
     try:
         services = build_services(Settings())
         try:
