@@ -15,8 +15,7 @@ export UNSTRUCTURED_DISABLE_NOTICE := 1
 .PHONY: run test setup sample-kb lint samples clean
 
 run: setup sample-kb
-	$(BIN)/streamlit run app.py --server.headless true --server.port 8501 \
-		--server.address 0.0.0.0 --browser.gatherUsageStats false
+	$(BIN)/streamlit run app.py
 
 test: setup
 	$(BIN)/ruff check .

@@ -166,6 +166,15 @@ class IngestRun:
                     reason="metadata changed",
                 )
 
+        twin = registry.current_document_with_hash(digest)
+        if twin is not None and twin["document_id"] != document_id:
+            # The same bytes under another name: a second copy would only duplicate results.
+            return FileReport(
+                name,
+                FileStatus.UNCHANGED,
+                twin["document_id"],
+                reason=f"same content as {twin['source_name']} ({twin['document_id']}); not added twice",
+            )
         parsed = parse_bytes(data, name, max_bytes=max_bytes)
         previous = registry.document_info(document_id) if document_id else None
         document_id = document_id or registry.new_document_id(document_id_for(name))

@@ -77,13 +77,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def print_report(report: IngestReport) -> None:
     for file in report.files:
-        detail = (
-            file.reason
-            if file.status == FileStatus.FAILED
-            else f"{file.document_id} v{file.version}"
-            + (f", {file.chunks} chunks" if file.chunks else "")
-            + (f" ({file.reason})" if file.reason else "")
-        )
+        if file.status == FileStatus.FAILED:
+            detail = file.reason or "failed"
+        else:
+            detail = (
+                f"{file.document_id}"
+                + (f" v{file.version}" if file.version else "")
+                + (f", {file.chunks} chunks" if file.chunks else "")
+                + (f" ({file.reason})" if file.reason else "")
+            )
         print(f"{_STATUS_MARK[file.status]}  {file.source_name}: {detail}")
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in FileStatus)
     print(

@@ -132,6 +132,15 @@ class Registry:
         ).fetchone()
         return row["content_hash"] if row else None
 
+    def current_document_with_hash(self, content_hash: str) -> sqlite3.Row | None:
+        """The current document whose current version has exactly these bytes, if any."""
+        return self.db.execute(
+            "SELECT d.document_id, d.source_name FROM versions v JOIN documents d "
+            "ON d.document_id = v.document_id AND d.current_version = v.version "
+            "WHERE v.content_hash = ? AND v.status = 'current' LIMIT 1",
+            (content_hash,),
+        ).fetchone()
+
     def new_document_id(self, base: str) -> str:
         candidate, n = base, 1
         while self.db.execute(

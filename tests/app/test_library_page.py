@@ -21,5 +21,8 @@ def test_library_page_lists_documents(services, monkeypatch):
     assert not app.exception
     assert app.metric[0].value == "2"
     table = app.dataframe[0].value
-    assert sorted(table["Title"]) == ["Wire Transfer Cut-off Times and Fees Policy", "借记卡挂失及补卡操作规程"]
+    assert sorted(table["Title"]) == [
+        "Wire Transfer Cut-off Times and Fees Policy",
+        "借记卡挂失及补卡操作规程",
+    ]
     assert set(table["Version"]) == {1}

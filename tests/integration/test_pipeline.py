@@ -273,3 +273,36 @@ def test_two_ingests_at_once_do_not_corrupt(tmp_path, embedder):
     assert len(kb.registry.documents()) == 12
     assert set(kb.index.ids) == set(kb.registry.current_chunk_ids())
     kb.close()
+
+
+def test_same_bytes_under_another_name_is_not_added_twice(services, tmp_path):
+    folder = tmp_path / "docs"
+    write(folder, "wire.md", WIRE)
+    write(folder, "wire-copy.md", WIRE)
+    report = services.ingest_paths([folder])
+    by_name = {f.source_name: f for f in report.files}
+    assert by_name["wire-copy.md"].status == FileStatus.ADDED
+    assert by_name["wire.md"].status == FileStatus.UNCHANGED
+    assert "same content as wire-copy.md" in by_name["wire.md"].reason
+    assert len(services.documents()) == 1
+
+
+def test_index_reloads_from_disk_as_a_langchain_store_without_pickle(services, tmp_path, embedder):
+    from kb.store import KnowledgeBase
+
+    folder = tmp_path / "docs"
+    write(folder, "lost-card.md", LOST_CARD)
+    write(folder, "wire.md", WIRE)
+    services.ingest_paths([folder])
+    files = sorted(p.name for p in services.settings.index_dir.iterdir())
+    assert files == ["gen-000001.faiss", "gen-000001.json"]
+    assert not list(services.settings.data_dir.rglob("*.pkl"))
+
+    fresh = KnowledgeBase(services.settings, embedder)  # a new process would do the same
+    docs = fresh.index.store.similarity_search("express replacement card delivery", k=1)
+    assert docs[0].metadata["source_name"] == "lost-card.md"
+    assert docs[0].metadata["title"] == "Card services"  # no stated title: the first heading
+    assert docs[0].metadata["section"] == "Lost or stolen cards"
+    assert docs[0].metadata["kind"] == "procedure"
+    assert "4. Offer express delivery for £15" in docs[0].page_content
+    fresh.close()
