@@ -36,7 +36,7 @@ $(STAMP): requirements.lock pyproject.toml
 sample-kb: setup
 	@if [ -z "$$($(BIN)/kb docs list | grep -v '^0 documents' | head -1)" ]; then \
 		echo "Building the sample knowledge base in $(KB_DATA_DIR) ..."; \
-		$(BIN)/kb ingest samples --manifest samples/manifest.csv; \
+		$(BIN)/kb ingest samples; \
 	else echo "Knowledge base in $(KB_DATA_DIR) already has documents."; fi
 
 lint: setup

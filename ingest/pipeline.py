@@ -53,13 +53,22 @@ class Upload:
         return self.path.read_bytes() if self.path is not None else (self.data or b"")
 
 
+MANIFEST_NAME = "kb-manifest.csv"
+
+
 def collect_files(paths: Iterable[Path], manifest: Path | None = None) -> list[Upload]:
     """Files under the given paths, recursively, in a stable order; hidden files skipped.
 
-    With a manifest, each listed file gets its options; the manifest itself is not ingested.
+    Per-file options come from `manifest`, or else from a `kb-manifest.csv` at the top of a
+    folder being ingested, so `kb ingest samples/` can never open a restricted document to
+    everyone by forgetting an option. Manifests themselves are not ingested.
     """
-    per_file = read_manifest(manifest) if manifest is not None else {}
-    skip = manifest.resolve() if manifest is not None else None
+    manifests = [manifest] if manifest is not None else []
+    manifests += [p / MANIFEST_NAME for p in paths if manifest is None and (p / MANIFEST_NAME).is_file()]
+    per_file: dict[str, DocumentOptions] = {}
+    for found_manifest in manifests:
+        per_file.update(read_manifest(found_manifest))
+    skip = {m.resolve() for m in manifests}
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -74,7 +83,7 @@ def collect_files(paths: Iterable[Path], manifest: Path | None = None) -> list[U
     return [
         Upload(p.name, path=p, options=per_file.get(safe_name(p.name).lower()))
         for p in found
-        if p.resolve() != skip
+        if p.resolve() not in skip
     ]
 
 

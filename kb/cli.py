@@ -49,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--effective-date", type=_date)
     ingest.add_argument("--expiry-date", type=_date)
     ingest.add_argument("--groups", type=_groups, help="comma-separated access groups")
-    ingest.add_argument("--manifest", type=Path, help="CSV of per-file category/dates/groups")
+    ingest.add_argument(
+        "--manifest",
+        type=Path,
+        help="CSV of per-file category/dates/groups (default: kb-manifest.csv in a folder given)",
+    )
     ingest.add_argument("--no-progress", action="store_true")
 
     docs = commands.add_parser("docs", help="list, show or delete documents")
@@ -170,10 +174,7 @@ def _bench(args: argparse.Namespace) -> int:
     from eval.bench import bench_ingest, write_report
 
     settings = Settings()
-    manifest = args.manifest or (args.folder / "manifest.csv")
-    result = bench_ingest(
-        args.folder, manifest if manifest.exists() else None, settings.embedding_model
-    )
+    result = bench_ingest(args.folder, args.manifest, settings.embedding_model)
     command = f"kb bench {args.folder}"
     for path in write_report(result, args.report_dir, command):
         print(f"wrote {path}")

@@ -40,3 +40,17 @@ def services(settings, embedder):
     built = Services(settings, KnowledgeBase(settings, embedder))
     yield built
     built.close()
+
+
+@pytest.fixture(scope="session")
+def sample_services(tmp_path_factory, embedder):
+    """The sample bank's knowledge base, ingested once for the session (read-only use)."""
+    from kb.config import Settings
+    from kb.services import Services
+    from kb.store import KnowledgeBase
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("samples") / "kb")
+    built = Services(settings, KnowledgeBase(settings, embedder))
+    built.first_report = built.ingest_paths([REPO / "samples"])
+    yield built
+    built.close()

@@ -92,12 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{failures} source(s) failed", file=sys.stderr)
         return 1
     if not args.check and not args.sources:
-        write_manifest(args.out / "manifest.csv", restricted)
+        write_manifest(args.out / "kb-manifest.csv", restricted)
     return 0
 
 
 def write_manifest(path: Path, restricted: list[tuple[str, str]]) -> None:
-    """Access groups of the restricted samples, for `kb ingest samples --manifest ...`."""
+    """Access groups of the restricted samples; `kb ingest samples` applies it by itself."""
     import csv
 
     with path.open("w", encoding="utf-8", newline="") as handle:
