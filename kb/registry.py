@@ -288,20 +288,24 @@ class Registry:
 
     # ------------------------------------------------------------------ reading
 
+    @staticmethod
+    def _document_fields(row: sqlite3.Row) -> dict:
+        """What DocumentInfo and DocumentRecord both read from a documents row."""
+        return {
+            "document_id": row["document_id"],
+            "title": row["title"],
+            "source_name": row["source_name"],
+            "format": row["format"],
+            "language": row["language"],
+            "category": Category(row["category"]),
+            "effective_date": _date(row["effective_date"]),
+            "expiry_date": _date(row["expiry_date"]),
+            "groups": tuple(json.loads(row["groups_json"])),
+            "owner": row["owner"],
+        }
+
     def _info(self, row: sqlite3.Row, version: int) -> DocumentInfo:
-        return DocumentInfo(
-            document_id=row["document_id"],
-            version=version,
-            title=row["title"],
-            source_name=row["source_name"],
-            format=row["format"],
-            language=row["language"],
-            category=Category(row["category"]),
-            effective_date=_date(row["effective_date"]),
-            expiry_date=_date(row["expiry_date"]),
-            groups=tuple(json.loads(row["groups_json"])),
-            owner=row["owner"],
-        )
+        return DocumentInfo(version=version, **self._document_fields(row))
 
     def document_info(self, document_id: str) -> DocumentInfo:
         row = self.db.execute(
@@ -313,47 +317,39 @@ class Registry:
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """Chunks with their document's current metadata, for the ids given (any order)."""
-        out: dict[str, Chunk] = {}
-        infos: dict[tuple[str, int], DocumentInfo] = {}
+        rows: list[sqlite3.Row] = []
         for start in range(0, len(chunk_ids), 500):
             batch = list(chunk_ids[start : start + 500])
             marks = ",".join("?" * len(batch))
-            rows = self.db.execute(
-                f"SELECT c.*, d.title, d.source_name AS d_source_name, d.format AS d_format, "
-                f"d.language AS d_language, d.category, d.effective_date, d.expiry_date, "
-                f"d.groups_json, d.owner, d.document_id AS d_id "
-                f"FROM chunks c JOIN documents d ON d.document_id = c.document_id "
-                f"WHERE c.chunk_id IN ({marks})",
-                batch,
+            rows += self.db.execute(
+                f"SELECT * FROM chunks WHERE chunk_id IN ({marks})", batch
             ).fetchall()
-            for row in rows:
-                key = (row["document_id"], row["version"])
-                if key not in infos:
-                    infos[key] = DocumentInfo(
-                        document_id=row["document_id"],
-                        version=row["version"],
-                        title=row["title"],
-                        source_name=row["d_source_name"],
-                        format=row["d_format"],
-                        language=row["d_language"],
-                        category=Category(row["category"]),
-                        effective_date=_date(row["effective_date"]),
-                        expiry_date=_date(row["expiry_date"]),
-                        groups=tuple(json.loads(row["groups_json"])),
-                        owner=row["owner"],
-                    )
-                out[row["chunk_id"]] = Chunk(
-                    chunk_id=row["chunk_id"],
-                    document=infos[key],
-                    position=row["position"],
-                    kind=ChunkKind(row["kind"]),
-                    text=row["text"],
-                    section_path=tuple(json.loads(row["section_path_json"])),
-                    pages=tuple(json.loads(row["pages_json"])),
-                    language=row["language"],
-                    content_hash=row["content_hash"],
-                    table_rows=tuple(tuple(r) for r in json.loads(row["table_rows_json"])),
-                )
+        document_ids = sorted({r["document_id"] for r in rows})
+        documents = {
+            d["document_id"]: d
+            for d in self.db.execute(
+                f"SELECT * FROM documents WHERE document_id IN ({','.join('?' * len(document_ids))})",
+                document_ids,
+            )
+        }
+        infos: dict[tuple[str, int], DocumentInfo] = {}
+        out: dict[str, Chunk] = {}
+        for row in rows:
+            key = (row["document_id"], row["version"])
+            if key not in infos:
+                infos[key] = self._info(documents[row["document_id"]], row["version"])
+            out[row["chunk_id"]] = Chunk(
+                chunk_id=row["chunk_id"],
+                document=infos[key],
+                position=row["position"],
+                kind=ChunkKind(row["kind"]),
+                text=row["text"],
+                section_path=tuple(json.loads(row["section_path_json"])),
+                pages=tuple(json.loads(row["pages_json"])),
+                language=row["language"],
+                content_hash=row["content_hash"],
+                table_rows=tuple(tuple(r) for r in json.loads(row["table_rows_json"])),
+            )
         return out
 
     def versions(self, document_id: str) -> tuple[VersionRecord, ...]:
@@ -406,16 +402,7 @@ class Registry:
         self, row: sqlite3.Row, n_chunks: int, versions: tuple[VersionRecord, ...] = ()
     ) -> DocumentRecord:
         return DocumentRecord(
-            document_id=row["document_id"],
-            title=row["title"],
-            source_name=row["source_name"],
-            format=row["format"],
-            language=row["language"],
-            category=Category(row["category"]),
-            effective_date=_date(row["effective_date"]),
-            expiry_date=_date(row["expiry_date"]),
-            groups=tuple(json.loads(row["groups_json"])),
-            owner=row["owner"],
+            **self._document_fields(row),
             current_version=row["current_version"],
             chunk_count=n_chunks,
             updated_at=row["updated_at"],
