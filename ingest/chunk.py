@@ -14,7 +14,7 @@ A fixed-size splitter would cut that procedure in half and retrieve only one hal
 Chunk ids are `{document_id}:v{version}:{position}`, so the same input always yields the same
 ids and hashes (idempotent re-ingestion).
 
-`parse_step_number` is public because the answer module parses steps with the same rules.
+Step numbering ("1.", "第三步", "①") is recognised by ingest.steps, shared with the answer module.
 """
 
 from __future__ import annotations
@@ -25,95 +25,10 @@ import re
 from dataclasses import dataclass
 
 from ingest.clean import detect_language, is_wide, split_to_fit, weighted_length
+from ingest.steps import has_explicit_step_word, is_step, parse_step_number
 from kb.types import Block, BlockKind, Category, Chunk, ChunkKind, DocumentInfo, ParsedDocument
 
-__all__ = [
-    "chunk_document",
-    "infer_category",
-    "is_step",
-    "parse_step_number",
-    "render_table",
-]
-
-# --- step numbering --------------------------------------------------------------------------
-
-_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8}
-_CHINESE_DIGITS |= {"九": 9, "〇": 0, "零": 0}
-_CN_NUMBER = "[一二两三四五六七八九十〇零]{1,3}"
-
-
-def _chinese_number(numeral: str) -> int | None:
-    """Value of a Chinese numeral up to 99 (一, 十, 十二, 二十, 二十三); None if not one."""
-    if "十" not in numeral:
-        if len(numeral) != 1:
-            return None
-        return _CHINESE_DIGITS.get(numeral)
-    tens, _, units = numeral.partition("十")
-    if "十" in units:
-        return None
-    tens_value = _CHINESE_DIGITS.get(tens, 0) if tens else 1
-    units_value = _CHINESE_DIGITS.get(units, 0) if units else 0
-    if (tens and tens not in _CHINESE_DIGITS) or (units and units not in _CHINESE_DIGITS):
-        return None
-    return tens_value * 10 + units_value
-
-
-def _number(token: str) -> int | None:
-    if token.isdigit():
-        return int(token)
-    return _chinese_number(token)
-
-
-# Explicit step words: the only numbering that makes a plain paragraph (TEXT block) a step on
-# its own. "1." at the start of a paragraph is as often a numbered policy clause as a step.
-_EXPLICIT_STEP_PATTERNS = (
-    re.compile(r"^step\s*(\d{1,3})\b\s*[:：.)、\-–—]?\s*", re.IGNORECASE),
-    re.compile(rf"^第\s*(\d{{1,3}}|{_CN_NUMBER})\s*步\s*[:：、.．,，]?\s*"),
-)
-_LIST_STEP_PATTERNS = (
-    re.compile(r"^[(（]\s*(\d{1,3})\s*[)）]\s*"),  # (3) （3）
-    re.compile(rf"^[(（]\s*({_CN_NUMBER})\s*[)）]\s*"),  # （三）
-    re.compile(r"^(\d{1,3})\s*(?:[.．](?!\d)|[)）、])\s*"),  # 1.  2)  3、  (not 2.5%)
-    re.compile(rf"^({_CN_NUMBER})\s*[、.．]\s*"),  # 一、
-)
-_CIRCLED = (("\u2460", "\u2473"), ("\u2474", "\u2487"), ("\u2488", "\u249b"))  # ① ⑴ ⒈
-
-
-def _parse(text: str, patterns: tuple[re.Pattern[str], ...]) -> tuple[int | None, str]:
-    stripped = text.strip()
-    for pattern in patterns:
-        match = pattern.match(stripped)
-        if match:
-            number = _number(match.group(1))
-            if number is not None:
-                return number, stripped[match.end() :].strip()
-    if stripped:
-        for first, last in _CIRCLED:
-            if first <= stripped[0] <= last:
-                return ord(stripped[0]) - ord(first) + 1, stripped[1:].strip()
-    return None, stripped
-
-
-def parse_step_number(text: str) -> tuple[int | None, str]:
-    """Split a leading step number off a line: "3. Freeze the card" -> (3, "Freeze the card").
-
-    Understands "1." "2)" "(3)" "（3）" "3、" "Step 4:" "第1步" "第三步" "一、" "（二）" "①".
-    A decimal ("2.5% fee") is not a number label. Returns (None, stripped text) otherwise.
-    """
-    number, rest = _parse(text, _EXPLICIT_STEP_PATTERNS)
-    if number is not None:
-        return number, rest
-    return _parse(text, _LIST_STEP_PATTERNS)
-
-
-def is_step(text: str) -> bool:
-    """True when `text` starts with step numbering (see parse_step_number)."""
-    return parse_step_number(text)[0] is not None
-
-
-def _has_explicit_step_word(text: str) -> bool:
-    return _parse(text, _EXPLICIT_STEP_PATTERNS)[0] is not None
-
+__all__ = ["chunk_document", "infer_category", "render_table"]
 
 _NOTE = re.compile(
     r"^(?:notes?|warning|caution|important|tip|reminder|attention|n\.?b\.?)\b"
@@ -209,7 +124,7 @@ def _starting_number(block: Block) -> int | None:
     """
     if block.kind == BlockKind.LIST_ITEM:
         return parse_step_number(block.text)[0]
-    if block.kind == BlockKind.TEXT and _has_explicit_step_word(block.text):
+    if block.kind == BlockKind.TEXT and has_explicit_step_word(block.text):
         return parse_step_number(block.text)[0]
     return None
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from ingest.chunk import is_step
 from ingest.plaintext import split_fixed_width_tables
+from ingest.steps import is_step
 from ingest.tables import rows_from_html, table_text
 from ingest.unstructured_offline import prepare
 from kb.errors import CorruptDocumentError

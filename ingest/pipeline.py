@@ -64,7 +64,9 @@ def collect_files(paths: Iterable[Path], manifest: Path | None = None) -> list[U
     everyone by forgetting an option. Manifests themselves are not ingested.
     """
     manifests = [manifest] if manifest is not None else []
-    manifests += [p / MANIFEST_NAME for p in paths if manifest is None and (p / MANIFEST_NAME).is_file()]
+    manifests += [
+        p / MANIFEST_NAME for p in paths if manifest is None and (p / MANIFEST_NAME).is_file()
+    ]
     per_file: dict[str, DocumentOptions] = {}
     for found_manifest in manifests:
         per_file.update(read_manifest(found_manifest))

@@ -7,14 +7,9 @@ import hashlib
 import jieba
 import pytest
 
-from ingest.chunk import (
-    chunk_document,
-    infer_category,
-    is_step,
-    parse_step_number,
-    render_table,
-)
+from ingest.chunk import chunk_document, infer_category, render_table
 from ingest.clean import weighted_length
+from ingest.steps import is_step, parse_step_number
 from kb.types import Block, BlockKind, Category, ChunkKind, DocumentInfo, ParsedDocument
 
 TITLE, TEXT, ITEM, TABLE = BlockKind.TITLE, BlockKind.TEXT, BlockKind.LIST_ITEM, BlockKind.TABLE
