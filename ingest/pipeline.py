@@ -21,6 +21,7 @@ from ingest.load import parse_bytes
 from ingest.manifest import read_manifest
 from ingest.sniff import safe_name
 from kb.errors import DocumentError, FileTooLargeError, KBError
+from kb.lexical import tokenize
 from kb.store import KnowledgeBase, WriteSession, chunk_metadata
 from kb.types import (
     EVERYONE,
@@ -222,6 +223,7 @@ class IngestRun:
                 stale = registry.chunk_ids(document_id, existing["current_version"])
             registry.upsert_document(info, name.lower())
             registry.add_version(info, digest, chunks, parsed.page_count, len(data), original)
+            registry.add_terms([(c.chunk_id, " ".join(tokenize(c.text))) for c in chunks])
             session.index.delete(stale)
             session.index.add(
                 [c.chunk_id for c in chunks],

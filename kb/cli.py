@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from kb.config import Settings
 from kb.errors import KBError
-from kb.types import Category, DocumentOptions, FileStatus, IngestReport
+from kb.types import Category, DocumentOptions, FileStatus, IngestReport, Query, Turn
 
 _STATUS_MARK = {
     FileStatus.ADDED: "added    ",
@@ -72,6 +74,32 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("folder", nargs="?", type=Path, default=Path("samples"))
     bench.add_argument("--manifest", type=Path)
     bench.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+
+    ask = commands.add_parser("ask", help="answer a question from the knowledge base")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--history", type=Path, help="JSON file: list of {role, text} turns")
+    ask.add_argument("--as-user", help="answer within this user's access groups")
+    ask.add_argument("--as-of", type=_date, help="documents in force on this date (default today)")
+    ask.add_argument("--category", choices=[c.value for c in Category])
+    ask.add_argument(
+        "--include-inactive", action="store_true", help="also expired/future documents"
+    )
+    ask.add_argument("--json", action="store_true", help="print the answer as a JSON record")
+    ask.add_argument(
+        "--batch", type=Path, help="JSONL of {question, history?}; one JSON answer per line"
+    )
+    ask.add_argument(
+        "--output", type=Path, help="with --batch: write answers here (default stdout)"
+    )
+
+    users = commands.add_parser("users", help="people and their access groups")
+    users_commands = users.add_subparsers(dest="users_command", required=True)
+    add_user = users_commands.add_parser("add")
+    add_user.add_argument("name")
+    add_user.add_argument("--role", default="agent")
+    add_user.add_argument("--groups", type=_groups, default=())
+    add_user.add_argument("--password")
+    users_commands.add_parser("list")
 
     search = commands.add_parser("search", help="nearest passages to a query (dense only)")
     search.add_argument("query")
@@ -170,6 +198,74 @@ def _search(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
     return 0
 
 
+def _turns(raw: object, where: str) -> tuple[Turn, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(t, dict) and "text" in t for t in raw):
+        raise KBError(f"{where}: history must be a list of {{role, text}} objects")
+    return tuple(Turn(str(t.get("role", "user")), str(t["text"])) for t in raw)
+
+
+def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from kb.render import answer_record, answer_text
+
+    groups = services.groups_of(args.as_user) if args.as_user else ("everyone",)
+    base = Query(
+        text="",
+        groups=groups,
+        category=Category(args.category) if args.category else None,
+        as_of=args.as_of,
+        include_inactive=args.include_inactive,
+    )
+    if args.batch:
+        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+        try:
+            for number, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    question = str(item["question"])
+                except (json.JSONDecodeError, KeyError, TypeError) as e:
+                    raise KBError(
+                        f"{args.batch}, line {number}: expected {{question, history?}} ({e})"
+                    ) from e
+                history = _turns(item.get("history"), f"{args.batch}, line {number}")
+                answer = services.ask(replace(base, text=question, history=history))
+                out.write(
+                    json.dumps(
+                        {"id": item.get("id", number), **answer_record(answer)}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
+        finally:
+            if args.output:
+                out.close()
+        return 0
+    if not args.question:
+        raise KBError("give a question, or --batch FILE")
+    history = ()
+    if args.history:
+        history = _turns(json.loads(args.history.read_text(encoding="utf-8")), str(args.history))
+    answer = services.ask(replace(base, text=args.question, history=history))
+    if args.json:
+        print(json.dumps(answer_record(answer), ensure_ascii=False, indent=2))
+    else:
+        print(answer_text(answer))
+    return 0
+
+
+def _users(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    if args.users_command == "add":
+        user = services.users.add(args.name, args.role, args.groups, args.password)
+        print(f"added {user.name} ({user.role}), groups: {', '.join(user.access_groups)}")
+    else:
+        for user in services.users.list():
+            state = " (disabled)" if user.disabled else ""
+            print(f"{user.name:20} {user.role:10} {', '.join(user.access_groups)}{state}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from eval.bench import bench_ingest, write_report
 
@@ -195,7 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         services = build_services(Settings())
         try:
-            handler = {"ingest": _ingest, "docs": _docs, "search": _search}[args.command]
+            handler = {
+                "ingest": _ingest,
+                "docs": _docs,
+                "search": _search,
+                "ask": _ask,
+                "users": _users,
+            }[args.command]
             return handler(services, args)
         finally:
             services.close()

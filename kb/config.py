@@ -19,8 +19,9 @@ class Settings(BaseSettings):
         description="Where this knowledge base lives; several can sit side by side.",
     )
     embedding_model: str = Field(
-        default="minilm",
-        description="Embedding backend by name: 'minilm' (English) or 'e5' (multilingual).",
+        default="e5",
+        description="Embedding backend by name: 'e5' (multilingual, default) or 'minilm' "
+        "(English only; see eval/reports for the comparison).",
     )
     embedding_batch_size: int = Field(default=32, gt=0)
     max_file_mb: float = Field(default=50.0, gt=0, description="Larger files are refused.")
@@ -31,6 +32,32 @@ class Settings(BaseSettings):
         default=2400,
         ge=400,
         description="A numbered procedure longer than this is split at step boundaries.",
+    )
+    retrieval_mode: str = Field(default="hybrid", description="hybrid, dense or lexical")
+    retrieval_candidates: int = Field(
+        default=50, gt=0, description="How many hits each search contributes to fusion."
+    )
+    dense_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=1.0, ge=0)
+    glossary_expansion: bool = Field(
+        default=True, description="Add glossary equivalents (English/Chinese) to lexical search."
+    )
+    crosslingual_offset: float = Field(
+        default=0.03,
+        ge=0,
+        description="Added to the similarity of passages in the other language (0: off).",
+    )
+    rrf_k: float = Field(default=60.0, gt=0, description="Reciprocal rank fusion constant.")
+    reranker_path: Path | None = Field(
+        default=None, description="A local cross-encoder folder; none by default."
+    )
+    rerank_candidates: int = Field(default=20, gt=0)
+    answer_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Below this confidence the answer says the base does not cover the "
+        "question; default: the embedding model's calibrated value.",
     )
     lock_timeout_seconds: float = Field(default=600.0, gt=0)
     keep_index_generations: int = Field(default=2, ge=1)
@@ -43,6 +70,10 @@ class Settings(BaseSettings):
     @property
     def registry_path(self) -> Path:
         return self.data_dir / "registry.sqlite"
+
+    @property
+    def users_path(self) -> Path:
+        return self.data_dir / "users.sqlite"
 
     @property
     def index_dir(self) -> Path:

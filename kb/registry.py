@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     FOREIGN KEY (document_id, version) REFERENCES versions(document_id, version)
 );
 CREATE INDEX IF NOT EXISTS chunks_by_version ON chunks(document_id, version);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, terms);
 """
 
 
@@ -238,6 +239,22 @@ class Registry:
                 for c in chunks
             ],
         )
+
+    def add_terms(self, terms: Sequence[tuple[str, str]]) -> None:
+        """Searchable tokens (space-separated) for chunks, for the lexical index.
+
+        Terms of superseded versions stay: searches join on the current version, and a
+        separate search over earlier versions tells agents when an old version matched."""
+        self.db.executemany("INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)", terms)
+
+    def chunks_without_terms(self) -> list[tuple[str, str]]:
+        """Current chunks the lexical index lacks (a base built before it existed)."""
+        rows = self.db.execute(
+            "SELECT c.chunk_id, c.text FROM chunks c JOIN documents d "
+            "ON d.document_id = c.document_id AND d.current_version = c.version "
+            "WHERE c.chunk_id NOT IN (SELECT chunk_id FROM chunk_terms)"
+        ).fetchall()
+        return [(r["chunk_id"], r["text"]) for r in rows]
 
     def update_metadata(self, info: DocumentInfo) -> None:
         """Change what the knowledge team stated (groups, category, dates) without a new version."""

@@ -5,21 +5,67 @@ The CLI and the app call these methods and nothing deeper, so both behave the sa
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.pipeline import Progress, Upload, collect_files, delete_document, ingest_uploads
+from kb.answer import CALIBRATIONS, Calibration, build_answer, confidence, coverage
 from kb.config import Settings
+from kb.conversation import resolve_question
 from kb.embedding import create_embedder
+from kb.lexical import tokenize
+from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase
-from kb.types import Chunk, DocumentOptions, DocumentRecord, IngestReport
+from kb.types import (
+    Answer,
+    Chunk,
+    ChunkKind,
+    DocumentOptions,
+    DocumentRecord,
+    DocumentStatus,
+    Hit,
+    IngestReport,
+    Query,
+)
+from kb.users import UserStore
+
+logger = logging.getLogger(__name__)
+
+
+def _inactive_notice(hit: Hit) -> str:
+    info = hit.chunk.document
+    if hit.status == DocumentStatus.EXPIRED:
+        return (
+            f"“{info.title}” also matches but expired on {info.expiry_date}; it is not used "
+            "for this answer."
+        )
+    return (
+        f"“{info.title}” also matches but only takes effect on {info.effective_date}; it is "
+        "not used yet (ask as of that date to see it)."
+    )
 
 
 @dataclass
 class Services:
     settings: Settings
     kb: KnowledgeBase
+    users: UserStore | None = None
+    retriever: HybridRetriever = field(init=False)
+
+    def __post_init__(self) -> None:
+        reranker = None
+        if self.settings.reranker_path is not None:
+            from kb.rerank import CrossEncoderReranker
+
+            reranker = CrossEncoderReranker(self.settings.reranker_path)
+        self.retriever = HybridRetriever(self.kb, self.settings, reranker)
+        if self.users is None:
+            self.users = UserStore(self.settings.users_path)
+
+    # ------------------------------------------------------------------ documents
 
     def ingest_paths(
         self,
@@ -55,8 +101,112 @@ class Services:
     def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
         return self.kb.search(query, k)
 
+    # ------------------------------------------------------------------ asking
+
+    def groups_of(self, user_name: str) -> tuple[str, ...]:
+        assert self.users is not None
+        return self.users.get(user_name).access_groups
+
+    def retrieve(self, query: Query, mode: str | None = None) -> list[Hit]:
+        """Hits for a query (follow-ups resolved), within its scope; for evaluation too."""
+        return self.retriever.retrieve(query, resolve_question(query.text, query.history), mode)
+
+    def ask(self, query: Query, today: dt.date | None = None) -> Answer:
+        """Retrieve within the asker's scope and build the grounded answer."""
+        resolved = resolve_question(query.text, query.history)
+        as_of = query.as_of or today or dt.date.today()
+        # Search inactive documents too, to say when one matched, but answer from current ones
+        # unless the agent asked to include them.
+        wide = replace(query, include_inactive=True, as_of=as_of, k=query.k + 4)
+        hits = self.retriever.retrieve(wide, resolved)
+        current = [h for h in hits if h.status == DocumentStatus.CURRENT]
+        inactive = [h for h in hits if h.status != DocumentStatus.CURRENT]
+        used = hits[: query.k] if query.include_inactive else current[: query.k]
+        notices: list[str] = []
+        if not query.include_inactive:
+            cutoff = current[2].score if len(current) > 2 else 0.0
+            seen: set[str] = set()
+            for hit in inactive:
+                if hit.score >= cutoff and hit.chunk.document.document_id not in seen:
+                    seen.add(hit.chunk.document.document_id)
+                    notices.append(_inactive_notice(hit))
+        notices += self._superseded_notices(resolved, replace(query, as_of=as_of), used)
+        value = self._confidence(resolved, used)
+        calibration = self._calibration()
+        threshold = self.settings.answer_threshold
+        return build_answer(
+            query.text,
+            resolved,
+            used,
+            confidence_value=value,
+            threshold=calibration.refuse_below if threshold is None else threshold,
+            confident_from=calibration.confident_from,
+            procedure_parts=self._procedure_parts(used[:3]),
+            originals=self._originals(used),
+            notices=notices,
+        )
+
+    def _calibration(self) -> Calibration:
+        return CALIBRATIONS.get(self.kb.embedder.name, CALIBRATIONS["e5"])
+
+    def _confidence(self, resolved: str, hits: Sequence[Hit]) -> float:
+        if not hits:
+            return 0.0
+        top = hits[0]
+        similarity = top.dense_similarity
+        if similarity is None:
+            similarity = self.retriever.similarity(resolved, [top.chunk.chunk_id]).get(
+                top.chunk.chunk_id
+            )
+        return confidence(
+            similarity, coverage(tokenize(resolved), top.chunk.text), self._calibration()
+        )
+
+    def _procedure_parts(self, hits: Sequence[Hit]) -> dict[str, list[Chunk]]:
+        """All parts of each procedure among the hits, in order (the chunker splits long ones)."""
+        parts: dict[str, list[Chunk]] = {}
+        for hit in hits:
+            chunk = hit.chunk
+            if chunk.kind != ChunkKind.PROCEDURE:
+                continue
+            siblings = self.document_chunks(chunk.document.document_id, chunk.document.version)
+            parts[chunk.chunk_id] = [
+                c
+                for c in siblings
+                if c.kind == ChunkKind.PROCEDURE and c.section_path == chunk.section_path
+            ]
+        return parts
+
+    def _originals(self, hits: Sequence[Hit]) -> dict[tuple[str, int], str | None]:
+        keys = {(h.chunk.document.document_id, h.chunk.document.version) for h in hits}
+        return {key: self.kb.registry.original_path(*key) for key in keys}
+
+    def _superseded_notices(self, resolved: str, query: Query, used: Sequence[Hit]) -> list[str]:
+        tokens = tokenize(resolved)
+        condition, params = Scope.of(query).sql()
+        old = self.retriever.lexical.search_superseded(tokens, 3, condition, params)
+        if not old:
+            return []
+        best_current = max((h.lexical_score or 0.0 for h in used[:3]), default=0.0)
+        chunk_id, version, score = old[0]
+        if score <= best_current:
+            return []
+        chunk = self.kb.registry.chunks_by_id([chunk_id])[chunk_id]
+        info = self.kb.registry.document_info(chunk.document.document_id)
+        return [
+            f"An earlier version (v{version}) of “{info.title}” matches this question better than "
+            f"the current v{info.version}; it was replaced and is not used. Check the current "
+            "version's wording before answering."
+        ]
+
+    def original_file(self, document_id: str, version: int) -> Path | None:
+        name = self.kb.registry.original_path(document_id, version)
+        return self.settings.originals_dir / name if name else None
+
     def close(self) -> None:
         self.kb.close()
+        if self.users is not None:
+            self.users.close()
 
 
 def build_services(settings: Settings) -> Services:

@@ -101,6 +101,11 @@ class KnowledgeBase:
         assert self._index is not None
         return self._index
 
+    @property
+    def loaded_generation(self) -> int:
+        """The generation of the index last returned by `index`."""
+        return self._generation
+
     @contextmanager
     def write(self) -> Iterator[WriteSession]:
         """Exclusive, all-or-nothing change: lock, transaction, new generation on commit."""

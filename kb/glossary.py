@@ -1,0 +1,75 @@
+"""A bilingual banking glossary that lets a lexical search cross languages.
+
+BM25 only matches words that are there: a Chinese question about 透支 never matches the
+English overdraft sheet. The glossary (kb/data/glossary.tsv: English, Simplified and
+Traditional Chinese, synonyms separated by "|") adds the other languages' words for every
+banking term found in a question. A knowledge team can extend the file; it is read once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from kb.lexical import tokenize
+
+GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# Words too general to expand: they would pull in half the base.
+_TOO_BROAD = frozenset(
+    {"reset", "reference", "points", "terms", "clearing", "app", "charge", "fee", "account"}
+)
+
+
+@dataclass(frozen=True)
+class Glossary:
+    english: tuple[tuple[re.Pattern[str], int], ...]  # phrase pattern -> concept
+    chinese: tuple[tuple[str, int], ...]  # term -> concept, longest first
+    concepts: tuple[tuple[str, ...], ...]  # every term of each concept
+
+    def expand(self, question: str) -> list[str]:
+        """Search tokens of every glossary term equivalent to one found in the question."""
+        found: set[int] = set()
+        lowered = question.lower()
+        for pattern, concept in self.english:
+            if pattern.search(lowered):
+                found.add(concept)
+        remaining = question
+        for term, concept in self.chinese:
+            if term in remaining:
+                found.add(concept)
+                remaining = remaining.replace(term, " ")
+        tokens: list[str] = []
+        for concept in sorted(found):
+            for term in self.concepts[concept]:
+                tokens += tokenize(term)
+        return tokens
+
+
+def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
+    english: list[tuple[re.Pattern[str], int]] = []
+    chinese: list[tuple[str, int]] = []
+    concepts: list[tuple[str, ...]] = []
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    for line in lines:
+        cells = line.split("\t")
+        if len(cells) != 3:
+            continue
+        terms = tuple(t.strip() for cell in cells for t in cell.split("|") if t.strip())
+        concept = len(concepts)
+        concepts.append(terms)
+        for term in terms:
+            if _CJK.search(term):
+                if len(term) >= 2:
+                    chinese.append((term, concept))
+            elif len(term) >= 3 and term.lower() not in _TOO_BROAD:
+                english.append((re.compile(rf"\b{re.escape(term.lower())}\b"), concept))
+    chinese.sort(key=lambda pair: -len(pair[0]))
+    return Glossary(tuple(english), tuple(chinese), tuple(concepts))
+
+
+@lru_cache(maxsize=1)
+def default_glossary() -> Glossary:
+    return load_glossary()

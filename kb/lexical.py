@@ -1,0 +1,279 @@
+"""Lexical search: BM25 over our own tokens, kept in SQLite FTS5 inside the registry.
+
+Why FTS5 rather than an in-memory BM25 library: the lexical index then lives in the same
+database and the same transaction as the registry, so an ingest that fails halfway leaves it
+consistent for free, updates are incremental (no rebuild of 100,000 chunks per upload), and
+filters (groups, category, dates) are a SQL join. FTS5's ranking function is Okapi BM25.
+
+Tokens are ours, not FTS5's: Chinese is segmented with jieba (search mode, which also emits
+the shorter words inside long ones, so 挂失 matches 挂失申请), English is lower-cased,
+stop-worded and lightly stemmed. The tokens are stored space-separated, so FTS5's own
+tokenizer only has to split on spaces.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+
+logger = logging.getLogger(__name__)
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "do",
+        "does",
+        "did",
+        "done",
+        "have",
+        "has",
+        "had",
+        "having",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "him",
+        "her",
+        "his",
+        "they",
+        "them",
+        "their",
+        "not",
+        "no",
+        "so",
+        "than",
+        "too",
+        "very",
+        "just",
+        "also",
+        "about",
+        "into",
+        "over",
+        "under",
+        "then",
+        "any",
+        "some",
+        "such",
+        "only",
+        "own",
+        "same",
+        "other",
+        "each",
+        "both",
+        "all",
+        "more",
+        "most",
+        "few",
+        "up",
+        "down",
+        "out",
+        "off",
+        "please",
+        "customer",
+        "customers",
+        "s",
+        "t",
+    ]
+)
+_CJK_STOPWORDS = frozenset(
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "是",
+        "在",
+        "我",
+        "你",
+        "他",
+        "她",
+        "和",
+        "与",
+        "及",
+        "或",
+        "有",
+        "要",
+        "怎么",
+        "怎样",
+        "如何",
+        "什么",
+        "请问",
+    ]
+)
+_jieba_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    with _jieba_lock:
+        jieba.initialize()
+    return jieba
+
+
+def _stem(word: str) -> str:
+    """A light English stemmer: plurals and common verb endings, nothing clever."""
+    if len(word) <= 3 or word.isdigit() or word.endswith(("ss", "us", "is")):
+        return word
+    for suffix, keep in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)] + keep
+            if suffix == "es" and not stem.endswith(("s", "x", "z", "ch", "sh")):
+                stem = word[:-1]
+            return stem
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens for English and Chinese text (used for both chunks and questions)."""
+    tokens: list[str] = []
+    lowered = text.lower().replace("’", "'")
+    position = 0
+    for match in _CJK_RUN.finditer(lowered):
+        tokens.extend(_latin_tokens(lowered[position : match.start()]))
+        for word in _jieba().lcut_for_search(match.group()):
+            if word not in _CJK_STOPWORDS:
+                tokens.append(word)
+        position = match.end()
+    tokens.extend(_latin_tokens(lowered[position:]))
+    return tokens
+
+
+def _latin_tokens(text: str) -> list[str]:
+    words = (w.split("'")[0] for w in _LATIN_WORD.findall(text))
+    return [_stem(w) for w in words if w and w not in _STOPWORDS]
+
+
+def _match_expression(tokens: Sequence[str]) -> str | None:
+    unique = list(dict.fromkeys(t for t in tokens if t))
+    if not unique:
+        return None
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+
+
+class LexicalIndex:
+    """BM25 search over the registry's `chunk_terms` FTS5 table."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def search(
+        self, tokens: Sequence[str], k: int, allowed_sql: str, allowed_params: Sequence[object]
+    ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score, higher is better) of current chunks passing the filter.
+
+        `allowed_sql` is a condition on `d` (documents) that the retriever builds from the
+        asking user's groups and the date and category filters.
+        """
+        expression = _match_expression(tokens)
+        if expression is None:
+            return []
+        rows = self.db.execute(
+            f"""
+            SELECT t.chunk_id, bm25(chunk_terms) AS rank
+            FROM chunk_terms t
+            JOIN chunks c ON c.chunk_id = t.chunk_id
+            JOIN documents d ON d.document_id = c.document_id AND d.current_version = c.version
+            WHERE chunk_terms MATCH ? AND ({allowed_sql})
+            ORDER BY rank LIMIT ?
+            """,
+            (expression, *allowed_params, k),
+        ).fetchall()
+        return [(row[0], -float(row[1])) for row in rows]
+
+    def search_superseded(
+        self, tokens: Sequence[str], k: int, allowed_sql: str, allowed_params: Sequence[object]
+    ) -> list[tuple[str, int, float]]:
+        """(chunk id, version, BM25) of chunks of earlier versions of still-current documents.
+
+        Their terms stay in the index for this: to tell the agent that an earlier version
+        matched the question better than the current one, without ever answering from it.
+        """
+        expression = _match_expression(tokens)
+        if expression is None:
+            return []
+        rows = self.db.execute(
+            f"""
+            SELECT t.chunk_id, c.version, bm25(chunk_terms) AS rank
+            FROM chunk_terms t
+            JOIN chunks c ON c.chunk_id = t.chunk_id
+            JOIN documents d ON d.document_id = c.document_id AND c.version < d.current_version
+            WHERE chunk_terms MATCH ? AND ({allowed_sql})
+            ORDER BY rank LIMIT ?
+            """,
+            (expression, *allowed_params, k),
+        ).fetchall()
+        return [(row[0], int(row[1]), -float(row[2])) for row in rows]

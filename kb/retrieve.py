@@ -1,0 +1,274 @@
+"""Hybrid retrieval: dense (FAISS) + lexical (BM25), fused, with filters applied inside.
+
+Filters are not a post-processing step: a restricted chunk is excluded from the FAISS search
+itself (an ID selector over the allowed positions) and from the SQL of the lexical search,
+so it can never reach a user outside its groups, whatever the query and however many
+restricted chunks would otherwise have ranked first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.clean import detect_language
+from kb.config import Settings
+from kb.glossary import default_glossary
+from kb.lexical import LexicalIndex, tokenize
+from kb.ports import Reranker
+from kb.store import KnowledgeBase
+from kb.types import EVERYONE, Category, DocumentInfo, DocumentStatus, Hit, Query
+
+logger = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "lexical")
+_OTHER_LANGUAGE = {"zh": "en", "en": "zh"}
+
+
+def fuse_rankings(
+    rankings: Sequence[Sequence[str]], weights: Sequence[float], k: float = 60.0
+) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion: score(id) = sum of weight / (k + rank), rank from 1.
+
+    Rank-based, so BM25 scores and cosine similarities never need to share a scale.
+    """
+    if len(rankings) != len(weights):
+        raise ValueError(f"{len(rankings)} rankings but {len(weights)} weights")
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def document_status(info: DocumentInfo, as_of: dt.date) -> DocumentStatus:
+    """In force on `as_of`? Both dates are inclusive (valid from the effective date through
+    the expiry date)."""
+    if info.effective_date and info.effective_date > as_of:
+        return DocumentStatus.NOT_YET_EFFECTIVE
+    if info.expiry_date and info.expiry_date < as_of:
+        return DocumentStatus.EXPIRED
+    return DocumentStatus.CURRENT
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is asking and what they may see: derived from a Query, hashable for caching."""
+
+    groups: frozenset[str]
+    category: Category | None
+    as_of: dt.date
+    include_inactive: bool
+
+    @classmethod
+    def of(cls, query: Query, today: dt.date | None = None) -> Scope:
+        return cls(
+            groups=frozenset(query.groups) | {EVERYONE},
+            category=query.category,
+            as_of=query.as_of or today or dt.date.today(),
+            include_inactive=query.include_inactive,
+        )
+
+    def allows(self, info: DocumentInfo) -> bool:
+        if not self.groups.intersection(info.groups):
+            return False
+        if self.category is not None and info.category != self.category:
+            return False
+        return self.include_inactive or document_status(info, self.as_of) == DocumentStatus.CURRENT
+
+    def sql(self) -> tuple[str, list[object]]:
+        """The same rule as `allows`, as a condition on the documents table `d`."""
+        groups = sorted(self.groups)
+        clauses = [
+            "EXISTS (SELECT 1 FROM json_each(d.groups_json) g WHERE g.value IN "
+            f"({','.join('?' * len(groups))}))"
+        ]
+        params: list[object] = list(groups)
+        if self.category is not None:
+            clauses.append("d.category = ?")
+            params.append(self.category.value)
+        if not self.include_inactive:
+            clauses.append("(d.effective_date IS NULL OR d.effective_date <= ?)")
+            clauses.append("(d.expiry_date IS NULL OR d.expiry_date >= ?)")
+            params += [self.as_of.isoformat(), self.as_of.isoformat()]
+        return " AND ".join(clauses), params
+
+
+class _Catalog:
+    """Which document each FAISS position belongs to, for one index generation."""
+
+    def __init__(self, kb: KnowledgeBase, ids: list[str]) -> None:
+        rows = kb.registry.db.execute(
+            "SELECT chunk_id, document_id, language FROM chunks"
+        ).fetchall()
+        owner = {r[0]: r[1] for r in rows}
+        language = {r[0]: r[2] for r in rows}
+        self.position_language = np.array([language.get(cid, "") for cid in ids])
+        self.infos = {
+            d.document_id: kb.registry.document_info(d.document_id) for d in kb.registry.documents()
+        }
+        self.document_ids = sorted(self.infos)
+        index_of = {doc: i for i, doc in enumerate(self.document_ids)}
+        self.position_document = np.array(
+            [index_of.get(owner.get(cid, ""), -1) for cid in ids], dtype=np.int64
+        )
+        self._selectors: dict[tuple[Scope, str | None], tuple[object, int]] = {}
+        self._lock = threading.Lock()
+
+    def selector(self, scope: Scope, language: str | None = None):  # type: ignore[no-untyped-def]
+        """A FAISS ID selector over the positions `scope` may see, optionally only chunks in
+        `language` (cached per scope and language), and how many positions it allows."""
+        import faiss
+
+        key = (scope, language)
+        with self._lock:
+            if key not in self._selectors:
+                allowed_docs = np.array(
+                    [scope.allows(self.infos[d]) for d in self.document_ids] + [False]
+                )
+                mask = allowed_docs[self.position_document]  # -1 (unknown) maps to False
+                if language is not None:
+                    mask &= self.position_language == language
+                bitmap = np.packbits(mask, bitorder="little")
+                selector = faiss.IDSelectorBitmap(bitmap)
+                selector.bitmap_ref = bitmap  # keep the buffer alive as long as the selector
+                if len(self._selectors) > 256:
+                    self._selectors.clear()
+                self._selectors[key] = (selector, int(mask.sum()))
+            return self._selectors[key]
+
+
+class HybridRetriever:
+    """Dense + lexical search over one knowledge base, fused and filtered by scope."""
+
+    def __init__(
+        self, kb: KnowledgeBase, settings: Settings, reranker: Reranker | None = None
+    ) -> None:
+        if settings.retrieval_mode not in MODES:
+            raise ValueError(
+                f"retrieval_mode must be one of {MODES}. Currently, it is {settings.retrieval_mode!r}"
+            )
+        self.kb = kb
+        self.settings = settings
+        self.reranker = reranker
+        self.lexical = LexicalIndex(kb.registry.db)
+        self._catalog: tuple[int, _Catalog] | None = None
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _current_catalog(self) -> _Catalog:
+        index = self.kb.index
+        generation = self.kb.loaded_generation
+        with self._lock:
+            if self._catalog is None or self._catalog[0] != generation:
+                self._catalog = (generation, _Catalog(self.kb, index.ids))
+            return self._catalog[1]
+
+    def dense(
+        self, text: str, scope: Scope, k: int, language: str | None = None
+    ) -> list[tuple[str, float]]:
+        import faiss
+
+        index = self.kb.index
+        if len(index) == 0:
+            return []
+        selector, allowed = self._current_catalog().selector(scope, language)
+        if allowed == 0:
+            return []
+        vector = np.asarray([self._query_vector(text)], dtype=np.float32)
+        params = faiss.SearchParameters(sel=selector)
+        scores, positions = index.store.index.search(vector, min(k, allowed), params=params)
+        ids = index.ids
+        return [
+            (ids[int(p)], float(s)) for s, p in zip(scores[0], positions[0], strict=True) if p >= 0
+        ]
+
+    def dense_both_languages(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
+        """Dense hits from both languages, on one scale.
+
+        Multilingual models score passages in the question's own language higher whatever
+        the topic (e5-small: a Chinese question about mortgages prefers any Chinese passage
+        to the English mortgage procedure). Searching each language apart and adding a
+        measured offset to the other language's similarities corrects that bias."""
+        other = _OTHER_LANGUAGE.get(detect_language(text))
+        if other is None or self.settings.crosslingual_offset <= 0:
+            return self.dense(text, scope, k)
+        same = self.dense(text, scope, k, language=_OTHER_LANGUAGE[other])
+        shift = self.settings.crosslingual_offset
+        across = [(cid, score + shift) for cid, score in self.dense(text, scope, k, language=other)]
+        merged = sorted(same + across, key=lambda pair: -pair[1])
+        return merged[:k]
+
+    def lexical_search(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
+        condition, params = scope.sql()
+        tokens = tokenize(text)
+        if self.settings.glossary_expansion:
+            tokens += default_glossary().expand(text)
+        return self.lexical.search(tokens, k, condition, params)
+
+    def retrieve(self, query: Query, text: str | None = None, mode: str | None = None) -> list[Hit]:
+        """The top `query.k` hits for `text` (default: the query's text) within its scope."""
+        text = text if text is not None else query.text
+        mode = mode or self.settings.retrieval_mode
+        scope = Scope.of(query)
+        pool = max(self.settings.retrieval_candidates, query.k)
+        dense = self.dense_both_languages(text, scope, pool) if mode in ("hybrid", "dense") else []
+        lexical = self.lexical_search(text, scope, pool) if mode in ("hybrid", "lexical") else []
+        fused = fuse_rankings(
+            [[cid for cid, _ in dense], [cid for cid, _ in lexical]],
+            [self.settings.dense_weight, self.settings.lexical_weight],
+            self.settings.rrf_k,
+        )
+        if self.reranker is not None:
+            fused = self._rerank(text, fused[: self.settings.rerank_candidates])
+        top = fused[: query.k]
+        chunks = self.kb.registry.chunks_by_id([cid for cid, _ in top])
+        dense_scores, lexical_scores = dict(dense), dict(lexical)
+        hits = []
+        for cid, score in top:
+            chunk = chunks.get(cid)
+            if chunk is None or not scope.allows(chunk.document):  # belt and braces
+                continue
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    score=score,
+                    dense_similarity=dense_scores.get(cid),
+                    lexical_score=lexical_scores.get(cid),
+                    status=document_status(chunk.document, scope.as_of),
+                )
+            )
+        return hits
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        """The query's embedding; the last few are kept, since one ask embeds it up to 3 times."""
+        cached = self._vectors.get(text)
+        if cached is None:
+            cached = self.kb.embedder.embed_query(text)
+            if len(self._vectors) > 64:
+                self._vectors.clear()
+            self._vectors[text] = cached
+        return cached
+
+    def _rerank(self, text: str, fused: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        assert self.reranker is not None
+        chunks = self.kb.registry.chunks_by_id([cid for cid, _ in fused])
+        ordered = [cid for cid, _ in fused if cid in chunks]
+        scores = self.reranker.score(text, [chunks[cid].text for cid in ordered])
+        return sorted(zip(ordered, scores, strict=True), key=lambda pair: -pair[1])
+
+    def similarity(self, text: str, chunk_ids: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of `text` to given chunks (for confidence when lexical found them)."""
+        index = self.kb.index
+        positions = {cid: i for i, cid in enumerate(index.ids)}
+        wanted = [(cid, positions[cid]) for cid in chunk_ids if cid in positions]
+        if not wanted:
+            return {}
+        vector = self._query_vector(text)
+        matrix = np.vstack([index.store.index.reconstruct(int(p)) for _, p in wanted])
+        return {cid: float(s) for (cid, _), s in zip(wanted, matrix @ vector, strict=True)}
