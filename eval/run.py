@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -27,9 +28,8 @@ from eval.metrics import (
     refusal_scores,
     step_scores,
 )
-from kb.answer import Calibration, confidence, coverage
+from kb.answer import Calibration, confidence
 from kb.conversation import resolve_question
-from kb.lexical import tokenize
 from kb.services import Services
 from kb.types import EVERYONE, AnswerStatus, Hit, Query
 
@@ -205,15 +205,8 @@ def confidence_features(
         if not hits:
             features.append((0.0, 0.0, question.must_refuse))
             continue
-        top = hits[0]
-        similarity = top.dense_similarity
-        if similarity is None:
-            similarity = services.retriever.similarity(resolved, [top.chunk.chunk_id]).get(
-                top.chunk.chunk_id, 0.0
-            )
-        features.append(
-            (similarity, coverage(tokenize(resolved), top.chunk.text), question.must_refuse)
-        )
+        similarity, word_coverage = services.evidence(resolved, hits)
+        features.append((similarity, word_coverage, question.must_refuse))
     return features
 
 
@@ -258,3 +251,104 @@ def fit_calibration(
         round(refuse_below, 4),
         round(max(confident_from, refuse_below), 4),
     )
+
+
+# ---------------------------------------------------------------- the side-by-side comparison
+
+CONFIGURATIONS = (
+    # name, embedding model, mode, settings overrides
+    ("BM25 only (glossary, both languages)", "e5", "lexical", {"glossary_expansion": "both"}),
+    ("dense MiniLM", "minilm", "dense", {"crosslingual_offset": 0.0}),
+    ("hybrid MiniLM", "minilm", "hybrid", {"crosslingual_offset": 0.0}),
+    ("dense e5", "e5", "dense", {"crosslingual_offset": 0.0}),
+    ("dense e5 + language offset", "e5", "dense", {}),
+    (
+        "hybrid e5, no glossary, no offset",
+        "e5",
+        "hybrid",
+        {"glossary_expansion": "none", "crosslingual_offset": 0.0},
+    ),
+    ("hybrid e5, glossary for Chinese questions only", "e5", "hybrid", {"glossary_expansion": "zh"}),
+    ("hybrid e5, no same-language preference", "e5", "hybrid", {"same_language_ratio": 1.0}),
+    ("hybrid e5 (default)", "e5", "hybrid", {}),
+)
+
+
+def compare(samples: Path, questions: Sequence[GoldQuestion], work_dir: Path) -> dict:
+    """Every configuration on the same golden set; one knowledge base per embedding model."""
+    from kb.config import Settings
+    from kb.embedding import create_embedder
+    from kb.store import KnowledgeBase
+
+    results: dict = {"configurations": [], "calibration": {}, "answers": {}}
+    built: dict[str, Settings] = {}
+    for name, model, mode, overrides in CONFIGURATIONS:
+        if model not in built:
+            settings = Settings(data_dir=work_dir / model, embedding_model=model)
+            kb = KnowledgeBase(settings, create_embedder(model))
+            services = Services(settings, kb)
+            started = time.perf_counter()
+            services.ingest_paths([samples])
+            logger.info(
+                "built the %s knowledge base in %.1fs", model, time.perf_counter() - started
+            )
+            services.close()
+            built[model] = settings
+        settings = built[model].model_copy(update=overrides)
+        services = Services(settings, KnowledgeBase(settings, create_embedder(model)))
+        row = evaluate_retrieval(services, questions, mode)
+        results["configurations"].append({"name": name, "model": model, **row})
+        if name.endswith("(default)"):
+            features = confidence_features(services, questions)
+            calibration = fit_calibration(features)
+            results["calibration"] = {"model": model, **calibration.__dict__}
+            results["answers"] = evaluate_answers(services, questions)
+        services.close()
+    return results
+
+
+def markdown_report(results: dict, command: str) -> str:
+    keys = [
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "mrr@10",
+        "ndcg@10",
+        "section@5",
+        "leaked_chunks",
+        "p50_ms",
+    ]
+    lines = [
+        "# Retrieval and answers on the golden set",
+        "",
+        f"`{command}`: {results['configurations'][0]['questions']} answerable questions with gold "
+        "documents (document-level metrics; recall@k = a gold document in the top k).",
+        "",
+        "| configuration | " + " | ".join(keys) + " | zh recall@5 | cross-lingual recall@5 |",
+        "|---" * (len(keys) + 3) + "|",
+    ]
+    for row in results["configurations"]:
+        zh = row["by_language"].get("zh", {}).get("recall@5", 0.0)
+        cross = row["by_type"].get("crosslingual", {}).get("recall@5", 0.0)
+        lines.append(
+            f"| {row['name']} | " + " | ".join(str(row[k]) for k in keys) + f" | {zh} | {cross} |"
+        )
+    answers = results.get("answers") or {}
+    if answers:
+        lines += [
+            "",
+            "## Answers (default configuration)",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| refusal precision / recall / accuracy | {answers['refusal']['precision']} / "
+            f"{answers['refusal']['recall']} / {answers['refusal']['accuracy']} |",
+            f"| step recall / order | {answers['step_recall']} / {answers['step_order']} |",
+            f"| citation correct (cited passage contains the step) | {answers['citation_correct']} |",
+            f"| answer strings in the top 3 passages | {answers['answer_in_top3_passages']} |",
+            f"| conflicts flagged | {answers['conflicts_flagged']} |",
+            f"| restricted documents shown to users outside their groups | {answers['leaked_documents']} |",
+            "",
+            f"Calibration: `{results['calibration']}`",
+        ]
+    return "\n".join(lines) + "\n"

@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--manifest", type=Path)
     bench.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
 
+    evaluate = commands.add_parser("eval", help="golden-set evaluation of retrieval and answers")
+    evaluate.add_argument("--samples", type=Path, default=Path("samples"))
+    evaluate.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+
     ask = commands.add_parser("ask", help="answer a question from the knowledge base")
     ask.add_argument("question", nargs="?")
     ask.add_argument("--history", type=Path, help="JSON file: list of {role, text} turns")
@@ -209,6 +213,11 @@ def _turns(raw: object, where: str) -> tuple[Turn, ...]:
 def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from kb.render import answer_record, answer_text
 
+    if not services.documents():
+        raise KBError(
+            f"the knowledge base in {services.settings.data_dir} has no documents yet: "
+            "add some with `kb ingest PATH`"
+        )
     groups = services.groups_of(args.as_user) if args.as_user else ("everyone",)
     base = Query(
         text="",
@@ -266,6 +275,26 @@ def _users(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from eval.golden import load_golden
+    from eval.run import compare, markdown_report
+
+    questions = load_golden()
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        results = compare(args.samples, questions, Path(tmp))
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    command = "kb eval"
+    (args.report_dir / "eval.json").write_text(
+        json.dumps({"command": command, **results}, indent=2, default=str) + "\n"
+    )
+    report = markdown_report(results, command)
+    (args.report_dir / "eval.md").write_text(report)
+    print(report)
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from eval.bench import bench_ingest, write_report
 
@@ -288,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "bench":
         return _bench(args)
+    if args.command == "eval":
+        return _eval(args)
     try:
         services = build_services(Settings())
         try:

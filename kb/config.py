@@ -39,8 +39,17 @@ class Settings(BaseSettings):
     )
     dense_weight: float = Field(default=1.0, ge=0)
     lexical_weight: float = Field(default=1.0, ge=0)
-    glossary_expansion: bool = Field(
-        default=True, description="Add glossary equivalents (English/Chinese) to lexical search."
+    glossary_expansion: str = Field(
+        default="both",
+        description="Which questions get glossary equivalents added to their BM25 search: "
+        "'zh' (Chinese questions), 'en', 'both' or 'none'.",
+    )
+    same_language_ratio: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="A passage in the question's language goes first if its fused score is at "
+        "least this share of a better passage in the other language (1: off).",
     )
     crosslingual_offset: float = Field(
         default=0.03,

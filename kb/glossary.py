@@ -29,8 +29,28 @@ class Glossary:
     chinese: tuple[tuple[str, int], ...]  # term -> concept, longest first
     concepts: tuple[tuple[str, ...], ...]  # every term of each concept
 
-    def expand(self, question: str) -> list[str]:
-        """Search tokens of every glossary term equivalent to one found in the question."""
+    def equivalents(self, question: str) -> dict[str, set[str]]:
+        """For each search token of a glossary term found in the question, the tokens of
+        all that concept's terms (English, Simplified and Traditional Chinese, synonyms)."""
+        out: dict[str, set[str]] = {}
+        for concept in self._concepts_in(question):
+            tokens = {t for term in self.concepts[concept] for t in tokenize(term)}
+            for token in tokens:
+                out.setdefault(token, set()).update(tokens)
+        return out
+
+    def expand(self, question: str, into: str | None = None) -> list[str]:
+        """Search tokens of every glossary term equivalent to one found in the question;
+        with `into` ("en" or "zh"), only the terms in that language."""
+        tokens: list[str] = []
+        for concept in sorted(self._concepts_in(question)):
+            for term in self.concepts[concept]:
+                chinese = bool(_CJK.search(term))
+                if into is None or (into == "zh") == chinese:
+                    tokens += tokenize(term)
+        return tokens
+
+    def _concepts_in(self, question: str) -> set[int]:
         found: set[int] = set()
         lowered = question.lower()
         for pattern, concept in self.english:
@@ -41,11 +61,7 @@ class Glossary:
             if term in remaining:
                 found.add(concept)
                 remaining = remaining.replace(term, " ")
-        tokens: list[str] = []
-        for concept in sorted(found):
-            for term in self.concepts[concept]:
-                tokens += tokenize(term)
-        return tokens
+        return found
 
 
 def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:

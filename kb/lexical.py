@@ -231,7 +231,12 @@ class LexicalIndex:
         self.db = db
 
     def search(
-        self, tokens: Sequence[str], k: int, allowed_sql: str, allowed_params: Sequence[object]
+        self,
+        tokens: Sequence[str],
+        k: int,
+        allowed_sql: str,
+        allowed_params: Sequence[object],
+        language: str | None = None,
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score, higher is better) of current chunks passing the filter.
 
@@ -247,10 +252,10 @@ class LexicalIndex:
             FROM chunk_terms t
             JOIN chunks c ON c.chunk_id = t.chunk_id
             JOIN documents d ON d.document_id = c.document_id AND d.current_version = c.version
-            WHERE chunk_terms MATCH ? AND ({allowed_sql})
+            WHERE chunk_terms MATCH ? AND ({allowed_sql}) AND (? IS NULL OR c.language = ?)
             ORDER BY rank LIMIT ?
             """,
-            (expression, *allowed_params, k),
+            (expression, *allowed_params, language, language, k),
         ).fetchall()
         return [(row[0], -float(row[1])) for row in rows]
 

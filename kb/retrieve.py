@@ -46,6 +46,19 @@ def fuse_rankings(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def prefer_language(hits: list[Hit], language: str, ratio: float) -> list[Hit]:
+    """Among the hits that scored nearly as well as the best (at least `ratio` of its fused
+    score), put those in the question's language first, keeping order otherwise: an
+    English-speaking agent should not read Chinese first (or the reverse) on close calls."""
+    if not hits or ratio >= 1.0:
+        return hits
+    close = [h for h in hits if h.score >= ratio * hits[0].score]
+    own = [h for h in close if h.chunk.language in (language, "mixed")]
+    if not own:
+        return hits
+    return own + [h for h in close if h not in own] + hits[len(close) :]
+
+
 def document_status(info: DocumentInfo, as_of: dt.date) -> DocumentStatus:
     """In force on `as_of`? Both dates are inclusive (valid from the effective date through
     the expiry date)."""
@@ -201,13 +214,17 @@ class HybridRetriever:
         same = self.dense(text, scope, k, language=_OTHER_LANGUAGE[other])
         shift = self.settings.crosslingual_offset
         across = [(cid, score + shift) for cid, score in self.dense(text, scope, k, language=other)]
-        merged = sorted(same + across, key=lambda pair: -pair[1])
-        return merged[:k]
+        return sorted(same + across, key=lambda pair: -pair[1])[:k]
 
-    def lexical_search(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
+    def lexical_search(
+        self, text: str, scope: Scope, k: int, expand: bool = False
+    ) -> list[tuple[str, float]]:
+        """BM25 over the question's words; with `expand`, plus the glossary's equivalents of
+        its banking terms in both languages (透支 -> overdraft), so a question can match
+        passages in the other language word for word."""
         condition, params = scope.sql()
         tokens = tokenize(text)
-        if self.settings.glossary_expansion:
+        if expand:
             tokens += default_glossary().expand(text)
         return self.lexical.search(tokens, k, condition, params)
 
@@ -218,7 +235,11 @@ class HybridRetriever:
         scope = Scope.of(query)
         pool = max(self.settings.retrieval_candidates, query.k)
         dense = self.dense_both_languages(text, scope, pool) if mode in ("hybrid", "dense") else []
-        lexical = self.lexical_search(text, scope, pool) if mode in ("hybrid", "lexical") else []
+        language = detect_language(text)
+        expand = self.settings.glossary_expansion in ("both", language)
+        lexical = (
+            self.lexical_search(text, scope, pool, expand) if mode in ("hybrid", "lexical") else []
+        )
         fused = fuse_rankings(
             [[cid for cid, _ in dense], [cid for cid, _ in lexical]],
             [self.settings.dense_weight, self.settings.lexical_weight],
@@ -243,7 +264,7 @@ class HybridRetriever:
                     status=document_status(chunk.document, scope.as_of),
                 )
             )
-        return hits
+        return prefer_language(hits, detect_language(text), self.settings.same_language_ratio)
 
     def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding; the last few are kept, since one ask embeds it up to 3 times."""

@@ -16,6 +16,7 @@ from kb.answer import CALIBRATIONS, Calibration, build_answer, confidence, cover
 from kb.config import Settings
 from kb.conversation import resolve_question
 from kb.embedding import create_embedder
+from kb.glossary import default_glossary
 from kb.lexical import tokenize
 from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase
@@ -149,18 +150,21 @@ class Services:
     def _calibration(self) -> Calibration:
         return CALIBRATIONS.get(self.kb.embedder.name, CALIBRATIONS["e5"])
 
-    def _confidence(self, resolved: str, hits: Sequence[Hit]) -> float:
-        if not hits:
-            return 0.0
+    def evidence(self, resolved: str, hits: Sequence[Hit]) -> tuple[float, float]:
+        """(similarity, word coverage) of the top hit: what confidence is computed from."""
         top = hits[0]
         similarity = top.dense_similarity
         if similarity is None:
-            similarity = self.retriever.similarity(resolved, [top.chunk.chunk_id]).get(
-                top.chunk.chunk_id
-            )
-        return confidence(
-            similarity, coverage(tokenize(resolved), top.chunk.text), self._calibration()
-        )
+            found = self.retriever.similarity(resolved, [top.chunk.chunk_id])
+            similarity = found.get(top.chunk.chunk_id, 0.0)
+        equivalents = default_glossary().equivalents(resolved)
+        return similarity, coverage(tokenize(resolved), top.chunk.text, equivalents)
+
+    def _confidence(self, resolved: str, hits: Sequence[Hit]) -> float:
+        if not hits:
+            return 0.0
+        similarity, word_coverage = self.evidence(resolved, hits)
+        return confidence(similarity, word_coverage, self._calibration())
 
     def _procedure_parts(self, hits: Sequence[Hit]) -> dict[str, list[Chunk]]:
         """All parts of each procedure among the hits, in order (the chunker splits long ones)."""
