@@ -38,6 +38,11 @@ class IngestBenchmark:
     embed_only_chunks_per_second: float
     end_to_end_vs_embedding: float  # chunk throughput of the pipeline / of the model alone
     unchanged_vs_first: float
+    ask_p50_ms: float
+    ask_p95_ms: float
+    ask_p99_ms: float
+    asks: int
+    cold_first_answer_seconds: float
     machine: str
 
 
@@ -45,6 +50,37 @@ def _machine() -> str:
     import os
 
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return round(float(np.percentile(values, q)) * 1000, 1) if values else 0.0
+
+
+def _ask_latencies(settings: Settings, embedding_model: str) -> tuple[float, list[float]]:
+    """Cold: a fresh model and knowledge base, time to the first answer. Warm: ask() over the
+    golden questions twice, the second round timed."""
+    from eval.golden import load_golden
+    from kb.services import Services
+    from kb.types import Query
+
+    started = time.perf_counter()
+    services = Services(settings, KnowledgeBase(settings, create_embedder(embedding_model)))
+    services.ask(Query("customer lost their debit card abroad"))
+    cold = time.perf_counter() - started
+    queries = [
+        Query(q.text, history=q.history, groups=q.groups, as_of=q.as_of) for q in load_golden()
+    ]
+    for query in queries:
+        services.ask(query)
+    latencies = []
+    for query in queries:
+        started = time.perf_counter()
+        services.ask(query)
+        latencies.append(time.perf_counter() - started)
+    services.close()
+    return cold, latencies
 
 
 def bench_ingest(
@@ -63,6 +99,7 @@ def bench_ingest(
         assert all(f.status in (FileStatus.UNCHANGED, FileStatus.FAILED) for f in again.files)
         texts = [c.text for c in kb.registry.chunks_by_id(kb.registry.current_chunk_ids()).values()]
         kb.close()
+        cold, latencies = _ask_latencies(settings, embedding_model)
     started = time.perf_counter()
     embedder.embed_passages(texts)
     embed_only = time.perf_counter() - started
@@ -83,6 +120,11 @@ def bench_ingest(
         embed_only_chunks_per_second=round(len(texts) / embed_only, 1),
         end_to_end_vs_embedding=round((chunks / first.seconds) / (len(texts) / embed_only), 3),
         unchanged_vs_first=round(again.seconds / first.seconds, 4),
+        ask_p50_ms=_percentile(latencies, 50),
+        ask_p95_ms=_percentile(latencies, 95),
+        ask_p99_ms=_percentile(latencies, 99),
+        asks=len(latencies),
+        cold_first_answer_seconds=round(cold, 3),
         machine=_machine(),
     )
 
@@ -106,10 +148,18 @@ def write_report(result: IngestBenchmark, folder: Path, command: str) -> tuple[P
         ("chunks / s, embedding model alone, same texts", result.embed_only_chunks_per_second),
         ("end-to-end / embedding-only throughput", result.end_to_end_vs_embedding),
         ("model load (excluded above)", f"{result.model_load_seconds} s"),
+        (
+            f"warm ask() p50 / p95 / p99 over {result.asks} golden questions",
+            f"{result.ask_p50_ms} / {result.ask_p95_ms} / {result.ask_p99_ms} ms",
+        ),
+        (
+            "cold start to first answer (new model + knowledge base, in process)",
+            f"{result.cold_first_answer_seconds} s",
+        ),
     ]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     md_path = folder / "bench-ingest.md"
     md_path.write_text(
-        f"# Ingestion benchmark\n\n`{command}` on {result.machine}.\n\n| measure | value |\n|---|---|\n{table}\n"
+        f"# Ingestion and query benchmark (sample knowledge base)\n\n`{command}` on {result.machine}.\n\n| measure | value |\n|---|---|\n{table}\n"
     )
     return json_path, md_path

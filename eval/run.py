@@ -268,7 +268,12 @@ CONFIGURATIONS = (
         "hybrid",
         {"glossary_expansion": "none", "crosslingual_offset": 0.0},
     ),
-    ("hybrid e5, glossary for Chinese questions only", "e5", "hybrid", {"glossary_expansion": "zh"}),
+    (
+        "hybrid e5, glossary for Chinese questions only",
+        "e5",
+        "hybrid",
+        {"glossary_expansion": "zh"},
+    ),
     ("hybrid e5, no same-language preference", "e5", "hybrid", {"same_language_ratio": 1.0}),
     ("hybrid e5 (default)", "e5", "hybrid", {}),
 )

@@ -67,3 +67,85 @@ def test_every_file_failing_exits_non_zero(tmp_path):
     assert result.returncode == 1 and "FAILED" in result.stdout
     bad_date = kb(tmp_path / "kb", "ingest", str(GOOD), "--effective-date", "soon", check=False)
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+
+
+def test_ask_prints_steps_json_and_batch(tmp_path):
+    import json
+
+    data_dir = tmp_path / "kb"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("procedure.docx", "policy.pdf", "zh_procedure.pdf"):
+        (folder / name).write_bytes((GOOD / name).read_bytes())
+    kb(data_dir, "ingest", "--no-progress", str(folder))
+
+    text = kb(data_dir, "ask", "How do I block a lost debit card?", "--as-of", "2026-11-25").stdout
+    assert "Steps:" in text and "1. Verify the caller's identity" in text
+    assert "[Reporting a Lost or Stolen Debit Card > Procedure > Blocking the card" in text
+
+    record = json.loads(
+        kb(
+            data_dir, "ask", "wire transfer fee at a branch", "--json", "--as-of", "2026-01-20"
+        ).stdout
+    )
+    assert record["status"] == "answered"
+    source = record["passages"][0]["citation"]
+    assert {source["document_id"], source["source_name"]} == {"policy", "policy.pdf"} and source[
+        "title"
+    ]
+
+    refused = kb(data_dir, "ask", "how do I bake bread", "--as-of", "2026-01-20").stdout
+    assert refused.startswith("NOT COVERED") and "escalate" in refused
+
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([{"role": "user", "text": "How do I block a lost debit card?"}]))
+    follow = json.loads(
+        kb(
+            data_dir,
+            "ask",
+            "and what does express replacement cost?",
+            "--history",
+            str(history),
+            "--json",
+        ).stdout
+    )
+    assert follow["resolved_question"].startswith("How do I block a lost debit card?")
+
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text(
+        json.dumps({"question": "How do I block a lost debit card?"})
+        + "\n"
+        + json.dumps(
+            {"question": "and in Chinese?", "history": [{"role": "user", "text": "借记卡挂失"}]}
+        )
+        + "\n"
+    )
+    out = tmp_path / "answers.jsonl"
+    kb(data_dir, "ask", "--batch", str(batch), "--output", str(out))
+    answers = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [a["id"] for a in answers] == [1, 2] and answers[0]["steps"]
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "no question key"}\n')
+    failed = kb(data_dir, "ask", "--batch", str(bad), check=False)
+    assert failed.returncode == 1 and "line 1" in failed.stderr
+
+
+def test_as_user_limits_what_is_seen(tmp_path):
+    data_dir = tmp_path / "kb"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "policy.pdf").write_bytes((GOOD / "policy.pdf").read_bytes())
+    kb(data_dir, "ingest", "--no-progress", "--groups", "payments-team", str(folder))
+    kb(data_dir, "users", "add", "ana", "--role", "agent")
+    kb(data_dir, "users", "add", "pat", "--role", "agent", "--groups", "payments-team")
+    assert "pat" in kb(data_dir, "users", "list").stdout
+    outsider = kb(
+        data_dir, "ask", "wire transfer cut-off times", "--as-user", "ana", "--json"
+    ).stdout
+    insider = kb(
+        data_dir, "ask", "wire transfer cut-off times", "--as-user", "pat", "--json"
+    ).stdout
+    assert "policy.pdf" not in outsider and "policy.pdf" in insider
+    unknown = kb(data_dir, "ask", "x", "--as-user", "nobody", check=False)
+    assert unknown.returncode == 1 and "no user called 'nobody'" in unknown.stderr
