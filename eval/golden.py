@@ -14,6 +14,9 @@ from pathlib import Path
 from kb.types import EVERYONE, Turn
 
 DATA = Path(__file__).parent / "data"
+REFERENCE_DATE = dt.date(2026, 11, 25)
+"""The day the golden set was written for: questions without an as-of date are asked as of it,
+so expiring documents (a Christmas bulletin, say) do not change the results as time passes."""
 ANSWERABLE = ("fact", "procedure", "customer", "followup", "crosslingual", "conflict", "date")
 
 
@@ -66,3 +69,47 @@ def load_golden(paths: list[Path] | None = None) -> list[GoldQuestion]:
                 )
             )
     return questions
+
+
+def write_beir(questions: list[GoldQuestion], samples: Path, out: Path) -> None:
+    """Export the golden set in BEIR layout: corpus.jsonl (one record per sample document,
+    its parsed text), queries.jsonl (with history, language and type), qrels/test.tsv
+    (document level) and answers.jsonl (sections, steps, answer strings, refusals, groups)."""
+    from ingest.load import load_document
+    from ingest.pipeline import collect_files, document_id_for
+
+    (out / "qrels").mkdir(parents=True, exist_ok=True)
+    with (out / "corpus.jsonl").open("w", encoding="utf-8") as corpus:
+        for upload in collect_files([samples]):
+            assert upload.path is not None
+            parsed = load_document(upload.path, max_bytes=50_000_000)
+            text = "\n\n".join(block.text for block in parsed.blocks)
+            record = {"_id": document_id_for(upload.name), "title": parsed.title, "text": text}
+            corpus.write(json.dumps(record, ensure_ascii=False) + "\n")
+    with (out / "queries.jsonl").open("w", encoding="utf-8") as queries:
+        for q in questions:
+            record = {"_id": q.id, "text": q.text, "language": q.language, "type": q.type}
+            if q.history:
+                record["history"] = [{"role": t.role, "text": t.text} for t in q.history]
+            queries.write(json.dumps(record, ensure_ascii=False) + "\n")
+    lines = ["query-id\tcorpus-id\tscore"]
+    lines += [f"{q.id}\t{doc}\t1" for q in questions for doc in sorted(q.gold_documents)]
+    (out / "qrels" / "test.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with (out / "answers.jsonl").open("w", encoding="utf-8") as answers:
+        for q in questions:
+            record = {
+                "_id": q.id,
+                "must_refuse": q.must_refuse,
+                "gold_sections": [{"document": d, "section": s} for d, s in q.gold],
+                "gold_steps": list(q.gold_steps),
+                "answer_contains": list(q.answer_contains),
+                "forbidden": list(q.forbidden),
+                "groups": list(q.groups),
+                "as_of": (q.as_of or REFERENCE_DATE).isoformat(),
+            }
+            answers.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":  # python -m eval.golden: refresh eval/data/beir from the JSONL sources
+    write_beir(load_golden(), Path("samples"), DATA / "beir")
+    print(f"wrote {DATA / 'beir'}")

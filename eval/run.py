@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from eval.golden import GoldQuestion
+from eval.golden import REFERENCE_DATE, GoldQuestion
 from eval.metrics import (
     dedupe,
     hit_at,
@@ -41,25 +41,43 @@ def query_of(question: GoldQuestion, k: int = 10) -> Query:
         text=question.text,
         history=question.history,
         groups=question.groups,
-        as_of=question.as_of,
+        as_of=question.as_of or REFERENCE_DATE,
         k=k,
     )
 
 
-def _leaks(hits: Sequence[Hit], question: GoldQuestion) -> int:
+@dataclass(frozen=True)
+class Found:
+    """One retrieved passage as the metrics see it, whatever system retrieved it."""
+
+    document_id: str
+    section: str | None
+    groups: tuple[str, ...]
+
+
+Search = Callable[[GoldQuestion], list[Found]]
+
+
+def found_of(hits: Sequence[Hit]) -> list[Found]:
+    return [
+        Found(h.chunk.document.document_id, h.chunk.section, h.chunk.document.groups) for h in hits
+    ]
+
+
+def _leaks(found: Sequence[Found], question: GoldQuestion) -> int:
     allowed = set(question.groups) | {EVERYONE}
-    return sum(1 for h in hits if not allowed.intersection(h.chunk.document.groups))
+    return sum(1 for f in found if not allowed.intersection(f.groups))
 
 
-def _section_hit(hits: Sequence[Hit], question: GoldQuestion, k: int) -> float:
-    for hit in hits[:k]:
+def _section_hit(found: Sequence[Found], question: GoldQuestion, k: int) -> float:
+    for item in found[:k]:
         for document, section in question.gold:
-            if hit.chunk.document.document_id != document:
+            if item.document_id != document or item.section is None:
                 continue
             if (
                 section is None
-                or hit.chunk.section == section
-                or hit.chunk.section.startswith(section + " > ")
+                or item.section == section
+                or item.section.startswith(section + " > ")
             ):
                 return 1.0
     return 0.0
@@ -70,18 +88,26 @@ def _summarise(rows: list[dict], keys: Sequence[str]) -> dict[str, float]:
 
 
 def evaluate_retrieval(services: Services, questions: Sequence[GoldQuestion], mode: str) -> dict:
-    """Document- and section-level retrieval metrics for answerable questions."""
+    """Document- and section-level retrieval metrics of one of our retrieval modes."""
+    return {
+        "mode": mode,
+        **evaluate_search(lambda q: found_of(services.retrieve(query_of(q), mode)), questions),
+    }
+
+
+def evaluate_search(search: Search, questions: Sequence[GoldQuestion]) -> dict:
+    """Metrics for any search function, so baselines are scored exactly like our pipeline."""
     rows = []
     latencies = []
     leaks = 0
     for question in questions:
         started = time.perf_counter()
-        hits = services.retrieve(query_of(question), mode)
+        found = search(question)
         latencies.append(time.perf_counter() - started)
-        leaks += _leaks(hits, question)
+        leaks += _leaks(found, question)
         if question.must_refuse or not question.gold:
             continue
-        ranked = dedupe([h.chunk.document.document_id for h in hits])
+        ranked = dedupe([f.document_id for f in found])
         relevant = question.gold_documents
         rows.append(
             {
@@ -93,7 +119,7 @@ def evaluate_retrieval(services: Services, questions: Sequence[GoldQuestion], mo
                 "all_gold@10": recall_at(ranked, relevant, 10),
                 "mrr@10": reciprocal_rank(ranked, relevant, 10),
                 "ndcg@10": ndcg_at(ranked, relevant, 10),
-                "section@5": _section_hit(hits, question, 5),
+                "section@5": _section_hit(found, question, 5),
             }
         )
     keys = ["recall@1", "recall@5", "recall@10", "all_gold@10", "mrr@10", "ndcg@10", "section@5"]
@@ -104,11 +130,11 @@ def evaluate_retrieval(services: Services, questions: Sequence[GoldQuestion], mo
         by_type[row["type"]].append(row)
     latencies.sort()
     return {
-        "mode": mode,
         "questions": len(rows),
         **_summarise(rows, keys),
         "leaked_chunks": leaks,
         "p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else 0.0,
+        "p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 1) if latencies else 0.0,
         "by_language": {
             lang: _summarise(r, keys) | {"n": len(r)} for lang, r in sorted(by_language.items())
         },
@@ -304,6 +330,28 @@ def compare(samples: Path, questions: Sequence[GoldQuestion], work_dir: Path) ->
         row = evaluate_retrieval(services, questions, mode)
         results["configurations"].append({"name": name, "model": model, **row})
         if name.endswith("(default)"):
+            from eval.baseline import TutorialBaseline
+
+            baseline = TutorialBaseline(samples, services.kb.embedder)
+            row = evaluate_search(baseline.search, questions)
+            results["configurations"].insert(
+                0,
+                {
+                    "name": "LangChain tutorial baseline (1000/200 splitter + FAISS, e5)",
+                    "model": model,
+                    **row,
+                },
+            )
+            if settings.reranker_path is not None or Settings().reranker_path is not None:
+                path = settings.reranker_path or Settings().reranker_path
+                reranked = Services(
+                    settings.model_copy(update={"reranker_path": path}),
+                    KnowledgeBase(settings, create_embedder(model)),
+                )
+                row = evaluate_retrieval(reranked, questions, mode)
+                results["configurations"].append(
+                    {"name": "hybrid e5 + reranker", "model": model, **row}
+                )
             features = confidence_features(services, questions)
             calibration = fit_calibration(features)
             results["calibration"] = {"model": model, **calibration.__dict__}
@@ -357,3 +405,64 @@ def markdown_report(results: dict, command: str) -> str:
             f"Calibration: `{results['calibration']}`",
         ]
     return "\n".join(lines) + "\n"
+
+
+def evaluate_beir(
+    dataset_dir: Path, work_dir: Path, settings_overrides: dict | None = None
+) -> dict:
+    """Retrieval metrics and latency on any BEIR-layout dataset, in a temporary knowledge base."""
+    from eval.datasets import load_beir
+    from ingest.sniff import safe_name
+    from kb.config import Settings
+    from kb.embedding import create_embedder
+    from kb.store import KnowledgeBase
+
+    dataset = load_beir(dataset_dir)
+    settings = Settings(data_dir=work_dir / "kb", **(settings_overrides or {}))
+    services = Services(
+        settings, KnowledgeBase(settings, create_embedder(settings.embedding_model))
+    )
+    started = time.perf_counter()
+    report = services.ingest(dataset.uploads)
+    ingest_seconds = time.perf_counter() - started
+    corpus_id = {
+        f.document_id: Path(safe_name(f.source_name)).stem for f in report.files if f.document_id
+    }
+    rows, latencies = [], []
+    for query in dataset.queries:
+        relevant = {cid for cid, score in dataset.qrels.get(query.id, {}).items() if score > 0}
+        started = time.perf_counter()
+        hits = services.retrieve(Query(text=query.text, history=query.history, k=10))
+        latencies.append(time.perf_counter() - started)
+        if not relevant:
+            continue
+        ranked = dedupe([corpus_id.get(h.chunk.document.document_id, "") for h in hits])
+        rows.append(
+            {
+                "recall@1": recall_at(ranked, relevant, 1),
+                "recall@5": recall_at(ranked, relevant, 5),
+                "recall@10": recall_at(ranked, relevant, 10),
+                "mrr@10": reciprocal_rank(ranked, relevant, 10),
+                "ndcg@10": ndcg_at(ranked, relevant, 10),
+            }
+        )
+    services.close()
+    latencies.sort()
+    return {
+        "dataset": dataset.name,
+        "documents": len(dataset.uploads),
+        "ingested": sum(1 for f in report.files if f.status.value == "added"),
+        "failed": [
+            {"file": f.source_name, "reason": f.reason}
+            for f in report.files
+            if f.status.value == "failed"
+        ],
+        "chunks": report.chunks_embedded,
+        "ingest_seconds": round(ingest_seconds, 2),
+        "queries": len(rows),
+        **_summarise(rows, ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"]),
+        "p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else 0.0,
+        "p95_ms": round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))], 1)
+        if latencies
+        else 0.0,
+    }

@@ -74,10 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("folder", nargs="?", type=Path, default=Path("samples"))
     bench.add_argument("--manifest", type=Path)
     bench.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+    bench.add_argument(
+        "--scale",
+        action="store_true",
+        help="query speed at 1,000, 10,000 and 100,000 chunks (grows a temporary base)",
+    )
 
     evaluate = commands.add_parser("eval", help="golden-set evaluation of retrieval and answers")
     evaluate.add_argument("--samples", type=Path, default=Path("samples"))
     evaluate.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+    eval_commands = evaluate.add_subparsers(dest="eval_command")
+    beir = eval_commands.add_parser("beir", help="retrieval metrics on a BEIR-layout dataset")
+    beir.add_argument("dataset", type=Path)
+    beir.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge base")
     ask.add_argument("question", nargs="?")
@@ -275,8 +284,44 @@ def _users(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
     return 0
 
 
+def _eval_beir(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from eval.run import evaluate_beir
+
+    with tempfile.TemporaryDirectory(prefix="kb-beir-") as tmp:
+        result = evaluate_beir(args.dataset, Path(tmp))
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    name = result["dataset"]
+    (args.report_dir / f"beir-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    keys = [
+        "documents",
+        "ingested",
+        "chunks",
+        "queries",
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "mrr@10",
+        "ndcg@10",
+        "p50_ms",
+        "p95_ms",
+    ]
+    table = "\n".join(f"| {key} | {result[key]} |" for key in keys)
+    failed = "".join(f"\n- {f['file']}: {f['reason']}" for f in result["failed"])
+    report = f"# BEIR evaluation: {name}\n\n`kb eval beir {args.dataset}`\n\n| measure | value |\n|---|---|\n{table}\n"
+    if failed:
+        report += f"\nFiles that could not be ingested:{failed}\n"
+    (args.report_dir / f"beir-{name}.md").write_text(report)
+    print(report)
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     import tempfile
+
+    if args.eval_command == "beir":
+        return _eval_beir(args)
 
     from eval.golden import load_golden
     from eval.run import compare, markdown_report
@@ -289,8 +334,44 @@ def _eval(args: argparse.Namespace) -> int:
     (args.report_dir / "eval.json").write_text(
         json.dumps({"command": command, **results}, indent=2, default=str) + "\n"
     )
+    from eval.charts import language_chart, retrieval_chart
+
+    retrieval_chart(results, args.report_dir / "eval-retrieval.png")
+    language_chart(results, args.report_dir / "eval-languages.png")
     report = markdown_report(results, command)
+    report += "\n![retrieval](eval-retrieval.png)\n\n![languages](eval-languages.png)\n"
     (args.report_dir / "eval.md").write_text(report)
+    print(report)
+    return 0
+
+
+def _bench_scale(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from eval.bench import _machine
+    from eval.scale import bench_scale
+
+    with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
+        points = bench_scale(args.folder, Path(tmp))
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    command = f"kb bench {args.folder} --scale"
+    record = {"command": command, "machine": _machine(), "points": points}
+    (args.report_dir / "bench-scale.json").write_text(json.dumps(record, indent=2) + "\n")
+    keys = list(points[0])
+    lines = [
+        "# Query speed as the knowledge base grows",
+        "",
+        f"`{command}` on {record['machine']}. The base is samples/ grown with synthetic "
+        "variants of its documents (see eval/scale.py: their vectors are their source "
+        "passage's plus noise). Latencies are warm `ask()` over the golden questions, one "
+        "at a time; throughput is with 8 concurrent askers; peak memory is the process's.",
+        "",
+        "| " + " | ".join(keys) + " |",
+        "|---" * len(keys) + "|",
+    ]
+    lines += ["| " + " | ".join(str(point[k]) for k in keys) + " |" for point in points]
+    report = "\n".join(lines) + "\n"
+    (args.report_dir / "bench-scale.md").write_text(report)
     print(report)
     return 0
 
@@ -298,6 +379,8 @@ def _eval(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from eval.bench import bench_ingest, write_report
 
+    if args.scale:
+        return _bench_scale(args)
     settings = Settings()
     result = bench_ingest(args.folder, args.manifest, settings.embedding_model)
     command = f"kb bench {args.folder}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -90,6 +91,9 @@ class E5Embedder:
     def __init__(self, batch_size: int = 32) -> None:
         self._batch_size = _checked_batch_size(batch_size)
         self._model = Lazy(self._build)
+        # One model handle, used by one thread at a time: the C engine makes no promise about
+        # concurrent calls, and its OpenMP threads already use every core.
+        self._calls = threading.Lock()
 
     def _build(self):  # type: ignore[no-untyped-def]
         try:
@@ -102,14 +106,17 @@ class E5Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self._model.get()
-        parts = [
-            model.passage(list(texts[i : i + self._batch_size]))
-            for i in range(0, len(texts), self._batch_size)
-        ]
+        with self._calls:
+            parts = [
+                model.passage(list(texts[i : i + self._batch_size]))
+                for i in range(0, len(texts), self._batch_size)
+            ]
         return _unit(np.vstack(parts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _unit(self._model.get().query([text]))[0]
+        model = self._model.get()
+        with self._calls:
+            return _unit(model.query([text]))[0]
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
