@@ -83,6 +83,19 @@ def _section_hit(found: Sequence[Found], question: GoldQuestion, k: int) -> floa
     return 0.0
 
 
+def _ndcg_scale(relevant: set[str], ideal: int) -> float:
+    """ndcg_at normalises by the relevant passages it was given (those retrieved); rescale to
+    an ideal of `ideal` relevant passages (one per gold section) so misses count."""
+    import math
+
+    found = min(len(relevant), 10)
+    if not found:
+        return 0.0
+    given = sum(1.0 / math.log2(i + 2) for i in range(found))
+    wanted = sum(1.0 / math.log2(i + 2) for i in range(ideal))
+    return given / wanted
+
+
 def _summarise(rows: list[dict], keys: Sequence[str]) -> dict[str, float]:
     return {key: round(mean([row[key] for row in rows]), 4) for key in keys}
 
@@ -109,8 +122,19 @@ def evaluate_search(search: Search, questions: Sequence[GoldQuestion]) -> dict:
             continue
         ranked = dedupe([f.document_id for f in found])
         relevant = question.gold_documents
+        # Chunk level: each retrieved passage is relevant when it lies in a gold section.
+        chunk_ranked = [str(i) for i in range(len(found))]
+        chunk_relevant = {str(i) for i, f in enumerate(found) if _section_hit([f], question, 1)}
+        ideal = max(1, min(len(question.gold), 10))
         rows.append(
             {
+                "chunk_recall@1": 1.0 if "0" in chunk_relevant else 0.0,
+                "chunk_recall@5": hit_at(chunk_ranked, chunk_relevant, 5),
+                "chunk_mrr@10": reciprocal_rank(chunk_ranked, chunk_relevant, 10),
+                "chunk_ndcg@10": min(
+                    1.0,
+                    ndcg_at(chunk_ranked, chunk_relevant, 10) * _ndcg_scale(chunk_relevant, ideal),
+                ),
                 "language": question.language,
                 "type": question.type,
                 "recall@1": hit_at(ranked, relevant, 1),
@@ -122,7 +146,10 @@ def evaluate_search(search: Search, questions: Sequence[GoldQuestion]) -> dict:
                 "section@5": _section_hit(found, question, 5),
             }
         )
-    keys = ["recall@1", "recall@5", "recall@10", "all_gold@10", "mrr@10", "ndcg@10", "section@5"]
+    keys = [
+        "recall@1", "recall@5", "recall@10", "all_gold@10", "mrr@10", "ndcg@10", "section@5",
+        "chunk_recall@1", "chunk_recall@5", "chunk_mrr@10", "chunk_ndcg@10",
+    ]  # fmt: skip
     by_language: dict[str, list[dict]] = defaultdict(list)
     by_type: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
@@ -386,6 +413,32 @@ def markdown_report(results: dict, command: str) -> str:
         lines.append(
             f"| {row['name']} | " + " | ".join(str(row[k]) for k in keys) + f" | {zh} | {cross} |"
         )
+    chunk_keys = ["chunk_recall@1", "chunk_recall@5", "chunk_mrr@10", "chunk_ndcg@10"]
+    lines += [
+        "",
+        "Chunk level (a passage is relevant when it lies in a gold section; the tutorial "
+        "baseline has no sections, so it scores 0 here by construction):",
+        "",
+        "| configuration | " + " | ".join(chunk_keys) + " |",
+        "|---" * (len(chunk_keys) + 1) + "|",
+    ]
+    for row in results["configurations"]:
+        lines.append(
+            f"| {row['name']} | " + " | ".join(str(row.get(k, 0.0)) for k in chunk_keys) + " |"
+        )
+    default = next((r for r in results["configurations"] if r["name"].endswith("(default)")), None)
+    if default:
+        lines += [
+            "",
+            "By question type (default configuration):",
+            "",
+            "| type | n | recall@1 | recall@5 | mrr@10 |",
+            "|---|---|---|---|---|",
+        ]
+        for kind, row in default["by_type"].items():
+            lines.append(
+                f"| {kind} | {row['n']} | {row['recall@1']} | {row['recall@5']} | {row['mrr@10']} |"
+            )
     answers = results.get("answers") or {}
     if answers:
         lines += [
