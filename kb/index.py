@@ -58,14 +58,18 @@ class FaissIndex:
                 distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
             )
         self.store = store
+        self._ids: list[str] | None = None
 
     def __len__(self) -> int:
         return int(self.store.index.ntotal)
 
     @property
     def ids(self) -> list[str]:
-        mapping = self.store.index_to_docstore_id
-        return [mapping[i] for i in range(len(mapping))]
+        """Chunk ids in FAISS position order (cached: rebuilt only after add or delete)."""
+        if self._ids is None:
+            mapping = self.store.index_to_docstore_id
+            self._ids = [mapping[i] for i in range(len(mapping))]
+        return self._ids
 
     def add(
         self,
@@ -80,6 +84,7 @@ class FaissIndex:
             raise ValueError(
                 f"expected {len(ids)} vectors of {self.embedder.dimension}, got {vectors.shape}"
             )
+        self._ids = None
         self.store.add_embeddings(
             text_embeddings=list(zip(texts, vectors.tolist(), strict=True)),
             metadatas=list(metadatas),
@@ -90,6 +95,7 @@ class FaissIndex:
         present = set(self.store.index_to_docstore_id.values())
         wanted = [i for i in ids if i in present]
         if wanted:
+            self._ids = None
             self.store.delete(wanted)
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:

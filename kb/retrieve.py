@@ -216,17 +216,18 @@ class HybridRetriever:
         across = [(cid, score + shift) for cid, score in self.dense(text, scope, k, language=other)]
         return sorted(same + across, key=lambda pair: -pair[1])[:k]
 
-    def lexical_search(
-        self, text: str, scope: Scope, k: int, expand: bool = False
-    ) -> list[tuple[str, float]]:
-        """BM25 over the question's words; with `expand`, plus the glossary's equivalents of
-        its banking terms in both languages (透支 -> overdraft), so a question can match
-        passages in the other language word for word."""
-        condition, params = scope.sql()
+    def lexical_tokens(self, text: str) -> list[str]:
+        """The question's search words, plus the glossary's equivalents of its banking terms
+        (透支 -> overdraft) when expansion is on for the question's language, so a question can
+        match passages in the other language word for word."""
         tokens = tokenize(text)
-        if expand:
+        if self.settings.glossary_expansion in ("both", detect_language(text)):
             tokens += default_glossary().expand(text)
-        return self.lexical.search(tokens, k, condition, params)
+        return tokens
+
+    def lexical_search(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
+        condition, params = scope.sql()
+        return self.lexical.search(self.lexical_tokens(text), k, condition, params)
 
     def retrieve(self, query: Query, text: str | None = None, mode: str | None = None) -> list[Hit]:
         """The top `query.k` hits for `text` (default: the query's text) within its scope."""
@@ -235,11 +236,7 @@ class HybridRetriever:
         scope = Scope.of(query)
         pool = max(self.settings.retrieval_candidates, query.k)
         dense = self.dense_both_languages(text, scope, pool) if mode in ("hybrid", "dense") else []
-        language = detect_language(text)
-        expand = self.settings.glossary_expansion in ("both", language)
-        lexical = (
-            self.lexical_search(text, scope, pool, expand) if mode in ("hybrid", "lexical") else []
-        )
+        lexical = self.lexical_search(text, scope, pool) if mode in ("hybrid", "lexical") else []
         fused = fuse_rankings(
             [[cid for cid, _ in dense], [cid for cid, _ in lexical]],
             [self.settings.dense_weight, self.settings.lexical_weight],

@@ -186,7 +186,7 @@ class Services:
         return {key: self.kb.registry.original_path(*key) for key in keys}
 
     def _superseded_notices(self, resolved: str, query: Query, used: Sequence[Hit]) -> list[str]:
-        tokens = tokenize(resolved)
+        tokens = self.retriever.lexical_tokens(resolved)  # the same words: a cached search
         condition, params = Scope.of(query).sql()
         old = self.retriever.lexical.search_superseded(tokens, 3, condition, params)
         if not old:
