@@ -52,7 +52,8 @@ def _machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile_ms(values: list[float], q: float) -> float:
+    """The q-th percentile of durations in seconds, in milliseconds."""
     import numpy as np
 
     return round(float(np.percentile(values, q)) * 1000, 1) if values else 0.0
@@ -120,9 +121,9 @@ def bench_ingest(
         embed_only_chunks_per_second=round(len(texts) / embed_only, 1),
         end_to_end_vs_embedding=round((chunks / first.seconds) / (len(texts) / embed_only), 3),
         unchanged_vs_first=round(again.seconds / first.seconds, 4),
-        ask_p50_ms=_percentile(latencies, 50),
-        ask_p95_ms=_percentile(latencies, 95),
-        ask_p99_ms=_percentile(latencies, 99),
+        ask_p50_ms=percentile_ms(latencies, 50),
+        ask_p95_ms=percentile_ms(latencies, 95),
+        ask_p99_ms=percentile_ms(latencies, 99),
         asks=len(latencies),
         cold_first_answer_seconds=round(cold, 3),
         machine=_machine(),

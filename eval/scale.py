@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import re
 import resource
-import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.bench import percentile_ms
 from eval.golden import REFERENCE_DATE, load_golden
 from kb.config import Settings
 from kb.embedding import create_embedder
@@ -159,14 +159,13 @@ def measure(settings: Settings, chunks: int, grow_seconds: float, askers: int = 
     if errors:
         raise RuntimeError(f"{len(errors)} concurrent asks failed, first: {errors[0]!r}")
     services.close()
-    q = statistics.quantiles([t * 1000 for t in latencies], n=100)
     return ScalePoint(
         chunks=chunks,
         grow_seconds=round(grow_seconds, 1),
         cold_first_answer_seconds=round(cold, 2),
-        p50_ms=round(q[49], 1),
-        p95_ms=round(q[94], 1),
-        p99_ms=round(q[98], 1),
+        p50_ms=percentile_ms(latencies, 50),
+        p95_ms=percentile_ms(latencies, 95),
+        p99_ms=percentile_ms(latencies, 99),
         concurrent_askers=askers,
         concurrent_questions_per_second=round(throughput, 1),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
