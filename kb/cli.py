@@ -113,6 +113,21 @@ def _parser() -> argparse.ArgumentParser:
     add_user.add_argument("--groups", type=_groups, default=())
     add_user.add_argument("--password")
     users_commands.add_parser("list")
+    disable = users_commands.add_parser("disable")
+    disable.add_argument("name")
+    enable = users_commands.add_parser("enable")
+    enable.add_argument("name")
+    password = users_commands.add_parser("set-password")
+    password.add_argument("name")
+    password.add_argument("--password", help="default: asked for, not echoed")
+
+    audit = commands.add_parser("audit", help="the audit trail: list, export, verify")
+    audit.add_argument("--user")
+    audit.add_argument("--action")
+    audit.add_argument("--since", type=_date)
+    audit.add_argument("--until", type=_date)
+    audit.add_argument("--csv", type=Path, help="write the events to this CSV file")
+    audit.add_argument("--verify", action="store_true", help="check the hash chain")
 
     search = commands.add_parser("search", help="nearest passages to a query (dense only)")
     search.add_argument("query")
@@ -157,6 +172,12 @@ def _ingest(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
             bar.update(done - bar.n)
 
         report = services.ingest(uploads, options, progress)
+    for file in report.files:
+        action = "version_change" if file.status == FileStatus.UPDATED else "upload"
+        services.audit.record(
+            "cli", action, file=file.source_name, status=file.status.value,
+            document=file.document_id, version=file.version, reason=file.reason,
+        )  # fmt: skip
     print_report(report)
     return 1 if report.files and report.count(FileStatus.FAILED) == len(report.files) else 0
 
@@ -197,6 +218,7 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
                     print("      " + chunk.text.replace("\n", "\n      "))
     else:
         removed = services.delete(args.document_id)
+        services.audit.record("cli", "deletion", document=args.document_id, chunks=removed)
         print(f"deleted {args.document_id}: {removed} chunks removed from search")
     return 0
 
@@ -228,6 +250,7 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
             "add some with `kb ingest PATH`"
         )
     groups = services.groups_of(args.as_user) if args.as_user else ("everyone",)
+    who = args.as_user or "cli"
     base = Query(
         text="",
         groups=groups,
@@ -249,7 +272,7 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
                         f"{args.batch}, line {number}: expected {{question, history?}} ({e})"
                     ) from e
                 history = _turns(item.get("history"), f"{args.batch}, line {number}")
-                answer = services.ask(replace(base, text=question, history=history))
+                answer = services.ask(replace(base, text=question, history=history), user=who)
                 out.write(
                     json.dumps(
                         {"id": item.get("id", number), **answer_record(answer)}, ensure_ascii=False
@@ -265,7 +288,7 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
     history = ()
     if args.history:
         history = _turns(json.loads(args.history.read_text(encoding="utf-8")), str(args.history))
-    answer = services.ask(replace(base, text=args.question, history=history))
+    answer = services.ask(replace(base, text=args.question, history=history), user=who)
     if args.json:
         print(json.dumps(answer_record(answer), ensure_ascii=False, indent=2))
     else:
@@ -276,7 +299,19 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
 def _users(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     if args.users_command == "add":
         user = services.users.add(args.name, args.role, args.groups, args.password)
+        services.audit.record("cli", "user_change", change="added", user=user.name, role=user.role)
         print(f"added {user.name} ({user.role}), groups: {', '.join(user.access_groups)}")
+    elif args.users_command in ("disable", "enable"):
+        services.users.set_disabled(args.name, args.users_command == "disable")
+        services.audit.record("cli", "user_change", change=args.users_command + "d", user=args.name)
+        print(f"{args.users_command}d {args.name}")
+    elif args.users_command == "set-password":
+        import getpass
+
+        secret = args.password or getpass.getpass(f"new password for {args.name}: ")
+        services.users.set_password(args.name, secret)
+        services.audit.record("cli", "user_change", change="password set", user=args.name)
+        print(f"password set for {args.name}")
     else:
         for user in services.users.list():
             state = " (disabled)" if user.disabled else ""
@@ -342,6 +377,26 @@ def _eval(args: argparse.Namespace) -> int:
     report += "\n![retrieval](eval-retrieval.png)\n\n![languages](eval-languages.png)\n"
     (args.report_dir / "eval.md").write_text(report)
     print(report)
+    return 0
+
+
+def _audit(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from kb.audit import events_csv
+
+    if args.verify:
+        broken = services.audit.verify()
+        print("audit trail intact" if broken is None else f"audit trail broken at event {broken}")
+        return 0 if broken is None else 1
+    events = services.audit.events(args.user, args.action, args.since, args.until)
+    if args.csv:
+        args.csv.write_text(events_csv(events), encoding="utf-8")
+        services.audit.record("cli", "export", events=len(events), file=args.csv.name)
+        print(f"wrote {len(events)} events to {args.csv}")
+        return 0
+    for event in events:
+        print(
+            f"{event.at}  {event.user:12} {event.action:14} {json.dumps(event.details, ensure_ascii=False)}"
+        )
     return 0
 
 
@@ -411,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
                 "search": _search,
                 "ask": _ask,
                 "users": _users,
+                "audit": _audit,
             }[args.command]
             return handler(services, args)
         finally:

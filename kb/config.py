@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         return self.data_dir / "registry.sqlite"
 
     @property
+    def audit_path(self) -> Path:
+        return self.data_dir / "audit.sqlite"
+
+    @property
     def users_path(self) -> Path:
         return self.data_dir / "users.sqlite"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ingest.pipeline import Progress, Upload, collect_files, delete_document, ingest_uploads
 from kb.answer import CALIBRATIONS, Calibration, build_answer, confidence, coverage
+from kb.audit import AuditLog
 from kb.config import Settings
 from kb.conversation import resolve_question
 from kb.embedding import create_embedder
@@ -54,6 +55,7 @@ class Services:
     settings: Settings
     kb: KnowledgeBase
     users: UserStore | None = None
+    audit: AuditLog = field(init=False)
     retriever: HybridRetriever = field(init=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +67,7 @@ class Services:
         self.retriever = HybridRetriever(self.kb, self.settings, reranker)
         if self.users is None:
             self.users = UserStore(self.settings.users_path)
+        self.audit = AuditLog(self.settings.audit_path)
 
     # ------------------------------------------------------------------ documents
 
@@ -112,8 +115,27 @@ class Services:
         """Hits for a query (follow-ups resolved), within its scope; for evaluation too."""
         return self.retriever.retrieve(query, resolve_question(query.text, query.history), mode)
 
-    def ask(self, query: Query, today: dt.date | None = None) -> Answer:
-        """Retrieve within the asker's scope and build the grounded answer."""
+    def ask(self, query: Query, today: dt.date | None = None, user: str | None = None) -> Answer:
+        """Retrieve within the asker's scope and build the grounded answer. With `user`, the
+        question (masked) and the documents shown go into the audit trail."""
+        answer = self._answer(query, today)
+        if user is not None:
+            self.audit.record(
+                user, "question", question=query.text, resolved=answer.resolved_question
+            )
+            shown = [p.citation.chunk_id for p in answer.passages] or [
+                c.chunk_id for c in answer.related
+            ]
+            self.audit.record(
+                user,
+                "answer_shown",
+                status=answer.status.value,
+                confidence=answer.confidence,
+                passages=shown,
+            )
+        return answer
+
+    def _answer(self, query: Query, today: dt.date | None) -> Answer:
         resolved = resolve_question(query.text, query.history)
         as_of = query.as_of or today or dt.date.today()
         # Search inactive documents too, to say when one matched, but answer from current ones
@@ -211,6 +233,7 @@ class Services:
         self.kb.close()
         if self.users is not None:
             self.users.close()
+        self.audit.close()
 
 
 def build_services(settings: Settings) -> Services:

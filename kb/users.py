@@ -83,3 +83,49 @@ class UserStore:
     def list(self) -> list[User]:
         rows = self.db.execute("SELECT name FROM users ORDER BY name").fetchall()
         return [self.get(r["name"]) for r in rows]
+
+    def set_password(self, name: str, password: str) -> None:
+        from argon2 import PasswordHasher
+
+        if len(password) < 8:
+            raise KBError("a password needs at least 8 characters")
+        self.get(name)
+        self.db.execute(
+            "UPDATE users SET password_hash = ? WHERE name = ?",
+            (PasswordHasher().hash(password), name),
+        )
+
+    def set_disabled(self, name: str, disabled: bool = True) -> None:
+        self.get(name)
+        self.db.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
+
+    def update(
+        self, name: str, role: str | None = None, groups: tuple[str, ...] | None = None
+    ) -> User:
+        user = self.get(name)
+        if role is not None and role not in ROLES:
+            raise KBError(f"role must be one of {', '.join(ROLES)}. Currently, it is {role!r}")
+        self.db.execute(
+            "UPDATE users SET role = ?, groups_json = ? WHERE name = ?",
+            (role or user.role, json.dumps(list(user.groups if groups is None else groups)), name),
+        )
+        return self.get(name)
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user, if the password is right and the account enabled; None otherwise (the
+        same answer for an unknown name, so sign-in does not reveal who has an account)."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        row = self.db.execute(
+            "SELECT password_hash, disabled FROM users WHERE name = ?", (name,)
+        ).fetchone()
+        hasher = PasswordHasher()
+        if row is None or row["password_hash"] is None:
+            hasher.hash(password)  # same work either way: no timing hint
+            return None
+        try:
+            hasher.verify(row["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return None if row["disabled"] else self.get(name)

@@ -149,3 +149,30 @@ def test_as_user_limits_what_is_seen(tmp_path):
     assert "policy.pdf" not in outsider and "policy.pdf" in insider
     unknown = kb(data_dir, "ask", "x", "--as-user", "nobody", check=False)
     assert unknown.returncode == 1 and "no user called 'nobody'" in unknown.stderr
+
+
+def test_everything_is_audited_and_customer_data_masked(tmp_path):
+    data_dir = tmp_path / "kb"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "procedure.docx").write_bytes((GOOD / "procedure.docx").read_bytes())
+    kb(data_dir, "ingest", "--no-progress", str(folder))
+    kb(data_dir, "users", "add", "ana", "--role", "agent", "--password", "correct horse")
+    kb(
+        data_dir,
+        "ask",
+        "card 4539 1488 0343 6467 was stolen, how do I block it?",
+        "--as-user",
+        "ana",
+    )
+    kb(data_dir, "docs", "delete", "procedure")
+    listing = kb(data_dir, "audit").stdout
+    for action in ("upload", "user_change", "question", "answer_shown", "deletion"):
+        assert action in listing
+    assert "4539" not in listing and "[card ****6467]" in listing
+    only_ana = kb(data_dir, "audit", "--user", "ana").stdout.splitlines()
+    assert only_ana and all(" ana " in line for line in only_ana)
+    export = tmp_path / "audit.csv"
+    kb(data_dir, "audit", "--csv", str(export))
+    assert export.read_text().startswith("id,at,user,action,details")
+    assert "intact" in kb(data_dir, "audit", "--verify").stdout
