@@ -38,6 +38,7 @@ sample-kb: setup
 		echo "Building the sample knowledge base in $(KB_DATA_DIR) ..."; \
 		$(BIN)/kb ingest samples; \
 	else echo "Knowledge base in $(KB_DATA_DIR) already has documents."; fi
+	@$(BIN)/kb users demo || true
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -113,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     add_user.add_argument("--groups", type=_groups, default=())
     add_user.add_argument("--password")
     users_commands.add_parser("list")
+    users_commands.add_parser("demo", help="demo accounts, one per role (demo only)")
     disable = users_commands.add_parser("disable")
     disable.add_argument("name")
     enable = users_commands.add_parser("enable")
@@ -296,11 +297,30 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
     return 0
 
 
+DEMO_USERS = (
+    ("agent", "agent", ()),
+    ("knowledge", "knowledge", ("fraud-team", "complaints-team")),
+    ("trainer", "trainer", ()),
+    ("admin", "admin", ("fraud-team", "complaints-team")),
+)
+
+
 def _users(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     if args.users_command == "add":
         user = services.users.add(args.name, args.role, args.groups, args.password)
         services.audit.record("cli", "user_change", change="added", user=user.name, role=user.role)
         print(f"added {user.name} ({user.role}), groups: {', '.join(user.access_groups)}")
+    elif args.users_command == "demo":
+        if not services.settings.demo_users:
+            raise KBError("demo users are turned off (KB_DEMO_USERS=false)")
+        existing = {u.name for u in services.users.list()}
+        for name, role, groups in DEMO_USERS:
+            if name not in existing:
+                services.users.add(name, role, groups, password=f"{name}-demo")
+                services.audit.record(
+                    "cli", "user_change", change="demo user added", user=name, role=role
+                )
+                print(f"added demo user {name} ({role}), password {name}-demo")
     elif args.users_command in ("disable", "enable"):
         services.users.set_disabled(args.name, args.users_command == "disable")
         services.audit.record("cli", "user_change", change=args.users_command + "d", user=args.name)

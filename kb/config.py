@@ -68,6 +68,10 @@ class Settings(BaseSettings):
         description="Below this confidence the answer says the base does not cover the "
         "question; default: the embedding model's calibrated value.",
     )
+    demo_users: bool = Field(
+        default=True,
+        description="`kb users demo` creates one demo account per role; turn off outside demos.",
+    )
     lock_timeout_seconds: float = Field(default=600.0, gt=0)
     keep_index_generations: int = Field(default=2, ge=1)
 

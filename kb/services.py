@@ -17,6 +17,7 @@ from kb.audit import AuditLog
 from kb.config import Settings
 from kb.conversation import resolve_question
 from kb.embedding import create_embedder
+from kb.feedback import Feedback, FeedbackStore
 from kb.glossary import default_glossary
 from kb.lexical import tokenize
 from kb.retrieve import HybridRetriever, Scope
@@ -56,6 +57,7 @@ class Services:
     kb: KnowledgeBase
     users: UserStore | None = None
     audit: AuditLog = field(init=False)
+    feedback: FeedbackStore = field(init=False)
     retriever: HybridRetriever = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +70,7 @@ class Services:
         if self.users is None:
             self.users = UserStore(self.settings.users_path)
         self.audit = AuditLog(self.settings.audit_path)
+        self.feedback = FeedbackStore(self.settings.data_dir / "feedback.sqlite")
 
     # ------------------------------------------------------------------ documents
 
@@ -134,6 +137,33 @@ class Services:
                 passages=shown,
             )
         return answer
+
+    def give_feedback(self, user: str, answer: Answer, helpful: bool, reason: str = "") -> Feedback:
+        """Store an agent's verdict on an answer (question masked) and audit it."""
+        documents = tuple(
+            dict.fromkeys(
+                [p.citation.document_id for p in answer.passages]
+                + [c.document_id for c in answer.related]
+            )
+        )
+        stored = self.feedback.add(
+            user,
+            answer.question,
+            helpful,
+            reason,
+            documents,
+            answer.status.value,
+            answer.confidence,
+        )
+        self.audit.record(
+            user,
+            "feedback",
+            helpful=helpful,
+            reason=reason,
+            question=answer.question,
+            documents=list(documents),
+        )
+        return stored
 
     def _answer(self, query: Query, today: dt.date | None) -> Answer:
         resolved = resolve_question(query.text, query.history)
@@ -234,6 +264,7 @@ class Services:
         if self.users is not None:
             self.users.close()
         self.audit.close()
+        self.feedback.close()
 
 
 def build_services(settings: Settings) -> Services:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.shared import get_services
+from ui.shared import get_services, require
 
-st.title("AnswerDesk")
-st.caption("Knowledge base for contact-centre agents. The ask page arrives with the next release.")
-
+user = require("library")
+st.title("Library")
+st.caption(
+    "What the knowledge base holds. Uploads and editing arrive with the next release; use `kb ingest` meanwhile."
+)
 documents = get_services().documents()
 st.metric("Documents", len(documents))
 st.dataframe(

@@ -1,4 +1,4 @@
-"""The placeholder page shows what the knowledge base holds (AppTest, no browser)."""
+"""The app's pages with AppTest: sign-in, roles, the Ask page, the Library page."""
 
 from __future__ import annotations
 
@@ -10,19 +10,69 @@ from tests.conftest import GOOD, REPO
 pytestmark = pytest.mark.integration
 
 
-def test_library_page_lists_documents(services, monkeypatch):
-    services.ingest_paths([GOOD / "policy.pdf", GOOD / "zh_procedure.pdf"])
+@pytest.fixture
+def app_base(services, monkeypatch):
+    """A knowledge base with two documents and one user per role, served by the app."""
+    services.ingest_paths([GOOD / "procedure.docx", GOOD / "zh_procedure.pdf"])
+    services.users.add("ana", "agent", password="agent-pass")
+    services.users.add("kim", "knowledge", password="knowledge-pass")
     monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
     monkeypatch.chdir(REPO)
     from ui.shared import get_services
 
     get_services.clear()
-    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    yield services
+    get_services.clear()
+
+
+def signed_in(name: str, password: str) -> AppTest:
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
+    app.text_input[0].input(name)
+    app.text_input[1].input(password)
+    app.button[0].click().run()
     assert not app.exception
-    assert app.metric[0].value == "2"
-    table = app.dataframe[0].value
-    assert sorted(table["Title"]) == [
-        "Wire Transfer Cut-off Times and Fees Policy",
-        "借记卡挂失及补卡操作规程",
-    ]
-    assert set(table["Version"]) == {1}
+    return app
+
+
+def test_wrong_password_is_refused_and_audited(app_base):
+    app = signed_in("ana", "nope")
+    assert "Wrong user name or password" in app.error[0].value
+    assert app_base.audit.events(action="sign_in_failed")
+
+
+def test_agent_asks_and_sees_steps_sources_and_gives_feedback(app_base):
+    app = signed_in("ana", "agent-pass")
+    assert [t.value for t in app.title] == ["Ask"]
+    question = next(t for t in app.text_input if t.label == "Question")
+    question.input("How do I block a lost debit card?")
+    app.button(key="FormSubmitter:ask-Ask").click().run()
+    assert not app.exception
+    steps = [c.label for c in app.checkbox]
+    assert steps[0].startswith("1. Verify the caller") and len(steps) >= 5
+    assert any("Reporting a Lost or Stolen Debit Card" in e.label for e in app.expander)
+    next(b for b in app.button if b.label == "Helpful").click().run()
+    assert app_base.feedback.all()[0].helpful
+    assert {e.action for e in app_base.audit.events(user="ana")} >= {
+        "sign_in",
+        "question",
+        "answer_shown",
+        "feedback",
+    }
+
+
+def test_agent_never_gets_the_library(app_base):
+    app = signed_in("ana", "agent-pass")
+    assert "Library" not in str(app)  # not registered in the navigation for an agent
+    library = AppTest.from_file(str(REPO / "ui" / "library.py"), default_timeout=60)
+    library.session_state["user"] = app_base.users.get("ana")
+    library.run()
+    assert "cannot open this page" in library.error[0].value
+
+
+def test_knowledge_team_sees_the_library(app_base):
+    library = AppTest.from_file(str(REPO / "ui" / "library.py"), default_timeout=60)
+    library.session_state["user"] = app_base.users.get("kim")
+    library.run()
+    assert not library.exception
+    titles = sorted(library.dataframe[0].value["Title"])
+    assert titles == ["Reporting a Lost or Stolen Debit Card", "借记卡挂失及补卡操作规程"]

@@ -1,0 +1,88 @@
+"""Agents' feedback on answers: helpful or not, why, and which documents were shown.
+
+The question is stored masked (kb.pii), never as typed. This is what the knowledge team's
+insights are built from: which questions fail, and which documents they touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.pii import mask
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: int
+    at: str
+    user: str
+    question: str  # masked
+    helpful: bool
+    reason: str
+    documents: tuple[str, ...]
+    status: str
+    confidence: float
+
+
+class FeedbackStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
+            "user TEXT NOT NULL, question TEXT NOT NULL, helpful INTEGER NOT NULL, reason TEXT NOT NULL, "
+            "documents_json TEXT NOT NULL, status TEXT NOT NULL, confidence REAL NOT NULL)"
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def add(
+        self,
+        user: str,
+        question: str,
+        helpful: bool,
+        reason: str,
+        documents: tuple[str, ...],
+        status: str,
+        confidence: float,
+    ) -> Feedback:
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        masked_question, masked_reason = mask(question).text, mask(reason).text
+        cursor = self.db.execute(
+            "INSERT INTO feedback(at, user, question, helpful, reason, documents_json, status, confidence) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (
+                at,
+                user,
+                masked_question,
+                int(helpful),
+                masked_reason,
+                json.dumps(list(documents)),
+                status,
+                confidence,
+            ),
+        )
+        return Feedback(
+            int(cursor.lastrowid or 0),
+            at,
+            user,
+            masked_question,
+            helpful,
+            masked_reason,
+            documents,
+            status,
+            confidence,
+        )
+
+    def all(self) -> list[Feedback]:
+        rows = self.db.execute("SELECT * FROM feedback ORDER BY id").fetchall()
+        return [
+            Feedback(r[0], r[1], r[2], r[3], bool(r[4]), r[5], tuple(json.loads(r[6])), r[7], r[8])
+            for r in rows
+        ]

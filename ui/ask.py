@@ -1,0 +1,112 @@
+"""The agent's page: one question box, the answer card, steps to tick, sources, feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from kb.pii import mask
+from kb.render import cite
+from kb.types import AnswerStatus, Category, Highlighted, Query, Turn
+from ui.shared import get_services, require
+
+user = require("ask")
+services = get_services()
+state = st.session_state
+state.setdefault("history", [])
+state.setdefault("answer", None)
+
+
+def marked(text: Highlighted) -> str:
+    out, position = [], 0
+    for start, end in text.highlights:
+        out += [text.text[position:start], "**", text.text[start:end], "**"]
+        position = end
+    out.append(text.text[position:])
+    return "".join(out)
+
+
+header, new_call = st.columns([5, 1])
+header.title("Ask")
+if new_call.button("New call", help="Forget this call's questions"):
+    state["history"], state["answer"] = [], None
+    st.rerun()
+
+with st.sidebar:
+    category = st.selectbox("Category", ["all", *[c.value for c in Category]])
+    as_of = st.date_input("Documents in force on", value=dt.date.today())
+    if state["history"]:
+        st.subheader("This call")
+        for turn in state["history"]:
+            if turn.role == "user":
+                st.caption(mask(turn.text).text)
+
+with st.form("ask", clear_on_submit=True):
+    question = st.text_input("Question", placeholder="What did the customer ask?")
+    asked = st.form_submit_button("Ask")
+
+if asked and question.strip():
+    query = Query(
+        text=question.strip(),
+        history=tuple(state["history"]),
+        groups=user.access_groups,
+        category=None if category == "all" else Category(category),
+        as_of=as_of,
+    )
+    with st.spinner("Searching the knowledge base..."):
+        state["answer"] = services.ask(query, user=user.name)
+    state["history"] = [*state["history"], Turn("user", question.strip())]
+
+answer = state["answer"]
+if answer is not None:
+    if answer.resolved_question != answer.question:
+        st.caption(f"Searched as: {answer.resolved_question}")
+    if answer.status == AnswerStatus.NOT_COVERED:
+        st.error("Not covered in the knowledge base: escalate.")
+        st.write(answer.advice)
+        if answer.related:
+            st.write("Closest related articles:")
+            for citation in answer.related:
+                st.write(f"- {cite(citation)}")
+    else:
+        st.metric("Confidence", f"{answer.confidence:.0%}")
+        for text, citation in answer.sentences:
+            st.markdown(f"> {marked(text)}")
+            st.caption(cite(citation))
+        if answer.steps:
+            st.subheader("Steps")
+            for i, step in enumerate(answer.steps):
+                label = f"{step.number}. {step.text}" if step.number else step.text
+                indent = "\u2003" * (step.level - 1)
+                if step.kind == "warning":
+                    st.warning(step.text)
+                elif step.kind == "note":
+                    st.info(step.text)
+                else:
+                    st.checkbox(indent + label, key=f"step-{i}")
+            st.caption(cite(answer.steps[0].citation))
+        st.subheader("Sources")
+        for i, passage in enumerate(answer.passages):
+            with st.expander(cite(passage.citation)):
+                st.markdown(marked(passage.text).replace("\n", "  \n"))
+                original = services.original_file(
+                    passage.citation.document_id, passage.citation.version
+                )
+                if original is not None and original.exists():
+                    st.download_button(
+                        "Open the original", original.read_bytes(), file_name=passage.citation.source_name,
+                        key=f"open-{i}",
+                    )  # fmt: skip
+    for notice in answer.notices:
+        st.warning(notice)
+
+    st.divider()
+    helpful, not_helpful, reason_column = st.columns([1, 1, 3])
+    reason = reason_column.text_input("Reason (optional)", key="feedback-reason")
+    if helpful.button("Helpful"):
+        services.give_feedback(user.name, answer, True, reason)
+        st.success("Thank you: feedback recorded.")
+    if not_helpful.button("Not helpful"):
+        services.give_feedback(user.name, answer, False, reason)
+        st.success("Thank you: the knowledge team will see this.")
