@@ -16,6 +16,7 @@ services = get_services()
 state = st.session_state
 state.setdefault("history", [])
 state.setdefault("answer", None)
+state.setdefault("answered", 0)
 
 
 def marked(text: Highlighted) -> str:
@@ -30,7 +31,7 @@ def marked(text: Highlighted) -> str:
 header, new_call = st.columns([5, 1])
 header.title("Ask")
 if new_call.button("New call", help="Forget this call's questions"):
-    state["history"], state["answer"] = [], None
+    state["history"], state["answer"], state["answered"] = [], None, 0
     st.rerun()
 
 with st.sidebar:
@@ -56,10 +57,12 @@ if asked and question.strip():
     )
     with st.spinner("Searching the knowledge base..."):
         state["answer"] = services.ask(query, user=user.name)
+    state["answered"] += 1
     state["history"] = [*state["history"], Turn("user", question.strip())]
 
 answer = state["answer"]
 if answer is not None:
+    st.caption(f"Answer {state['answered']} of this call")
     if answer.resolved_question != answer.question:
         st.caption(f"Searched as: {answer.resolved_question}")
     if answer.status == AnswerStatus.NOT_COVERED:

@@ -1,0 +1,145 @@
+"""A person's journey in real Chromium: an agent signs in, asks, sees steps and sources,
+opens a source, gives feedback. Also measures Enter-to-answer time over 20 questions.
+
+Needs Debian's chromium (.ci/run installs it); skipped with a reason when it is missing.
+Screenshots go to tests/browser/output/ (look at them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GOOD, REPO
+
+pytestmark = pytest.mark.integration
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+OUTPUT = Path(__file__).parent / "output"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+QUESTIONS = [
+    "How do I block a lost debit card?", "What is the fee for express replacement?",
+    "USD wire cut-off time", "How do I reset an online banking password?",
+    "借记卡丢了怎么挂失？", "What does a standing order set-up need?",
+    "card declined abroad", "fee for a branch wire transfer", "customer lost their card abroad",
+    "what if the passcode cannot be delivered?", "how much cash can be deposited at a branch?",
+    "overseas ATM withdrawal fee", "password rules online banking", "replacement card at branch",
+    "can the customer unblock a blocked card?", "wire transfer above HKD 500,000",
+    "补卡费用是多少？", "how long does standard replacement take?", "cancel a standing order",
+    "who approves exceptions to the wire policy?",
+]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served_app(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: .ci/run should have installed it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    data_dir = tmp_path_factory.mktemp("browser") / "kb"
+    env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
+    kb = [sys.executable, "-m", "kb.cli"]
+    subprocess.run([*kb, "ingest", "--no-progress", *(str(GOOD / n) for n in (
+        "procedure.docx", "policy.pdf", "page.html", "guide.md", "notes.txt", "deck.pptx", "zh_procedure.pdf",
+    ))], env=env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*kb, "users", "add", "ana", "--role", "agent", "--password", "agent-pass"],
+        env=env,
+        check=True,
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    yield url, data_dir
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
+    from playwright.sync_api import sync_playwright
+
+    url, data_dir = served_app
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.get_by_label("User name").fill("ana")
+        page.get_by_role("textbox", name="Password").fill("agent-pass")
+        page.get_by_role("button", name="Sign in").click()
+        question = page.get_by_label("Question", exact=True)
+        question.wait_for(timeout=30_000)
+        page.screenshot(path=OUTPUT / "1-signed-in.png")
+
+        question.fill("How do I block a lost debit card?")
+        question.press("Enter")
+        page.get_by_text("Steps", exact=True).wait_for(timeout=60_000)
+        page.get_by_text("1. Verify the caller's identity").first.wait_for(timeout=30_000)
+        assert page.get_by_text("2. Open the card record in CardLink").count() == 1
+        page.screenshot(path=OUTPUT / "2-answer.png", full_page=True)
+
+        expanders = page.locator("[data-testid='stExpander']")
+        source = expanders.filter(has_text="Reporting a Lost or Stolen Debit Card").first
+        source.scroll_into_view_if_needed()
+        source.locator("summary").click()
+        download = source.locator("[data-testid='stDownloadButton']")
+        download.wait_for(timeout=10_000)
+        download.scroll_into_view_if_needed()
+        page.screenshot(path=OUTPUT / "3-source-open.png")
+        with page.expect_download() as opened:
+            download.locator("button").click()
+        assert opened.value.suggested_filename == "procedure.docx"
+
+        page.get_by_role("button", name="Helpful", exact=True).click()
+        page.get_by_text("feedback recorded").wait_for(timeout=20_000)
+        page.screenshot(path=OUTPUT / "4-feedback.png", full_page=True)
+
+        # Enter-to-answer time as a person sees it: from pressing Enter until the new
+        # answer card ("Answer N of this call") is drawn.
+        timings = []
+        for n, text in enumerate(QUESTIONS, start=2):
+            box = page.get_by_label("Question", exact=True)
+            box.fill(text)
+            started = time.perf_counter()
+            box.press("Enter")
+            page.get_by_text(f"Answer {n} of this call", exact=True).wait_for(timeout=60_000)
+            timings.append(time.perf_counter() - started)
+        page.screenshot(path=OUTPUT / "5-after-20-questions.png", full_page=True)
+        browser.close()
+    (OUTPUT / "timings.json").write_text(
+        json.dumps({"median_seconds": statistics.median(timings), "seconds": timings}, indent=2)
+    )
+    assert len(timings) == 20
+    from kb.feedback import FeedbackStore
+
+    stored = FeedbackStore(data_dir / "feedback.sqlite").all()
+    assert len(stored) == 1 and stored[0].helpful and stored[0].user == "ana"
