@@ -14,6 +14,7 @@ st.set_page_config(page_title="AnswerDesk", layout="wide")
 PAGES = {
     "ask": st.Page("ui/ask.py", title="Ask", url_path="ask"),
     "library": st.Page("ui/library.py", title="Library", url_path="library"),
+    "admin": st.Page("ui/admin.py", title="Admin", url_path="admin"),
 }
 user = current_user()
 if user is None:

@@ -102,6 +102,21 @@ class Services:
         found = self.kb.registry.chunks_by_id(ids)
         return [found[i] for i in ids]
 
+    def update_metadata(self, document_id: str, options: DocumentOptions) -> None:
+        """Change what the knowledge team stated (groups, category, dates) without a new version."""
+        with self.kb.write() as session:
+            info = session.registry.document_info(document_id)
+            session.registry.update_metadata(
+                replace(
+                    info,
+                    category=options.category or info.category,
+                    effective_date=options.effective_date or info.effective_date,
+                    expiry_date=options.expiry_date or info.expiry_date,
+                    groups=options.groups or info.groups,
+                )
+            )
+            session.changed = True
+
     def delete(self, document_id: str) -> int:
         return delete_document(self.kb, document_id)
 

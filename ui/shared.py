@@ -12,7 +12,7 @@ PAGES_BY_ROLE = {
     "agent": ("ask",),
     "trainer": ("ask",),
     "knowledge": ("ask", "library"),
-    "admin": ("ask", "library"),
+    "admin": ("ask", "library", "admin"),
 }
 
 

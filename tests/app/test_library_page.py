@@ -76,3 +76,38 @@ def test_knowledge_team_sees_the_library(app_base):
     assert not library.exception
     titles = sorted(library.dataframe[0].value["Title"])
     assert titles == ["Reporting a Lost or Stolen Debit Card", "借记卡挂失及补卡操作规程"]
+
+
+def page(name: str, services, user_name: str) -> AppTest:
+    app = AppTest.from_file(str(REPO / "ui" / f"{name}.py"), default_timeout=90)
+    app.session_state["user"] = services.users.get(user_name)
+    return app.run()
+
+
+def test_knowledge_team_edits_metadata_and_deletes(app_base):
+    library = page("library", app_base, "kim")
+    document = next(s for s in library.selectbox if s.label == "Document")
+    document.set_value("procedure").run()
+    groups = next(t for t in library.text_input if t.label == "Access groups")
+    groups.input("cards-team")
+    library.button(key="FormSubmitter:metadata-Save metadata").click().run()
+    assert app_base.document("procedure").groups == ("cards-team",)
+    next(c for c in library.checkbox if c.label.startswith("Yes, delete")).check().run()
+    next(b for b in library.button if b.label == "Delete document").click().run()
+    assert "procedure" not in {d.document_id for d in app_base.documents()}
+    assert {e.action for e in app_base.audit.events(user="kim")} >= {"metadata_edit", "deletion"}
+
+
+def test_admin_sees_users_and_the_audit_trail_and_others_do_not(app_base):
+    app_base.users.add("root", "admin", password="admin-pass")
+    app_base.audit.record("ana", "question", question="card 4539 1488 0343 6467 stolen")
+    admin = page("admin", app_base, "root")
+    assert not admin.exception
+    names = set(admin.dataframe[0].value["Name"])
+    assert {"ana", "kim", "root"} <= names
+    trail = admin.dataframe[1].value
+    assert "question" in set(trail["Action"])
+    assert "4539" not in str(trail["Details"].tolist())
+    assert "intact" in admin.caption[-1].value
+    refused = page("admin", app_base, "kim")
+    assert "cannot open this page" in refused.error[0].value

@@ -143,3 +143,47 @@ def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
 
     stored = FeedbackStore(data_dir / "feedback.sqlite").all()
     assert len(stored) == 1 and stored[0].helpful and stored[0].user == "ana"
+
+
+def _sign_in(page, url: str, name: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served_app, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, data_dir = served_app
+    env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
+    subprocess.run([sys.executable, "-m", "kb.cli", "users", "add", "kim", "--role", "knowledge",
+                    "--password", "knowledge-pass"], env=env, check=True)  # fmt: skip
+    new_document = tmp_path / "safe-deposit-boxes.md"
+    new_document.write_text(
+        "# Safe deposit boxes\n\nDocument owner: Branch Services | Effective date: 2026-01-01\n\n"
+        "## Fees\n\nA small safe deposit box costs £120 a year; a large box costs £240 a year.\n\n"
+        "## Opening a box\n\n1. Check the customer's identity.\n2. Take the annual fee.\n3. Give the customer two keys.\n",
+        encoding="utf-8",
+    )
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _sign_in(page, url, "kim", "knowledge-pass")
+        page.get_by_role("link", name="Library").click()
+        page.get_by_text("Upload documents").click()
+        page.locator("input[type='file']").set_input_files(str(new_document))
+        page.get_by_role("button", name="Upload", exact=True).click()
+        page.get_by_text("1 files: 1 added").wait_for(timeout=60_000)
+        page.screenshot(path=OUTPUT / "6-uploaded.png")
+        page.get_by_role("button", name="Sign out").click()
+
+        _sign_in(page, url, "ana", "agent-pass")
+        box = page.get_by_label("Question", exact=True)
+        box.wait_for(timeout=30_000)
+        box.fill("How much does a safe deposit box cost?")
+        box.press("Enter")
+        page.get_by_text("£120 a year").first.wait_for(timeout=60_000)
+        page.screenshot(path=OUTPUT / "7-answered-from-upload.png")
+        browser.close()

@@ -1,0 +1,69 @@
+"""Administrators: people, roles and groups; the audit trail with filters and CSV export."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from kb.audit import ACTIONS, events_csv
+from kb.users import ROLES
+from ui.shared import get_services, require
+
+user = require("admin")
+services = get_services()
+assert services.users is not None
+st.title("Admin")
+
+st.subheader("Users")
+st.dataframe(
+    [
+        {"Name": u.name, "Role": u.role, "Groups": ", ".join(u.groups), "Disabled": u.disabled}
+        for u in services.users.list()
+    ],
+    hide_index=True,
+)
+with st.form("add-user", clear_on_submit=True):
+    name_column, role_column = st.columns(2)
+    name = name_column.text_input("Name")
+    role = role_column.selectbox("Role", ROLES)
+    groups = st.text_input("Access groups (comma-separated)")
+    password = st.text_input("Initial password", type="password")
+    add = st.form_submit_button("Add user")
+if add and name.strip():
+    try:
+        added = services.users.add(
+            name.strip(), role, tuple(g.strip() for g in groups.split(",") if g.strip()), password
+        )
+        services.audit.record(
+            user.name, "user_change", change="added", user=added.name, role=added.role
+        )
+        st.success(f"Added {added.name}.")
+    except Exception as e:  # a KBError with a message for people (duplicate name, bad role)
+        st.error(str(e))
+others = [u.name for u in services.users.list() if u.name != user.name]
+if others:
+    target = st.selectbox("Account", others)
+    if st.button("Disable account"):
+        services.users.set_disabled(target)
+        services.audit.record(user.name, "user_change", change="disabled", user=target)
+        st.success(f"Disabled {target}.")
+
+st.subheader("Audit trail")
+who_column, action_column, since_column, until_column = st.columns(4)
+who = who_column.text_input("User")
+action = action_column.selectbox("Action", ["all", *ACTIONS])
+since = since_column.date_input("From", value=dt.date.today() - dt.timedelta(days=30))
+until = until_column.date_input("To", value=dt.date.today())
+events = services.audit.events(
+    who.strip() or None, None if action == "all" else action, since, until
+)
+st.dataframe(
+    [{"At": e.at, "User": e.user, "Action": e.action, "Details": e.details} for e in events],
+    hide_index=True,
+    width="stretch",
+)
+if st.download_button("Export CSV", events_csv(events), file_name="audit.csv", mime="text/csv"):
+    services.audit.record(user.name, "export", events=len(events))
+broken = services.audit.verify()
+st.caption("Audit trail intact." if broken is None else f"Audit trail broken at event {broken}!")
