@@ -172,13 +172,7 @@ def _ingest(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
             bar.set_postfix_str(name[:40])
             bar.update(done - bar.n)
 
-        report = services.ingest(uploads, options, progress)
-    for file in report.files:
-        action = "version_change" if file.status == FileStatus.UPDATED else "upload"
-        services.audit.record(
-            "cli", action, file=file.source_name, status=file.status.value,
-            document=file.document_id, version=file.version, reason=file.reason,
-        )  # fmt: skip
+        report = services.ingest(uploads, options, progress, user="cli")
     print_report(report)
     return 1 if report.files and report.count(FileStatus.FAILED) == len(report.files) else 0
 
@@ -218,8 +212,7 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
                 if args.chunks:
                     print("      " + chunk.text.replace("\n", "\n      "))
     else:
-        removed = services.delete(args.document_id)
-        services.audit.record("cli", "deletion", document=args.document_id, chunks=removed)
+        removed = services.delete(args.document_id, user="cli")
         print(f"deleted {args.document_id}: {removed} chunks removed from search")
     return 0
 

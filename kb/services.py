@@ -88,8 +88,18 @@ class Services:
         uploads: Sequence[Upload],
         options: DocumentOptions | None = None,
         progress: Progress | None = None,
+        user: str | None = None,
     ) -> IngestReport:
-        return ingest_uploads(self.kb, uploads, options, progress=progress)
+        """Ingest a batch; with `user`, each file's outcome goes into the audit trail."""
+        report = ingest_uploads(self.kb, uploads, options, progress=progress)
+        if user is not None:
+            for file in report.files:
+                self.audit.record(
+                    user, "version_change" if file.status.value == "updated" else "upload",
+                    file=file.source_name, status=file.status.value, document=file.document_id,
+                    version=file.version, reason=file.reason,
+                )  # fmt: skip
+        return report
 
     def documents(self, include_deleted: bool = False) -> list[DocumentRecord]:
         return self.kb.registry.documents(include_deleted)
@@ -117,8 +127,11 @@ class Services:
             )
             session.changed = True
 
-    def delete(self, document_id: str) -> int:
-        return delete_document(self.kb, document_id)
+    def delete(self, document_id: str, user: str | None = None) -> int:
+        removed = delete_document(self.kb, document_id)
+        if user is not None:
+            self.audit.record(user, "deletion", document=document_id, chunks=removed)
+        return removed
 
     def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
         return self.kb.search(query, k)

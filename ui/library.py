@@ -26,7 +26,7 @@ with st.expander("Upload documents", expanded=not services.documents()):
         effective = middle.date_input("Effective date", value=None)
         expiry = right.date_input("Expiry date", value=None)
         groups = st.text_input("Access groups (comma-separated; empty: everyone)")
-        submitted = st.form_submit_button("Upload")
+        submitted = st.form_submit_button("Ingest files")
     if submitted and files:
         options = DocumentOptions(
             category=None if category == "infer" else Category(category),
@@ -40,13 +40,7 @@ with st.expander("Upload documents", expanded=not services.documents()):
             bar.progress(done / total, text=f"{done} of {total}: {name}")
 
         uploads = [Upload(f.name, data=f.getvalue()) for f in files]
-        report = services.ingest(uploads, options, progress)
-        for file in report.files:
-            action = "version_change" if file.status.value == "updated" else "upload"
-            services.audit.record(
-                user.name, action, file=file.source_name, status=file.status.value,
-                document=file.document_id, version=file.version, reason=file.reason,
-            )  # fmt: skip
+        report = services.ingest(uploads, options, progress, user=user.name)
         counts = ", ".join(f"{report.count(s)} {s.value}" for s in type(report.files[0].status))
         st.session_state["last_summary"] = f"{len(report.files)} files: {counts}."
         st.session_state["last_report"] = [
@@ -108,6 +102,5 @@ if documents:
         st.success("Saved.")
     confirm = st.checkbox(f"Yes, delete {record.document_id} from search")
     if st.button("Delete document", disabled=not confirm):
-        removed = services.delete(record.document_id)
-        services.audit.record(user.name, "deletion", document=record.document_id, chunks=removed)
+        removed = services.delete(record.document_id, user=user.name)
         st.success(f"Deleted: {removed} passages left search.")
