@@ -43,11 +43,27 @@ if add and name.strip():
         st.error(str(e))
 others = [u.name for u in services.users.list() if u.name != user.name]
 if others:
-    target = st.selectbox("Account", others)
+    target = services.users.get(st.selectbox("Account", others))
+    with st.form("edit-user"):
+        new_role = st.selectbox("Role of this account", ROLES, index=ROLES.index(target.role))
+        new_groups = st.text_input("Groups of this account", value=", ".join(target.groups))
+        save = st.form_submit_button("Save account")
+    if save:
+        groups_tuple = tuple(g.strip() for g in new_groups.split(",") if g.strip())
+        services.users.update(target.name, role=new_role, groups=groups_tuple)
+        services.audit.record(
+            user.name,
+            "user_change",
+            change="role and groups",
+            user=target.name,
+            role=new_role,
+            groups=list(groups_tuple),
+        )
+        st.success(f"Saved {target.name}.")
     if st.button("Disable account"):
-        services.users.set_disabled(target)
-        services.audit.record(user.name, "user_change", change="disabled", user=target)
-        st.success(f"Disabled {target}.")
+        services.users.set_disabled(target.name)
+        services.audit.record(user.name, "user_change", change="disabled", user=target.name)
+        st.success(f"Disabled {target.name}.")
 
 st.subheader("Audit trail")
 who_column, action_column, since_column, until_column = st.columns(4)

@@ -111,3 +111,22 @@ def test_admin_sees_users_and_the_audit_trail_and_others_do_not(app_base):
     assert "intact" in admin.caption[-1].value
     refused = page("admin", app_base, "kim")
     assert "cannot open this page" in refused.error[0].value
+
+
+def test_admin_changes_a_role_and_groups_and_disables_an_account(app_base):
+    app_base.users.add("root", "admin", password="admin-pass")
+    admin = page("admin", app_base, "root")
+    next(s for s in admin.selectbox if s.label == "Account").set_value("ana").run()
+    role = next(s for s in admin.selectbox if s.label == "Role of this account")
+    role.set_value("knowledge")  # inside a form: sent with the submit, not on its own
+    next(t for t in admin.text_input if t.label == "Groups of this account").input("fraud-team")
+    admin.button(key="FormSubmitter:edit-user-Save account").click().run()
+    assert not admin.exception
+    ana = app_base.users.get("ana")
+    assert (ana.role, ana.groups) == ("knowledge", ("fraud-team",))
+    next(b for b in admin.button if b.label == "Disable account").click().run()
+    assert app_base.users.get("ana").disabled
+    changes = [
+        e.details.get("change") for e in app_base.audit.events(user="root", action="user_change")
+    ]
+    assert changes == ["disabled", "role and groups"]
