@@ -46,7 +46,7 @@ class IngestBenchmark:
     machine: str
 
 
-def _machine() -> str:
+def machine_description() -> str:
     import os
 
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -126,7 +126,7 @@ def bench_ingest(
         ask_p99_ms=percentile_ms(latencies, 99),
         asks=len(latencies),
         cold_first_answer_seconds=round(cold, 3),
-        machine=_machine(),
+        machine=machine_description(),
     )
 
 

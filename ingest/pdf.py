@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from ingest.steps import NOTE_LABEL
 from ingest.tables import table_text
 from kb.errors import CorruptDocumentError, EncryptedDocumentError
 from kb.types import Block, BlockKind
@@ -26,7 +27,6 @@ _LIST_MARKER = re.compile(
     r"^\s*(?:(?P<num>\d{1,3})[.)、]|\((?P<pnum>\d{1,3})\)|(?P<alpha>[a-z])[.)]|\((?P<palpha>[a-z])\)"
     r"|(?P<bullet>[•●▪◦‣∙·\-–*])|(?P<zh>[一二三四五六七八九十]+)、|第\s*\d+\s*步)\s*"
 )
-_NOTE_LABEL = re.compile(r"^(?:note|warning|important|caution|注意|警告|重要|提示)\s*[:：]", re.I)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
 
@@ -211,7 +211,7 @@ def parse_pdf(data: bytes) -> PdfContent:
         gap = line.top - previous.bottom if previous and previous.page == line.page else None
         new_paragraph = (
             marker is not None
-            or _NOTE_LABEL.match(line.text) is not None
+            or NOTE_LABEL.match(line.text) is not None
             or current_kind == BlockKind.TITLE
             or previous is None
             or gap is None

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
+from ingest.steps import NOTE_LABEL
+
 Rows = tuple[tuple[str, ...], ...]
 
 _UNDERLINE = re.compile(r"^\s*([=\-_~*])\1{2,}\s*$")
 _RULE = re.compile(r"^\s*-{3,}(?:\s+-{3,})+\s*$")
 _LINE_MARKER = re.compile(r"^\s*(?:\d{1,3}[.)]|[a-z][.)]|[-•*])\s+\S")
-_NOTE_LABEL = re.compile(r"^(?:note|warning|important|caution|注意|警告|重要|提示)\s*[:：]", re.I)
 _OWN_PARAGRAPH = re.compile(r"^\s*(?:\d+(?:\.\d+)+\.?\s+\S|(?:table|表)\s*\d*\s*[:：])", re.I)
 
 
@@ -58,7 +59,7 @@ def prepare_plain_text(text: str) -> str:
     for line in text.splitlines():
         if _UNDERLINE.match(line):
             continue
-        starts_paragraph = _LINE_MARKER.match(line) or _NOTE_LABEL.match(line.strip())
+        starts_paragraph = _LINE_MARKER.match(line) or NOTE_LABEL.match(line.strip())
         alone = _OWN_PARAGRAPH.match(line)
         if (starts_paragraph or alone) and out and out[-1].strip():
             out.append("")

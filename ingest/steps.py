@@ -85,3 +85,7 @@ def is_step(text: str) -> bool:
 def has_explicit_step_word(text: str) -> bool:
     """True for "Step 4: ..." and "第四步：...": numbering that makes even a paragraph a step."""
     return _parse(text, _EXPLICIT_STEP_PATTERNS)[0] is not None
+
+
+NOTE_LABEL = re.compile(r"^(?:note|warning|important|caution|注意|警告|重要|提示)\s*[:：]", re.I)
+"""A line that starts a note or warning ("Note:", "注意："): its own paragraph, never a step."""

@@ -416,14 +416,14 @@ def _audit(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
 def _bench_scale(args: argparse.Namespace) -> int:
     import tempfile
 
-    from eval.bench import _machine
+    from eval.bench import machine_description
     from eval.scale import bench_scale
 
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
         points = bench_scale(args.folder, Path(tmp))
     args.report_dir.mkdir(parents=True, exist_ok=True)
     command = f"kb bench {args.folder} --scale"
-    record = {"command": command, "machine": _machine(), "points": points}
+    record = {"command": command, "machine": machine_description(), "points": points}
     (args.report_dir / "bench-scale.json").write_text(json.dumps(record, indent=2) + "\n")
     keys = list(points[0])
     lines = [
