@@ -1,4 +1,5 @@
-"""Streamlit entry: page config, sign-in, and navigation over the pages the user's role allows.
+"""Streamlit entry: page config, interface language, sign-in, and navigation over the pages
+the user's role allows.
 
 Pages a role may not use are not registered at all, so their URLs are not served; each page
 also checks the role itself (ui.shared.require).
@@ -8,22 +9,32 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.shared import PAGES_BY_ROLE, current_user
+from ui.i18n import LANGUAGES, t
+from ui.shared import PAGES_BY_ROLE, current_user, sign_out, signed_in_with_provider
 
 st.set_page_config(page_title="AnswerDesk", layout="wide")
+with st.sidebar:
+    st.session_state["language"] = st.radio(
+        t("Interface language"),
+        list(LANGUAGES),
+        index=list(LANGUAGES).index(st.session_state.get("language", "en")),
+        format_func=LANGUAGES.get,
+        horizontal=True,
+    )
 PAGES = {
-    "ask": st.Page("ui/ask.py", title="Ask", url_path="ask"),
-    "library": st.Page("ui/library.py", title="Library", url_path="library"),
-    "admin": st.Page("ui/admin.py", title="Admin", url_path="admin"),
+    "ask": st.Page("ui/ask.py", title=t("Ask"), url_path="ask"),
+    "library": st.Page("ui/library.py", title=t("Library"), url_path="library"),
+    "onboarding": st.Page("ui/onboarding.py", title=t("Onboarding"), url_path="onboarding"),
+    "insights": st.Page("ui/insights.py", title=t("Insights"), url_path="insights"),
+    "admin": st.Page("ui/admin.py", title=t("Admin"), url_path="admin"),
 }
-user = current_user()
+user = current_user() or signed_in_with_provider()
 if user is None:
-    navigation = st.navigation([st.Page("ui/signin.py", title="Sign in")])
+    navigation = st.navigation([st.Page("ui/signin.py", title=t("Sign in"))])
 else:
     with st.sidebar:
-        st.write(f"Signed in as **{user.name}** ({user.role})")
-        if st.button("Sign out"):
-            del st.session_state["user"]
-            st.rerun()
+        st.write(t("Signed in as **{name}** ({role})", name=user.name, role=t(user.role)))
+        if st.button(t("Sign out")):
+            sign_out()
     navigation = st.navigation([PAGES[name] for name in PAGES_BY_ROLE.get(user.role, ())])
 navigation.run()

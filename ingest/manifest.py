@@ -1,7 +1,7 @@
 """Per-file metadata for a bulk load, from a CSV the knowledge team keeps beside the files.
 
 Columns (header row required, any subset after `file`): file, category, effective_date,
-expiry_date, groups (separated by ';'). Empty cells mean 'infer or find in the document'.
+expiry_date, review_by, owner, groups (separated by ';'). Empty cells mean 'infer or find in the document'.
 """
 
 from __future__ import annotations
@@ -35,12 +35,15 @@ def read_manifest(path: Path) -> dict[str, DocumentOptions]:
             category = _cell(row, "category")
             effective = _cell(row, "effective_date")
             expiry = _cell(row, "expiry_date")
+            review_by = _cell(row, "review_by")
             groups = tuple(g.strip() for g in _cell(row, "groups").split(";") if g.strip())
             options[name.lower()] = DocumentOptions(
                 category=Category(category) if category else None,
                 effective_date=dt.date.fromisoformat(effective) if effective else None,
                 expiry_date=dt.date.fromisoformat(expiry) if expiry else None,
                 groups=groups or None,
+                owner=_cell(row, "owner") or None,
+                review_by=dt.date.fromisoformat(review_by) if review_by else None,
             )
         except ValueError as e:
             raise KBError(f"manifest {path}, line {line}: {e}") from e

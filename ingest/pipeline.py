@@ -114,13 +114,7 @@ def _store_original(kb: KnowledgeBase, data: bytes, digest: str, name: str) -> s
 
 def _stated_metadata_changed(info: DocumentInfo, options: DocumentOptions) -> DocumentInfo | None:
     """The document's metadata with the options applied, or None when nothing changes."""
-    updated = replace(
-        info,
-        category=options.category or info.category,
-        effective_date=options.effective_date or info.effective_date,
-        expiry_date=options.expiry_date or info.expiry_date,
-        groups=options.groups or info.groups,
-    )
+    updated = options.apply_to(info)
     return None if updated == info else updated
 
 
@@ -160,7 +154,11 @@ class IngestRun:
         data = upload.read()
         digest = hashlib.sha256(data).hexdigest()
         registry = session.registry
-        existing = registry.find_by_source(name.lower())
+        existing = (
+            registry.document_row(options.replaces)
+            if options.replaces
+            else registry.find_by_source(name.lower())
+        )
         document_id = existing["document_id"] if existing else None
         if document_id and existing["current_version"] is not None:
             current = registry.document_info(document_id)
@@ -202,7 +200,8 @@ class IngestRun:
             effective_date=options.effective_date or parsed.effective_date,
             expiry_date=options.expiry_date or parsed.expiry_date,
             groups=options.groups or (previous.groups if previous else (EVERYONE,)),
-            owner=parsed.owner,
+            owner=options.owner or parsed.owner or (previous.owner if previous else None),
+            review_by=options.review_by or (previous.review_by if previous else None),
         )
         chunks = chunk_document(
             parsed,
@@ -221,7 +220,8 @@ class IngestRun:
             stale = []
             if previous is not None and existing["current_version"] is not None:
                 stale = registry.chunk_ids(document_id, existing["current_version"])
-            registry.upsert_document(info, name.lower())
+            # A replacement keeps the document's identity (its original file name).
+            registry.upsert_document(info, existing["source_key"] if existing else name.lower())
             registry.add_version(info, digest, chunks, parsed.page_count, len(data), original)
             registry.add_terms([(c.chunk_id, " ".join(tokenize(c.text))) for c in chunks])
             session.index.delete(stale)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ingest.clean import split_sentences
 from ingest.steps import parse_step_number
 from kb.lexical import tokenize
+from kb.messages import Message
 from kb.types import (
     Answer,
     AnswerStatus,
@@ -30,11 +31,7 @@ from kb.types import (
     Step,
 )
 
-ESCALATION_ADVICE = (
-    "The knowledge base does not cover this. Do not guess: tell the customer you will check, "
-    "escalate to your team leader or the specialist team, and mark the question as not "
-    "covered so the knowledge team can fill the gap."
-)
+ESCALATION_ADVICE = Message("escalation")
 _PROCEDURAL = re.compile(
     r"\b(how (?:do|can|should|to)|what (?:should|do) (?:i|we)|steps?|procedure|process)\b"
     r"|怎么|怎样|如何|步骤|流程|程序|手续|办理",
@@ -78,10 +75,7 @@ CALIBRATIONS = {
     "e5": Calibration(0.8702, 41.788, 4.085, refuse_below=0.3128, confident_from=0.7091),
     "minilm": Calibration(center=0.45, scale=12.0, coverage_weight=4.0),
 }
-LOW_CONFIDENCE = (
-    "Low confidence: these passages may not answer the question. Check the source before "
-    "quoting it, and escalate if it does not fit."
-)
+LOW_CONFIDENCE = Message("low_confidence")
 
 
 def coverage(
@@ -320,11 +314,14 @@ def _first_disagreement(
                 amounts_b = {a for a in _AMOUNT.findall(sentence_b) if _amount_kind(a) == kind}
                 only_a, only_b = amounts_a - amounts_b, amounts_b - amounts_a
                 if only_a and only_b:
-                    return (
-                        f"Documents disagree: “{chunk_a.document.title}” ({chunk_a.section}) says "
-                        f"{', '.join(sorted(only_a))}, but “{chunk_b.document.title}” "
-                        f"({chunk_b.section}) says {', '.join(sorted(only_b))}. Check with your "
-                        "team leader before quoting either, and report it to the knowledge team."
+                    return Message(
+                        "conflict",
+                        title_a=chunk_a.document.title,
+                        section_a=chunk_a.section,
+                        amounts_a=", ".join(sorted(only_a)),
+                        title_b=chunk_b.document.title,
+                        section_b=chunk_b.section,
+                        amounts_b=", ".join(sorted(only_b)),
                     )
     return None
 

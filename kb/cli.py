@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--effective-date", type=_date)
     ingest.add_argument("--expiry-date", type=_date)
     ingest.add_argument("--groups", type=_groups, help="comma-separated access groups")
+    ingest.add_argument("--owner", help="who in the knowledge team answers for the document")
+    ingest.add_argument("--review-by", type=_date, help="date the document must be reviewed by")
+    ingest.add_argument(
+        "--replaces",
+        metavar="DOCUMENT_ID",
+        help="ingest the one file given as a new version of this document",
+    )
     ingest.add_argument(
         "--manifest",
         type=Path,
@@ -164,8 +171,14 @@ def _ingest(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         effective_date=args.effective_date,
         expiry_date=args.expiry_date,
         groups=args.groups,
+        owner=args.owner,
+        review_by=args.review_by,
+        replaces=args.replaces,
     )
     uploads = collect_files(args.paths, args.manifest)
+    if args.replaces and len(uploads) != 1:
+        print(f"error: --replaces takes exactly one file, got {len(uploads)}", file=sys.stderr)
+        return 2
     with tqdm(total=len(uploads), unit="file", disable=args.no_progress, file=sys.stderr) as bar:
 
         def progress(done: int, total: int, name: str) -> None:
@@ -197,7 +210,10 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
         print(
             f"  category: {d.category.value}\n  owner: {d.owner or '-'}\n  groups: {', '.join(d.groups)}"
         )
-        print(f"  effective: {d.effective_date or '-'}  expiry: {d.expiry_date or '-'}")
+        print(
+            f"  effective: {d.effective_date or '-'}  expiry: {d.expiry_date or '-'}  "
+            f"review by: {d.review_by or '-'}"
+        )
         print("  versions:")
         for v in d.versions:
             print(

@@ -72,6 +72,16 @@ class Settings(BaseSettings):
         default=True,
         description="`kb users demo` creates one demo account per role; turn off outside demos.",
     )
+    auth_provider: str | None = Field(
+        default=None,
+        description="Name of an OpenID Connect provider configured in .streamlit/secrets.toml "
+        "([auth.NAME]); when set, people sign in with st.login and their e-mail must match a "
+        "local account, which gives their role and groups.",
+    )
+    allow_local_sign_in: bool = Field(
+        default=True,
+        description="Keep the local-password form beside the OIDC button (off: OIDC only).",
+    )
     lock_timeout_seconds: float = Field(default=600.0, gt=0)
     keep_index_generations: int = Field(default=2, ge=1)
 
@@ -91,6 +101,18 @@ class Settings(BaseSettings):
     @property
     def users_path(self) -> Path:
         return self.data_dir / "users.sqlite"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.sqlite"
+
+    @property
+    def questions_path(self) -> Path:
+        return self.data_dir / "questions.sqlite"
+
+    @property
+    def training_path(self) -> Path:
+        return self.data_dir / "training.sqlite"
 
     @property
     def index_dir(self) -> Path:

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS documents (
     expiry_date TEXT,
     groups_json TEXT NOT NULL,
     owner TEXT,
+    review_by TEXT,
     current_version INTEGER,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -89,6 +90,13 @@ class Registry:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a registry written by an earlier release up to this schema, in place."""
+        columns = {r["name"] for r in self.db.execute("PRAGMA table_info(documents)")}
+        if "review_by" not in columns:
+            self.db.execute("ALTER TABLE documents ADD COLUMN review_by TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -118,6 +126,14 @@ class Registry:
         )
 
     # ------------------------------------------------------------------ documents
+
+    def document_row(self, document_id: str) -> sqlite3.Row:
+        row = self.db.execute(
+            "SELECT * FROM documents WHERE document_id = ?", (document_id,)
+        ).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(f"no document with id '{document_id}' to replace")
+        return row
 
     def find_by_source(self, source_key: str) -> sqlite3.Row | None:
         return self.db.execute(
@@ -162,15 +178,16 @@ class Registry:
         self.db.execute(
             """
             INSERT INTO documents(document_id, source_key, title, source_name, format, language,
-                category, effective_date, expiry_date, groups_json, owner, current_version,
-                created_at, updated_at)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                category, effective_date, expiry_date, groups_json, owner, review_by,
+                current_version, created_at, updated_at)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT(document_id) DO UPDATE SET
                 title = excluded.title, source_name = excluded.source_name,
                 format = excluded.format, language = excluded.language,
                 category = excluded.category, effective_date = excluded.effective_date,
                 expiry_date = excluded.expiry_date, groups_json = excluded.groups_json,
-                owner = excluded.owner, current_version = excluded.current_version,
+                owner = excluded.owner, review_by = excluded.review_by,
+                current_version = excluded.current_version,
                 updated_at = excluded.updated_at
             """,
             (
@@ -185,6 +202,7 @@ class Registry:
                 info.expiry_date.isoformat() if info.expiry_date else None,
                 json.dumps(list(info.groups)),
                 info.owner,
+                info.review_by.isoformat() if info.review_by else None,
                 info.version,
                 now,
                 now,
@@ -257,15 +275,18 @@ class Registry:
         return [(r["chunk_id"], r["text"]) for r in rows]
 
     def update_metadata(self, info: DocumentInfo) -> None:
-        """Change what the knowledge team stated (groups, category, dates) without a new version."""
+        """Change what the knowledge team stated (groups, category, dates, owner, review-by)
+        without a new version."""
         self.db.execute(
             "UPDATE documents SET category = ?, effective_date = ?, expiry_date = ?, groups_json = ?, "
-            "updated_at = ? WHERE document_id = ?",
+            "owner = ?, review_by = ?, updated_at = ? WHERE document_id = ?",
             (
                 info.category.value,
                 info.effective_date.isoformat() if info.effective_date else None,
                 info.expiry_date.isoformat() if info.expiry_date else None,
                 json.dumps(list(info.groups)),
+                info.owner,
+                info.review_by.isoformat() if info.review_by else None,
                 _now(),
                 info.document_id,
             ),
@@ -319,6 +340,7 @@ class Registry:
             "expiry_date": _date(row["expiry_date"]),
             "groups": tuple(json.loads(row["groups_json"])),
             "owner": row["owner"],
+            "review_by": _date(row["review_by"]),
         }
 
     def _info(self, row: sqlite3.Row, version: int) -> DocumentInfo:

@@ -20,12 +20,14 @@ from kb.embedding import create_embedder
 from kb.feedback import Feedback, FeedbackStore
 from kb.glossary import default_glossary
 from kb.lexical import tokenize
+from kb.messages import Message
 from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase
 from kb.types import (
     Answer,
     Chunk,
     ChunkKind,
+    DocumentInfo,
     DocumentOptions,
     DocumentRecord,
     DocumentStatus,
@@ -41,14 +43,8 @@ logger = logging.getLogger(__name__)
 def _inactive_notice(hit: Hit) -> str:
     info = hit.chunk.document
     if hit.status == DocumentStatus.EXPIRED:
-        return (
-            f"“{info.title}” also matches but expired on {info.expiry_date}; it is not used "
-            "for this answer."
-        )
-    return (
-        f"“{info.title}” also matches but only takes effect on {info.effective_date}; it is "
-        "not used yet (ask as of that date to see it)."
-    )
+        return Message("expired", title=info.title, date=info.expiry_date)
+    return Message("not_yet_effective", title=info.title, date=info.effective_date)
 
 
 @dataclass
@@ -70,7 +66,7 @@ class Services:
         if self.users is None:
             self.users = UserStore(self.settings.users_path)
         self.audit = AuditLog(self.settings.audit_path)
-        self.feedback = FeedbackStore(self.settings.data_dir / "feedback.sqlite")
+        self.feedback = FeedbackStore(self.settings.feedback_path)
 
     # ------------------------------------------------------------------ documents
 
@@ -112,20 +108,28 @@ class Services:
         found = self.kb.registry.chunks_by_id(ids)
         return [found[i] for i in ids]
 
-    def update_metadata(self, document_id: str, options: DocumentOptions) -> None:
-        """Change what the knowledge team stated (groups, category, dates) without a new version."""
+    def update_metadata(
+        self,
+        document_id: str,
+        options: DocumentOptions,
+        user: str | None = None,
+        exact: bool = False,
+    ) -> DocumentInfo:
+        """Change what the knowledge team stated (groups, category, dates, owner, review-by)
+        without a new version; with `user`, what changed goes into the audit trail."""
         with self.kb.write() as session:
-            info = session.registry.document_info(document_id)
-            session.registry.update_metadata(
-                replace(
-                    info,
-                    category=options.category or info.category,
-                    effective_date=options.effective_date or info.effective_date,
-                    expiry_date=options.expiry_date or info.expiry_date,
-                    groups=options.groups or info.groups,
-                )
-            )
+            before = session.registry.document_info(document_id)
+            after = options.apply_to(before, exact)
+            session.registry.update_metadata(after)
             session.changed = True
+        if user is not None:
+            changes = {
+                name: str(getattr(after, name))
+                for name in ("category", "effective_date", "expiry_date", "groups", "owner", "review_by")
+                if getattr(after, name) != getattr(before, name)
+            }  # fmt: skip
+            self.audit.record(user, "metadata_edit", document=document_id, **changes)
+        return after
 
     def delete(self, document_id: str, user: str | None = None) -> int:
         removed = delete_document(self.kb, document_id)
@@ -277,11 +281,7 @@ class Services:
             return []
         chunk = self.kb.registry.chunks_by_id([chunk_id])[chunk_id]
         info = self.kb.registry.document_info(chunk.document.document_id)
-        return [
-            f"An earlier version (v{version}) of “{info.title}” matches this question better than "
-            f"the current v{info.version}; it was replaced and is not used. Check the current "
-            "version's wording before answering."
-        ]
+        return [Message("superseded", old=version, title=info.title, current=info.version)]
 
     def original_file(self, document_id: str, version: int) -> Path | None:
         name = self.kb.registry.original_path(document_id, version)

@@ -7,7 +7,7 @@ of these frozen records, so a module can be read and tested knowing only its inp
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 EVERYONE = "everyone"
@@ -73,6 +73,31 @@ class DocumentOptions:
     effective_date: dt.date | None = None
     expiry_date: dt.date | None = None
     groups: tuple[str, ...] | None = None  # None: keep the document's groups, or everyone if new
+    owner: str | None = None  # None: the owner written in the document, or keep the stored one
+    review_by: dt.date | None = None  # when the knowledge team must check the document again
+    replaces: str | None = None  # document id this upload is the new version of (any file name)
+
+    def apply_to(self, info: DocumentInfo, exact: bool = False) -> DocumentInfo:
+        """The document's metadata with what was stated here overriding what was stored.
+
+        With `exact` (an edit form showing every field), an empty date, owner or review-by
+        clears the stored one instead of keeping it."""
+        if exact:
+            info = replace(info, effective_date=None, expiry_date=None, owner=None, review_by=None)
+        return DocumentInfo(
+            document_id=info.document_id,
+            version=info.version,
+            title=info.title,
+            source_name=info.source_name,
+            format=info.format,
+            language=info.language,
+            category=self.category or info.category,
+            effective_date=self.effective_date or info.effective_date,
+            expiry_date=self.expiry_date or info.expiry_date,
+            groups=self.groups or info.groups,
+            owner=self.owner or info.owner,
+            review_by=self.review_by or info.review_by,
+        )
 
 
 class ChunkKind(StrEnum):
@@ -96,6 +121,7 @@ class DocumentInfo:
     expiry_date: dt.date | None
     groups: tuple[str, ...]
     owner: str | None = None
+    review_by: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +209,7 @@ class DocumentRecord:
     chunk_count: int
     updated_at: str
     versions: tuple[VersionRecord, ...] = field(default=())
+    review_by: dt.date | None = None
 
 
 # ---------------------------------------------------------------------- asking

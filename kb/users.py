@@ -111,6 +111,28 @@ class UserStore:
         )
         return self.get(name)
 
+    def for_identity(self, claims: dict[str, object]) -> User | None:
+        """The enabled local account an OpenID Connect identity maps to, or None.
+
+        The identity provider says who someone is; the bank's own account list says what they
+        may do. The account is found by the verified e-mail address (case-insensitive), then
+        by the subject identifier, so an administrator provisions people by e-mail."""
+        email = claims.get("email")
+        verified = claims.get("email_verified", True)
+        candidates = []
+        if isinstance(email, str) and email and verified is not False:
+            candidates.append(email.strip().lower())
+        if isinstance(claims.get("sub"), str):
+            candidates.append(str(claims["sub"]))
+        for candidate in candidates:
+            row = self.db.execute(
+                "SELECT name FROM users WHERE lower(name) = lower(?)", (candidate,)
+            ).fetchone()
+            if row is not None:
+                user = self.get(row["name"])
+                return None if user.disabled else user
+        return None
+
     def authenticate(self, name: str, password: str) -> User | None:
         """The user, if the password is right and the account enabled; None otherwise (the
         same answer for an unknown name, so sign-in does not reveal who has an account)."""

@@ -8,28 +8,34 @@ import streamlit as st
 
 from kb.audit import ACTIONS, events_csv
 from kb.users import ROLES
+from ui.i18n import t
 from ui.shared import get_services, require
 
 user = require("admin")
 services = get_services()
 assert services.users is not None
-st.title("Admin")
+st.title(t("Admin"))
 
-st.subheader("Users")
+st.subheader(t("Users"))
 st.dataframe(
     [
-        {"Name": u.name, "Role": u.role, "Groups": ", ".join(u.groups), "Disabled": u.disabled}
+        {
+            t("Name"): u.name,
+            t("Role"): t(u.role),
+            t("Groups"): ", ".join(u.groups),
+            t("Disabled"): u.disabled,
+        }
         for u in services.users.list()
     ],
     hide_index=True,
 )
 with st.form("add-user", clear_on_submit=True):
     name_column, role_column = st.columns(2)
-    name = name_column.text_input("Name")
-    role = role_column.selectbox("Role", ROLES)
-    groups = st.text_input("Access groups (comma-separated)")
-    password = st.text_input("Initial password", type="password")
-    add = st.form_submit_button("Add user")
+    name = name_column.text_input(t("Name"))
+    role = role_column.selectbox(t("Role"), ROLES, format_func=t)
+    groups = st.text_input(t("Access groups (comma-separated)"))
+    password = st.text_input(t("Initial password"), type="password")
+    add = st.form_submit_button(t("Add user"))
 if add and name.strip():
     try:
         added = services.users.add(
@@ -38,16 +44,18 @@ if add and name.strip():
         services.audit.record(
             user.name, "user_change", change="added", user=added.name, role=added.role
         )
-        st.success(f"Added {added.name}.")
+        st.success(t("Added {name}.", name=added.name))
     except Exception as e:  # a KBError with a message for people (duplicate name, bad role)
         st.error(str(e))
 others = [u.name for u in services.users.list() if u.name != user.name]
 if others:
-    target = services.users.get(st.selectbox("Account", others))
+    target = services.users.get(st.selectbox(t("Account"), others))
     with st.form("edit-user"):
-        new_role = st.selectbox("Role of this account", ROLES, index=ROLES.index(target.role))
-        new_groups = st.text_input("Groups of this account", value=", ".join(target.groups))
-        save = st.form_submit_button("Save account")
+        new_role = st.selectbox(
+            t("Role of this account"), ROLES, index=ROLES.index(target.role), format_func=t
+        )
+        new_groups = st.text_input(t("Groups of this account"), value=", ".join(target.groups))
+        save = st.form_submit_button(t("Save account"))
     if save:
         groups_tuple = tuple(g.strip() for g in new_groups.split(",") if g.strip())
         services.users.update(target.name, role=new_role, groups=groups_tuple)
@@ -59,27 +67,34 @@ if others:
             role=new_role,
             groups=list(groups_tuple),
         )
-        st.success(f"Saved {target.name}.")
-    if st.button("Disable account"):
+        st.success(t("Saved {name}.", name=target.name))
+    if st.button(t("Disable account")):
         services.users.set_disabled(target.name)
         services.audit.record(user.name, "user_change", change="disabled", user=target.name)
-        st.success(f"Disabled {target.name}.")
+        st.success(t("Disabled {name}.", name=target.name))
 
-st.subheader("Audit trail")
+st.subheader(t("Audit trail"))
 who_column, action_column, since_column, until_column = st.columns(4)
-who = who_column.text_input("User")
-action = action_column.selectbox("Action", ["all", *ACTIONS])
-since = since_column.date_input("From", value=dt.date.today() - dt.timedelta(days=30))
-until = until_column.date_input("To", value=dt.date.today())
+who = who_column.text_input(t("User"))
+action = action_column.selectbox(t("Action"), ["all", *ACTIONS])
+since = since_column.date_input(t("From"), value=dt.date.today() - dt.timedelta(days=30))
+until = until_column.date_input(t("To"), value=dt.date.today())
 events = services.audit.events(
     who.strip() or None, None if action == "all" else action, since, until
 )
 st.dataframe(
-    [{"At": e.at, "User": e.user, "Action": e.action, "Details": e.details} for e in events],
+    [
+        {t("At"): e.at, t("User"): e.user, t("Action"): e.action, t("Details"): e.details}
+        for e in events
+    ],
     hide_index=True,
     width="stretch",
 )
-if st.download_button("Export CSV", events_csv(events), file_name="audit.csv", mime="text/csv"):
+if st.download_button(t("Export CSV"), events_csv(events), file_name="audit.csv", mime="text/csv"):
     services.audit.record(user.name, "export", events=len(events))
 broken = services.audit.verify()
-st.caption("Audit trail intact." if broken is None else f"Audit trail broken at event {broken}!")
+st.caption(
+    t("Audit trail intact.")
+    if broken is None
+    else t("Audit trail broken at event {event}!", event=broken)
+)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import streamlit as st
 
 from kb.pii import mask
-from kb.render import cite
 from kb.types import AnswerStatus, Category, Highlighted, Query, Turn
-from ui.shared import get_services, require
+from ui.i18n import say, t
+from ui.shared import get_services, require, source_label
 
 user = require("ask")
 services = get_services()
@@ -28,24 +29,29 @@ def marked(text: Highlighted) -> str:
     return "".join(out)
 
 
+def reader(path: Path):  # type: ignore[no-untyped-def]
+    """Read the original only when the agent clicks, not on every rerun of the page."""
+    return lambda: path.read_bytes()
+
+
 header, new_call = st.columns([5, 1])
-header.title("Ask")
-if new_call.button("New call", help="Forget this call's questions"):
+header.title(t("Ask"))
+if new_call.button(t("New call"), help=t("Forget this call's questions")):
     state["history"], state["answer"], state["answered"] = [], None, 0
     st.rerun()
 
 with st.sidebar:
-    category = st.selectbox("Category", ["all", *[c.value for c in Category]])
-    as_of = st.date_input("Documents in force on", value=dt.date.today())
+    category = st.selectbox(t("Category"), ["all", *[c.value for c in Category]], format_func=t)
+    as_of = st.date_input(t("Documents in force on"), value=dt.date.today())
     if state["history"]:
-        st.subheader("This call")
+        st.subheader(t("This call"))
         for turn in state["history"]:
             if turn.role == "user":
                 st.caption(mask(turn.text).text)
 
 with st.form("ask", clear_on_submit=True):
-    question = st.text_input("Question", placeholder="What did the customer ask?")
-    asked = st.form_submit_button("Ask")
+    question = st.text_input(t("Question"), placeholder=t("What did the customer ask?"))
+    asked = st.form_submit_button(t("Ask"))
 
 if asked and question.strip():
     query = Query(
@@ -55,30 +61,30 @@ if asked and question.strip():
         category=None if category == "all" else Category(category),
         as_of=as_of,
     )
-    with st.spinner("Searching the knowledge base..."):
+    with st.spinner(t("Searching the knowledge base...")):
         state["answer"] = services.ask(query, user=user.name)
     state["answered"] += 1
     state["history"] = [*state["history"], Turn("user", question.strip())]
 
 answer = state["answer"]
 if answer is not None:
-    st.caption(f"Answer {state['answered']} of this call")
+    st.caption(t("Answer {n} of this call", n=state["answered"]))
     if answer.resolved_question != answer.question:
-        st.caption(f"Searched as: {answer.resolved_question}")
+        st.caption(t("Searched as: {question}", question=answer.resolved_question))
     if answer.status == AnswerStatus.NOT_COVERED:
-        st.error("Not covered in the knowledge base: escalate.")
-        st.write(answer.advice)
+        st.error(t("Not covered in the knowledge base: escalate."))
+        st.write(say(answer.advice or ""))
         if answer.related:
-            st.write("Closest related articles:")
+            st.write(t("Closest related articles:"))
             for citation in answer.related:
-                st.write(f"- {cite(citation)}")
+                st.write(f"- {source_label(citation)}")
     else:
-        st.metric("Confidence", f"{answer.confidence:.0%}")
+        st.metric(t("Confidence"), f"{answer.confidence:.0%}")
         for text, citation in answer.sentences:
             st.markdown(f"> {marked(text)}")
-            st.caption(cite(citation))
+            st.caption(source_label(citation))
         if answer.steps:
-            st.subheader("Steps")
+            st.subheader(t("Steps"))
             for i, step in enumerate(answer.steps):
                 label = f"{step.number}. {step.text}" if step.number else step.text
                 indent = "\u2003" * (step.level - 1)
@@ -87,29 +93,29 @@ if answer is not None:
                 elif step.kind == "note":
                     st.info(step.text)
                 else:
-                    st.checkbox(indent + label, key=f"step-{i}")
-            st.caption(cite(answer.steps[0].citation))
-        st.subheader("Sources")
+                    st.checkbox(indent + label, key=f"step-{state['answered']}-{i}")
+            st.caption(source_label(answer.steps[0].citation))
+        st.subheader(t("Sources"))
         for i, passage in enumerate(answer.passages):
-            with st.expander(cite(passage.citation)):
+            with st.expander(source_label(passage.citation)):
                 st.markdown(marked(passage.text).replace("\n", "  \n"))
                 original = services.original_file(
                     passage.citation.document_id, passage.citation.version
                 )
                 if original is not None and original.exists():
                     st.download_button(
-                        "Open the original", original.read_bytes(), file_name=passage.citation.source_name,
-                        key=f"open-{i}",
+                        t("Open the original"), reader(original), file_name=passage.citation.source_name,
+                        key=f"open-{i}", on_click="ignore",
                     )  # fmt: skip
     for notice in answer.notices:
-        st.warning(notice)
+        st.warning(say(notice))
 
     st.divider()
     helpful, not_helpful, reason_column = st.columns([1, 1, 3])
-    reason = reason_column.text_input("Reason (optional)", key="feedback-reason")
-    if helpful.button("Helpful"):
+    reason = reason_column.text_input(t("Reason (optional)"), key="feedback-reason")
+    if helpful.button(t("Helpful")):
         services.give_feedback(user.name, answer, True, reason)
-        st.success("Thank you: feedback recorded.")
-    if not_helpful.button("Not helpful"):
+        st.success(t("Thank you: feedback recorded."))
+    if not_helpful.button(t("Not helpful")):
         services.give_feedback(user.name, answer, False, reason)
-        st.success("Thank you: the knowledge team will see this.")
+        st.success(t("Thank you: the knowledge team will see this."))

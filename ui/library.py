@@ -1,5 +1,6 @@
-"""The knowledge team's page: upload documents with metadata, see what the base holds,
-inspect versions and chunks, edit metadata, delete."""
+"""The knowledge team's page: upload documents with metadata, see what the base holds and
+what needs review, inspect versions and chunks, replace with a new version, edit metadata,
+delete."""
 
 from __future__ import annotations
 
@@ -8,99 +9,172 @@ import datetime as dt
 import streamlit as st
 
 from ingest.pipeline import Upload
-from kb.types import Category, DocumentOptions
+from kb.types import Category, DocumentOptions, DocumentRecord, FileStatus, IngestReport
+from ui.i18n import t
 from ui.shared import get_services, require
 
 user = require("library")
 services = get_services()
-st.title("Library")
+today = dt.date.today()
+st.title(t("Library"))
 
-with st.expander("Upload documents", expanded=not services.documents()):
+
+def groups_of(text: str) -> tuple[str, ...] | None:
+    return tuple(g.strip() for g in text.split(",") if g.strip()) or None
+
+
+def ingest(uploads: list[Upload], options: DocumentOptions) -> IngestReport:
+    """Ingest with a progress bar; the report's rows stay on screen across reruns."""
+    bar = st.progress(0.0, text=t("Ingesting..."))
+
+    def progress(done: int, total: int, name: str) -> None:
+        bar.progress(
+            done / total, text=t("{done} of {total}: {name}", done=done, total=total, name=name)
+        )
+
+    report = services.ingest(uploads, options, progress, user=user.name)
+    counts = ", ".join(f"{report.count(s)} {t(s.value)}" for s in FileStatus)
+    st.session_state["last_summary"] = t(
+        "{files} files: {counts}.", files=len(report.files), counts=counts
+    )
+    st.session_state["last_report"] = [
+        {t("File"): f.source_name, t("Result"): t(f.status.value), t("Document"): f.document_id,
+         t("Version"): f.version, t("Chunks"): f.chunks, t("Reason"): f.reason or ""}
+        for f in report.files
+    ]  # fmt: skip
+    return report
+
+
+def status(d: DocumentRecord) -> str:
+    if d.expiry_date and d.expiry_date < today:
+        return "expired"
+    if d.effective_date and d.effective_date > today:
+        return "not yet effective"
+    if d.review_by and d.review_by < today:
+        return "review due"
+    return "current"
+
+
+with st.expander(t("Upload documents"), expanded=not services.documents()):
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
-            "Files (PDF, Word, HTML, Markdown, text, PowerPoint, Excel, CSV, e-mail)",
+            t("Files (PDF, Word, HTML, Markdown, text, PowerPoint, Excel, CSV, e-mail)"),
             accept_multiple_files=True,
         )
         left, middle, right = st.columns(3)
-        category = left.selectbox("Category", ["infer", *[c.value for c in Category]])
-        effective = middle.date_input("Effective date", value=None)
-        expiry = right.date_input("Expiry date", value=None)
-        groups = st.text_input("Access groups (comma-separated; empty: everyone)")
-        submitted = st.form_submit_button("Ingest files")
-    if submitted and files:
-        options = DocumentOptions(
-            category=None if category == "infer" else Category(category),
-            effective_date=effective,
-            expiry_date=expiry,
-            groups=tuple(g.strip() for g in groups.split(",") if g.strip()) or None,
+        category = left.selectbox(
+            t("Category"), ["infer", *[c.value for c in Category]], format_func=t
         )
-        bar = st.progress(0.0, text="Ingesting...")
-
-        def progress(done: int, total: int, name: str) -> None:
-            bar.progress(done / total, text=f"{done} of {total}: {name}")
-
-        uploads = [Upload(f.name, data=f.getvalue()) for f in files]
-        report = services.ingest(uploads, options, progress, user=user.name)
-        counts = ", ".join(f"{report.count(s)} {s.value}" for s in type(report.files[0].status))
-        st.session_state["last_summary"] = f"{len(report.files)} files: {counts}."
-        st.session_state["last_report"] = [
-            {"File": f.source_name, "Result": f.status.value, "Document": f.document_id, "Version": f.version,
-             "Chunks": f.chunks, "Reason": f.reason or ""}
-            for f in report.files
-        ]  # fmt: skip
+        effective = middle.date_input(t("Effective date"), value=None)
+        expiry = right.date_input(t("Expiry date"), value=None)
+        left, middle, right = st.columns(3)
+        owner = left.text_input(t("Owner"))
+        review_by = middle.date_input(t("Review by"), value=None)
+        groups = right.text_input(t("Access groups (comma-separated; empty: everyone)"))
+        submitted = st.form_submit_button(t("Ingest files"))
+    if submitted and files:
+        ingest(
+            [Upload(f.name, data=f.getvalue()) for f in files],
+            DocumentOptions(
+                category=None if category == "infer" else Category(category),
+                effective_date=effective, expiry_date=expiry, groups=groups_of(groups),
+                owner=owner.strip() or None, review_by=review_by,
+            ),
+        )  # fmt: skip
     if st.session_state.get("last_report"):
         st.success(st.session_state["last_summary"])
         st.dataframe(st.session_state["last_report"], hide_index=True, width="stretch")
 
 documents = services.documents()
-today = dt.date.today()
-search = st.text_input("Search titles, files and owners")
-
-
-def status(d) -> str:  # type: ignore[no-untyped-def]
-    if d.expiry_date and d.expiry_date < today:
-        return "expired"
-    if d.effective_date and d.effective_date > today:
-        return "not yet effective"
-    return "current"
-
-
-rows = [
-    {
-        "Title": d.title, "Id": d.document_id, "Version": d.current_version, "Status": status(d),
-        "Category": d.category.value, "Language": d.language, "Effective": d.effective_date,
-        "Expiry": d.expiry_date, "Owner": d.owner or "", "Groups": ", ".join(d.groups), "Chunks": d.chunk_count,
-    }
-    for d in documents
+search_column, status_column = st.columns([3, 1])
+search = search_column.text_input(t("Search titles, files and owners"))
+wanted = status_column.selectbox(
+    t("Status"), ["all", "current", "review due", "expired", "not yet effective"], format_func=t
+)
+shown = [
+    d for d in documents
     if search.lower() in f"{d.title} {d.source_name} {d.owner or ''}".lower()
+    and wanted in ("all", status(d))
 ]  # fmt: skip
-st.metric("Documents", len(rows))
-st.dataframe(rows, hide_index=True, width="stretch")
+due = sum(1 for d in documents if status(d) == "review due")
+metric_column, due_column = st.columns(2)
+metric_column.metric(t("Documents"), len(shown))
+if due:
+    due_column.warning(t("{n} documents are past their review-by date.", n=due))
+st.dataframe(
+    [
+        {t("Title"): d.title, t("Id"): d.document_id, t("Version"): d.current_version,
+         t("Status"): t(status(d)), t("Category"): t(d.category.value), t("Language"): d.language,
+         t("Effective"): d.effective_date, t("Expiry"): d.expiry_date, t("Review by"): d.review_by,
+         t("Owner"): d.owner or "", t("Groups"): ", ".join(d.groups), t("Chunks"): d.chunk_count}
+        for d in shown
+    ],
+    hide_index=True,
+    width="stretch",
+)  # fmt: skip
 
-if documents:
-    chosen = st.selectbox("Document", [d.document_id for d in documents], format_func=lambda i: i)
-    record = services.document(chosen)
-    st.subheader(record.title)
-    st.dataframe(
-        [{"Version": v.version, "Status": v.status, "Ingested": v.ingested_at, "Chunks": v.chunk_count,
-          "File": v.source_name} for v in record.versions],
-        hide_index=True,
-    )  # fmt: skip
-    with st.expander("Chunks as the system sees them"):
-        for chunk in services.document_chunks(record.document_id, record.current_version or 1):
-            st.caption(f"{chunk.chunk_id} · {chunk.kind.value} · {chunk.section}")
-            st.text(chunk.text)
-    with st.form("metadata"):
-        new_groups = st.text_input("Access groups", value=", ".join(record.groups))
-        save = st.form_submit_button("Save metadata")
-    if save:
-        groups_tuple = tuple(g.strip() for g in new_groups.split(",") if g.strip()) or ("everyone",)
-        services.update_metadata(record.document_id, DocumentOptions(groups=groups_tuple))
-        services.audit.record(
-            user.name, "metadata_edit", document=record.document_id, groups=list(groups_tuple)
+if not documents:
+    st.stop()
+ids = [d.document_id for d in shown] or [d.document_id for d in documents]
+chosen = st.selectbox(t("Document"), ids)
+record = services.document(chosen)
+st.subheader(record.title)
+st.dataframe(
+    [{t("Version"): v.version, t("Status"): t(v.status), t("Ingested"): v.ingested_at,
+      t("Chunks"): v.chunk_count, t("File"): v.source_name} for v in record.versions],
+    hide_index=True,
+)  # fmt: skip
+with st.expander(t("Chunks as the system sees them")):
+    for chunk in services.document_chunks(record.document_id, record.current_version or 1):
+        st.caption(f"{chunk.chunk_id} · {chunk.kind.value} · {chunk.section}")
+        st.text(chunk.text)
+
+with st.expander(t("Replace with a new version")):
+    with st.form("replace", clear_on_submit=True):
+        new_file = st.file_uploader(t("New version of this document (any file name)"))
+        replace = st.form_submit_button(t("Replace"))
+    if replace and new_file is not None:
+        report = ingest(
+            [Upload(new_file.name, data=new_file.getvalue())],
+            DocumentOptions(replaces=record.document_id),
         )
-        st.success("Saved.")
-    confirm = st.checkbox(f"Yes, delete {record.document_id} from search")
-    if st.button("Delete document", disabled=not confirm):
-        removed = services.delete(record.document_id, user=user.name)
-        st.success(f"Deleted: {removed} passages left search.")
+        outcome = report.files[0]
+        if outcome.status == FileStatus.FAILED:
+            st.error(t("Could not replace: {reason}", reason=outcome.reason))
+        elif outcome.status == FileStatus.UNCHANGED:
+            st.info(t("Same content as the current version: nothing changed."))
+        else:
+            st.success(t("Now version {version}: {chunks} passages, answerable at once.",
+                         version=outcome.version, chunks=outcome.chunks))  # fmt: skip
+
+with st.expander(t("Edit metadata")):
+    with st.form("metadata"):
+        left, middle, right = st.columns(3)
+        categories = [c.value for c in Category]
+        new_category = left.selectbox(
+            t("Category"), categories, index=categories.index(record.category.value), format_func=t
+        )
+        new_effective = middle.date_input(t("Effective date"), value=record.effective_date)
+        new_expiry = right.date_input(t("Expiry date"), value=record.expiry_date)
+        left, middle, right = st.columns(3)
+        new_owner = left.text_input(t("Owner"), value=record.owner or "")
+        new_review = middle.date_input(t("Review by"), value=record.review_by)
+        new_groups = right.text_input(t("Access groups"), value=", ".join(record.groups))
+        save = st.form_submit_button(t("Save metadata"))
+    if save:
+        services.update_metadata(
+            record.document_id,
+            DocumentOptions(
+                category=Category(new_category), effective_date=new_effective, expiry_date=new_expiry,
+                groups=groups_of(new_groups) or ("everyone",), owner=new_owner.strip() or None,
+                review_by=new_review,
+            ),
+            user=user.name,
+            exact=True,
+        )  # fmt: skip
+        st.success(t("Saved."))
+
+confirm = st.checkbox(t("Yes, delete {document} from search", document=record.document_id))
+if st.button(t("Delete document"), disabled=not confirm):
+    removed = services.delete(record.document_id, user=user.name)
+    st.success(t("Deleted: {removed} passages left search.", removed=removed))

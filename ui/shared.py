@@ -5,14 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from kb.config import Settings
+from kb.render import cite
 from kb.services import Services, build_services
+from kb.types import Citation
 from kb.users import User
+from ui.i18n import t
 
 PAGES_BY_ROLE = {
-    "agent": ("ask",),
-    "trainer": ("ask",),
-    "knowledge": ("ask", "library"),
-    "admin": ("ask", "library", "admin"),
+    "agent": ("ask", "onboarding"),
+    "trainer": ("ask", "onboarding"),
+    "knowledge": ("ask", "library", "insights"),
+    "admin": ("ask", "library", "onboarding", "insights", "admin"),
 }
 
 
@@ -26,16 +29,55 @@ def current_user() -> User | None:
     return st.session_state.get("user")
 
 
+def signed_in_with_provider() -> User | None:
+    """With an OpenID Connect provider configured, the account the identity maps to.
+
+    The provider proves who someone is; the local account list says their role and groups.
+    An identity without an account stays signed out, and the sign-in page says why."""
+    services = get_services()
+    if not services.settings.auth_provider or not st.user.is_logged_in or services.users is None:
+        return None
+    claims = st.user.to_dict()
+    user = services.users.for_identity(claims)
+    if user is None:
+        st.session_state["unprovisioned"] = str(claims.get("email") or claims.get("sub"))
+        return None
+    services.audit.record(user.name, "sign_in", role=user.role, via=services.settings.auth_provider)
+    st.session_state["user"] = user
+    return user
+
+
+def sign_out() -> None:
+    user = st.session_state.pop("user", None)
+    if user is not None:
+        get_services().audit.record(user.name, "sign_out")
+    if get_services().settings.auth_provider and st.user.is_logged_in:
+        st.logout()  # ends the provider's cookie too; reruns the app
+    st.rerun()
+
+
 def require(page: str) -> User:
     """Stop the page unless the signed-in user's role may see it (even when reached by URL)."""
     user = current_user()
     if user is None:
-        st.error("Please sign in.")
+        st.error(t("Please sign in."))
         st.stop()
     if page not in PAGES_BY_ROLE.get(user.role, ()):
         get_services().audit.record(
             user.name, "sign_in_failed", page=page, reason="role not allowed"
         )
-        st.error(f"Your role ({user.role}) cannot open this page.")
+        st.error(t("Your role ({role}) cannot open this page.", role=t(user.role)))
         st.stop()
     return user
+
+
+def source_label(citation: Citation) -> str:
+    """Where a passage comes from, in the interface language."""
+    if st.session_state.get("language", "en") == "en":
+        return cite(citation)
+    pages = f"，第 {','.join(map(str, citation.pages))} 页" if citation.pages else ""
+    effective = f"，{citation.effective_date} 生效" if citation.effective_date else ""
+    return (
+        f"{citation.title} > {citation.section}{pages}"
+        f"（v{citation.version}{effective}；{citation.source_name}）"
+    )

@@ -1,0 +1,171 @@
+"""The interface language: every label and message on the pages goes through `t`.
+
+English text is the key, so a page reads like a description of the UI; the Chinese table
+holds the translation of each. `tests/unit/test_i18n.py` checks that every string a page
+passes to `t` has one, so a new label cannot be left untranslated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from kb.messages import in_language
+
+LANGUAGES = {"en": "English", "zh": "中文"}
+
+ZH: dict[str, str] = {
+    # app and sign-in
+    "Interface language": "界面语言",
+    "Signed in as **{name}** ({role})": "当前用户：**{name}**（{role}）",
+    "Sign out": "退出登录",
+    "Sign in": "登录",
+    "Ask": "提问",
+    "Library": "文档库",
+    "Admin": "管理",
+    "Onboarding": "新人培训",
+    "Insights": "洞察",
+    "Knowledge base for contact-centre agents": "客服中心坐席知识库",
+    "User name": "用户名",
+    "Password": "密码",
+    "Wrong user name or password, or the account is disabled.": "用户名或密码错误，或账户已停用。",
+    "Sign in with {provider}": "通过 {provider} 登录",
+    "or with a local account": "或使用本地账户",
+    "Your sign-in ({email}) has no AnswerDesk account yet: ask an administrator to add it.": (
+        "您的登录身份（{email}）尚无 AnswerDesk 账户：请联系管理员添加。"
+    ),
+    "Please sign in.": "请先登录。",
+    "Your role ({role}) cannot open this page.": "您的角色（{role}）无权打开此页面。",
+    "agent": "坐席",
+    "knowledge": "知识团队",
+    "trainer": "培训师",
+    "admin": "管理员",
+    # ask
+    "New call": "新来电",
+    "Forget this call's questions": "清除本次通话的问题",
+    "Category": "类别",
+    "all": "全部",
+    "Documents in force on": "文件生效日期",
+    "This call": "本次通话",
+    "Question": "问题",
+    "What did the customer ask?": "客户问了什么？",
+    "Searching the knowledge base...": "正在检索知识库……",
+    "Answer {n} of this call": "本次通话第 {n} 个回答",
+    "Searched as: {question}": "检索为：{question}",
+    "Not covered in the knowledge base: escalate.": "知识库未涵盖：请升级处理。",
+    "Closest related articles:": "最相关的文章：",
+    "Confidence": "置信度",
+    "Steps": "步骤",
+    "Sources": "来源",
+    "Open the original": "打开原文件",
+    "Reason (optional)": "原因（可选）",
+    "Helpful": "有帮助",
+    "Not helpful": "没有帮助",
+    "Thank you: feedback recorded.": "谢谢：反馈已记录。",
+    "Thank you: the knowledge team will see this.": "谢谢：知识团队会看到此反馈。",
+    # categories and statuses
+    "policy": "政策",
+    "procedure": "流程",
+    "faq": "常见问题",
+    "product_sheet": "产品说明",
+    "infer": "自动识别",
+    "current": "现行",
+    "superseded": "已替换",
+    "deleted": "已删除",
+    "expired": "已失效",
+    "not yet effective": "尚未生效",
+    "review due": "待复核",
+    "added": "新增",
+    "updated": "已更新",
+    "unchanged": "未变化",
+    "failed": "失败",
+    # library
+    "Upload documents": "上传文件",
+    "Files (PDF, Word, HTML, Markdown, text, PowerPoint, Excel, CSV, e-mail)": (
+        "文件（PDF、Word、HTML、Markdown、文本、PowerPoint、Excel、CSV、电子邮件）"
+    ),
+    "Effective date": "生效日期",
+    "Expiry date": "失效日期",
+    "Review by": "复核截止日期",
+    "Owner": "负责人",
+    "Access groups (comma-separated; empty: everyone)": "访问组（逗号分隔；留空：所有人）",
+    "Ingest files": "导入文件",
+    "Ingesting...": "正在导入……",
+    "{done} of {total}: {name}": "第 {done}/{total} 个：{name}",
+    "{files} files: {counts}.": "{files} 个文件：{counts}。",
+    "File": "文件",
+    "Result": "结果",
+    "Document": "文件",
+    "Version": "版本",
+    "Chunks": "片段",
+    "Reason": "原因",
+    "Search titles, files and owners": "搜索标题、文件名和负责人",
+    "Status": "状态",
+    "Documents": "文件数",
+    "Title": "标题",
+    "Id": "编号",
+    "Language": "语言",
+    "Effective": "生效",
+    "Expiry": "失效",
+    "Groups": "访问组",
+    "Ingested": "导入时间",
+    "Chunks as the system sees them": "系统所见的片段",
+    "Replace with a new version": "替换为新版本",
+    "New version of this document (any file name)": "此文件的新版本（文件名不限）",
+    "Replace": "替换",
+    "Now version {version}: {chunks} passages, answerable at once.": (
+        "现为版本 {version}：{chunks} 个片段，立即可用于回答。"
+    ),
+    "Same content as the current version: nothing changed.": "与当前版本内容相同：未作更改。",
+    "Could not replace: {reason}": "无法替换：{reason}",
+    "Edit metadata": "编辑元数据",
+    "Access groups": "访问组",
+    "Save metadata": "保存元数据",
+    "Saved.": "已保存。",
+    "Yes, delete {document} from search": "确认从检索中删除 {document}",
+    "Delete document": "删除文件",
+    "Deleted: {removed} passages left search.": "已删除：{removed} 个片段已移出检索。",
+    "{n} documents are past their review-by date.": "{n} 个文件已过复核截止日期。",
+    # admin
+    "Users": "用户",
+    "Name": "姓名",
+    "Role": "角色",
+    "Disabled": "已停用",
+    "Initial password": "初始密码",
+    "Access groups (comma-separated)": "访问组（逗号分隔）",
+    "Add user": "添加用户",
+    "Added {name}.": "已添加 {name}。",
+    "Account": "账户",
+    "Role of this account": "此账户的角色",
+    "Groups of this account": "此账户的访问组",
+    "Save account": "保存账户",
+    "Saved {name}.": "已保存 {name}。",
+    "Disable account": "停用账户",
+    "Disabled {name}.": "已停用 {name}。",
+    "Audit trail": "审计记录",
+    "User": "用户",
+    "Action": "操作",
+    "From": "从",
+    "To": "至",
+    "At": "时间",
+    "Details": "详情",
+    "Export CSV": "导出 CSV",
+    "Audit trail intact.": "审计记录完整。",
+    "Audit trail broken at event {event}!": "审计记录在第 {event} 条被篡改！",
+}
+
+
+def language() -> str:
+    return st.session_state.get("language", "en")
+
+
+def t(text: str, **values: Any) -> str:
+    """`text` in the interface language, with `values` filled in."""
+    template = ZH.get(text, text) if language() == "zh" else text
+    return template.format(**values) if values else template
+
+
+def say(message: str) -> str:
+    """A message from the core (kb.messages) in the interface language."""
+    return in_language(message, language())
