@@ -14,13 +14,15 @@ from ui.shared import PAGES_BY_ROLE, current_user, sign_out, signed_in_with_prov
 
 st.set_page_config(page_title="AnswerDesk", layout="wide")
 with st.sidebar:
-    st.session_state["language"] = st.radio(
-        t("Interface language"),
-        list(LANGUAGES),
-        index=list(LANGUAGES).index(st.session_state.get("language", "en")),
-        format_func=LANGUAGES.get,
-        horizontal=True,
-    )
+    codes = {name: code for code, name in LANGUAGES.items()}
+    st.session_state["language"] = codes[
+        st.radio(
+            t("Interface language"),
+            list(codes),
+            index=list(LANGUAGES).index(st.session_state.get("language", "en")),
+            horizontal=True,
+        )
+    ]
 PAGES = {
     "ask": st.Page("ui/ask.py", title=t("Ask"), url_path="ask"),
     "library": st.Page("ui/library.py", title=t("Library"), url_path="library"),

@@ -9,7 +9,7 @@ import streamlit as st
 from kb.audit import ACTIONS, events_csv
 from kb.users import ROLES
 from ui.i18n import t
-from ui.shared import get_services, require
+from ui.shared import choose, get_services, require
 
 user = require("admin")
 services = get_services()
@@ -32,7 +32,7 @@ st.dataframe(
 with st.form("add-user", clear_on_submit=True):
     name_column, role_column = st.columns(2)
     name = name_column.text_input(t("Name"))
-    role = role_column.selectbox(t("Role"), ROLES, format_func=t)
+    role = choose(t("Role"), ROLES, where=role_column)
     groups = st.text_input(t("Access groups (comma-separated)"))
     password = st.text_input(t("Initial password"), type="password")
     add = st.form_submit_button(t("Add user"))
@@ -51,9 +51,7 @@ others = [u.name for u in services.users.list() if u.name != user.name]
 if others:
     target = services.users.get(st.selectbox(t("Account"), others))
     with st.form("edit-user"):
-        new_role = st.selectbox(
-            t("Role of this account"), ROLES, index=ROLES.index(target.role), format_func=t
-        )
+        new_role = choose(t("Role of this account"), ROLES, ROLES.index(target.role))
         new_groups = st.text_input(t("Groups of this account"), value=", ".join(target.groups))
         save = st.form_submit_button(t("Save account"))
     if save:

@@ -10,7 +10,7 @@ import streamlit as st
 from kb.pii import mask
 from kb.types import AnswerStatus, Category, Highlighted, Query, Turn
 from ui.i18n import say, t
-from ui.shared import get_services, require, source_label
+from ui.shared import choose, get_services, require, source_label
 
 user = require("ask")
 services = get_services()
@@ -41,7 +41,7 @@ if new_call.button(t("New call"), help=t("Forget this call's questions")):
     st.rerun()
 
 with st.sidebar:
-    category = st.selectbox(t("Category"), ["all", *[c.value for c in Category]], format_func=t)
+    category = choose(t("Category"), ["all", *[c.value for c in Category]])
     as_of = st.date_input(t("Documents in force on"), value=dt.date.today())
     if state["history"]:
         st.subheader(t("This call"))

@@ -11,7 +11,7 @@ import streamlit as st
 from ingest.pipeline import Upload
 from kb.types import Category, DocumentOptions, DocumentRecord, FileStatus, IngestReport
 from ui.i18n import t
-from ui.shared import get_services, require
+from ui.shared import choose, get_services, require
 
 user = require("library")
 services = get_services()
@@ -62,9 +62,7 @@ with st.expander(t("Upload documents"), expanded=not services.documents()):
             accept_multiple_files=True,
         )
         left, middle, right = st.columns(3)
-        category = left.selectbox(
-            t("Category"), ["infer", *[c.value for c in Category]], format_func=t
-        )
+        category = choose(t("Category"), ["infer", *[c.value for c in Category]], where=left)
         effective = middle.date_input(t("Effective date"), value=None)
         expiry = right.date_input(t("Expiry date"), value=None)
         left, middle, right = st.columns(3)
@@ -88,8 +86,10 @@ with st.expander(t("Upload documents"), expanded=not services.documents()):
 documents = services.documents()
 search_column, status_column = st.columns([3, 1])
 search = search_column.text_input(t("Search titles, files and owners"))
-wanted = status_column.selectbox(
-    t("Status"), ["all", "current", "review due", "expired", "not yet effective"], format_func=t
+wanted = choose(
+    t("Status"),
+    ["all", "current", "review due", "expired", "not yet effective"],
+    where=status_column,
 )
 shown = [
     d for d in documents
@@ -151,8 +151,8 @@ with st.expander(t("Edit metadata")):
     with st.form("metadata"):
         left, middle, right = st.columns(3)
         categories = [c.value for c in Category]
-        new_category = left.selectbox(
-            t("Category"), categories, index=categories.index(record.category.value), format_func=t
+        new_category = choose(
+            t("Category"), categories, categories.index(record.category.value), where=left
         )
         new_effective = middle.date_input(t("Effective date"), value=record.effective_date)
         new_expiry = right.date_input(t("Expiry date"), value=record.expiry_date)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import streamlit as st
 
 from kb.config import Settings
@@ -25,6 +28,15 @@ def get_services() -> Services:
     return build_services(Settings())
 
 
+def choose(label: str, values: Sequence[str], index: int = 0, where: Any = st) -> str:
+    """A select box showing `values` in the interface language, returning the value itself.
+
+    The options are the translated labels rather than a `format_func`, so the widget behaves
+    the same in the browser and in AppTest (which cannot apply a format function)."""
+    shown = {t(v): v for v in values}
+    return shown[where.selectbox(label, list(shown), index=index)]
+
+
 def current_user() -> User | None:
     return st.session_state.get("user")
 
@@ -35,7 +47,11 @@ def signed_in_with_provider() -> User | None:
     The provider proves who someone is; the local account list says their role and groups.
     An identity without an account stays signed out, and the sign-in page says why."""
     services = get_services()
-    if not services.settings.auth_provider or not st.user.is_logged_in or services.users is None:
+    if (
+        not services.settings.auth_provider
+        or not st.user.get("is_logged_in")
+        or services.users is None
+    ):
         return None
     claims = st.user.to_dict()
     user = services.users.for_identity(claims)
@@ -51,7 +67,7 @@ def sign_out() -> None:
     user = st.session_state.pop("user", None)
     if user is not None:
         get_services().audit.record(user.name, "sign_out")
-    if get_services().settings.auth_provider and st.user.is_logged_in:
+    if get_services().settings.auth_provider and st.user.get("is_logged_in"):
         st.logout()  # ends the provider's cookie too; reruns the app
     st.rerun()
 

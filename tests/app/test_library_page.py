@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -130,3 +132,45 @@ def test_admin_changes_a_role_and_groups_and_disables_an_account(app_base):
         e.details.get("change") for e in app_base.audit.events(user="root", action="user_change")
     ]
     assert changes == ["disabled", "role and groups"]
+
+
+def test_interface_switches_to_chinese_for_labels_and_messages(app_base):
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
+    app.radio[0].set_value("中文").run()
+    assert [t.label for t in app.text_input] == ["用户名", "密码"]
+    app.text_input[0].input("ana")
+    app.text_input[1].input("agent-pass")
+    app.button[0].click().run()
+    assert [t.value for t in app.title] == ["提问"]
+    question = next(t for t in app.text_input if t.label == "问题")
+    question.input("how do I bake sourdough bread")
+    app.button(key="FormSubmitter:ask-提问").click().run()
+    assert not app.exception
+    assert app.error[0].value == "知识库未涵盖：请升级处理。"
+    assert any("请勿猜测" in m.value for m in app.markdown)  # the core's advice, in Chinese
+    app.radio[0].set_value("English").run()
+    assert app.error[0].value == "Not covered in the knowledge base: escalate."
+
+
+def test_library_flags_review_due_and_filters_by_status(app_base):
+    from kb.types import DocumentOptions
+
+    app_base.update_metadata("procedure", DocumentOptions(review_by=dt.date(2026, 1, 1)))
+    library = page("library", app_base, "kim")
+    table = library.dataframe[0].value
+    status = dict(zip(table["Id"], table["Status"], strict=True))
+    assert status["procedure"] == "review due"
+    assert "1 documents are past their review-by date." in library.warning[0].value
+    next(s for s in library.selectbox if s.label == "Status").set_value("review due").run()
+    assert list(library.dataframe[0].value["Id"]) == ["procedure"]
+
+
+def test_sign_in_offers_the_identity_provider_when_one_is_configured(app_base, monkeypatch):
+    monkeypatch.setenv("KB_AUTH_PROVIDER", "bank-sso")
+    monkeypatch.setenv("KB_ALLOW_LOCAL_SIGN_IN", "false")
+    from ui.shared import get_services
+
+    get_services.clear()
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
+    assert [b.label for b in app.button] == ["Sign in with bank-sso"]
+    assert app.text_input.len == 0  # local passwords are off
