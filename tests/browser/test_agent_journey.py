@@ -153,7 +153,9 @@ def _sign_in(page, url: str, name: str, password: str) -> None:
 
 
 def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served_app, tmp_path):
-    from playwright.sync_api import sync_playwright
+    """Also: the agent switches the interface to Chinese, and the knowledge team replaces
+    the document with a new version under another file name."""
+    from playwright.sync_api import expect, sync_playwright
 
     url, data_dir = served_app
     env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
@@ -164,6 +166,11 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         "# Safe deposit boxes\n\nDocument owner: Branch Services | Effective date: 2026-01-01\n\n"
         "## Fees\n\nA small safe deposit box costs £120 a year; a large box costs £240 a year.\n\n"
         "## Opening a box\n\n1. Check the customer's identity.\n2. Take the annual fee.\n3. Give the customer two keys.\n",
+        encoding="utf-8",
+    )
+    revised = tmp_path / "safe-deposit-boxes-2027.md"
+    revised.write_text(
+        new_document.read_text(encoding="utf-8").replace("£120", "£150").replace("£240", "£300"),
         encoding="utf-8",
     )
     OUTPUT.mkdir(exist_ok=True)
@@ -186,4 +193,37 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         box.press("Enter")
         page.get_by_text("£120 a year").first.wait_for(timeout=60_000)
         page.screenshot(path=OUTPUT / "7-answered-from-upload.png")
+
+        # The interface in Chinese: labels, the answer's steps, and its sources.
+        page.get_by_text("中文", exact=True).first.click()
+        page.get_by_text("本次通话第 1 个回答").wait_for(timeout=30_000)  # the rerun has finished
+        box = page.get_by_label("问题", exact=True)
+        box.fill("借记卡丢了怎么挂失？")
+        expect(box).to_have_value("借记卡丢了怎么挂失？")
+        page.get_by_role("button", name="提问", exact=True).click()
+        page.get_by_text("步骤", exact=True).wait_for(timeout=60_000)
+        page.get_by_text("本次通话第 2 个回答").wait_for(timeout=30_000)
+        page.screenshot(path=OUTPUT / "8-chinese-interface.png", full_page=True)
+        page.get_by_text("English", exact=True).first.click()
+        page.get_by_role("button", name="Sign out").click()
+
+        # A new version under another file name replaces the document; answered at once.
+        _sign_in(page, url, "kim", "knowledge-pass")
+        page.get_by_role("link", name="Library").click()
+        page.get_by_label("Document", exact=True).wait_for(timeout=30_000)
+        page.get_by_label("Document", exact=True).click()
+        page.get_by_role("option", name="safe-deposit-boxes").click()
+        page.get_by_text("Replace with a new version").click()
+        page.locator("input[type='file']").last.set_input_files(str(revised))
+        page.get_by_role("button", name="Replace", exact=True).click()
+        page.get_by_text("Now version 2").wait_for(timeout=60_000)
+        page.screenshot(path=OUTPUT / "9-replaced.png", full_page=True)
+        page.get_by_role("button", name="Sign out").click()
+        _sign_in(page, url, "ana", "agent-pass")
+        box = page.get_by_label("Question", exact=True)
+        box.wait_for(timeout=30_000)
+        box.fill("How much does a safe deposit box cost?")
+        box.press("Enter")
+        page.get_by_text("£150 a year").first.wait_for(timeout=60_000)
+        assert page.get_by_text("£120 a year").count() == 0
         browser.close()
