@@ -23,7 +23,8 @@ from kb.pii import mask
 
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "question", "answer_shown", "feedback", "upload",
-    "version_change", "metadata_edit", "deletion", "user_change", "export",
+    "version_change", "metadata_edit", "deletion", "user_change", "export", "training_change",
+    "training_attempt",
 )  # fmt: skip
 
 _SCHEMA = """

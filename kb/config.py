@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         default=True,
         description="Keep the local-password form beside the OIDC button (off: OIDC only).",
     )
+    customer_messages_dir: Path = Field(
+        default=Path(__file__).parent / "data" / "banking77",
+        description="Folder of real customer messages (BANKING77 layout: test.csv/train.csv "
+        "with text,category) that trainers turn into call drills.",
+    )
     lock_timeout_seconds: float = Field(default=600.0, gt=0)
     keep_index_generations: int = Field(default=2, ge=1)
 

@@ -19,10 +19,13 @@ from kb.conversation import resolve_question
 from kb.embedding import create_embedder
 from kb.feedback import Feedback, FeedbackStore
 from kb.glossary import default_glossary
+from kb.insights_report import InsightsBuilder, InsightsReport
 from kb.lexical import tokenize
 from kb.messages import Message
+from kb.querylog import QueryLog, shows_low_confidence
 from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase
+from kb.training.store import TrainingStore
 from kb.types import (
     Answer,
     Chunk,
@@ -54,7 +57,10 @@ class Services:
     users: UserStore | None = None
     audit: AuditLog = field(init=False)
     feedback: FeedbackStore = field(init=False)
+    questions: QueryLog = field(init=False)
+    training: TrainingStore = field(init=False)
     retriever: HybridRetriever = field(init=False)
+    insights_builder: InsightsBuilder = field(init=False)
 
     def __post_init__(self) -> None:
         reranker = None
@@ -67,6 +73,9 @@ class Services:
             self.users = UserStore(self.settings.users_path)
         self.audit = AuditLog(self.settings.audit_path)
         self.feedback = FeedbackStore(self.settings.feedback_path)
+        self.questions = QueryLog(self.settings.questions_path)
+        self.training = TrainingStore(self.settings.training_path)
+        self.insights_builder = InsightsBuilder(lambda text: self.kb.embedder.embed_query(text))
 
     # ------------------------------------------------------------------ documents
 
@@ -152,9 +161,11 @@ class Services:
 
     def ask(self, query: Query, today: dt.date | None = None, user: str | None = None) -> Answer:
         """Retrieve within the asker's scope and build the grounded answer. With `user`, the
-        question (masked) and the documents shown go into the audit trail."""
+        question (masked) and the documents shown go into the audit trail, and the question
+        into the log the knowledge team's insights are built from."""
         answer = self._answer(query, today)
         if user is not None:
+            self.questions.record(user, answer, low_confidence=shows_low_confidence(answer))
             self.audit.record(
                 user, "question", question=query.text, resolved=answer.resolved_question
             )
@@ -196,6 +207,19 @@ class Services:
             documents=list(documents),
         )
         return stored
+
+    def insights(
+        self, since: dt.date, until: dt.date, today: dt.date | None = None
+    ) -> InsightsReport:
+        """Knowledge gaps, document health and trends from agents' questions and feedback."""
+        return self.insights_builder.build(
+            self.questions.all(since, until),
+            self.feedback.all(),
+            self.documents(),
+            since,
+            until,
+            today or dt.date.today(),
+        )
 
     def _answer(self, query: Query, today: dt.date | None) -> Answer:
         resolved = resolve_question(query.text, query.history)
@@ -293,6 +317,8 @@ class Services:
             self.users.close()
         self.audit.close()
         self.feedback.close()
+        self.questions.close()
+        self.training.close()
 
 
 def build_services(settings: Settings) -> Services:
