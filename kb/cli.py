@@ -112,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
         "--output", type=Path, help="with --batch: write answers here (default stdout)"
     )
 
+    insights = commands.add_parser(
+        "insights", help="knowledge gaps, document health and trends from agents' questions"
+    )
+    insights.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
+    insights.add_argument("--csv", type=Path, help="write the knowledge gaps here as CSV")
+
     users = commands.add_parser("users", help="people and their access groups")
     users_commands = users.add_subparsers(dest="users_command", required=True)
     add_user = users_commands.add_parser("add")
@@ -314,6 +320,32 @@ DEMO_USERS = (
 )
 
 
+def _insights(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from kb.insights import gaps_csv
+
+    until = dt.date.today()
+    report = services.insights(until - dt.timedelta(days=max(args.days, 1) - 1), until)
+    refused = sum(d.refused for d in report.trends)
+    print(f"{report.since} to {report.until}: {report.questions} questions, {refused} refused, "
+          f"{len(report.gaps)} failing (refused, low confidence or not helpful)")  # fmt: skip
+    print("\nKnowledge gaps by topic:")
+    for number, topic in enumerate(report.topics, start=1):
+        reasons = ", ".join(f"{n} {reason.value}" for reason, n in topic.reasons.items() if n)
+        print(f"  {number:2}. {topic.label}  ({topic.count}: {reasons})")
+        for example in topic.examples[:3]:
+            print(f"        - {example}")
+    never = [h.title for h in report.health if h.never_shown]
+    due = [h.title for h in report.health if h.past_review_by or h.past_expiry]
+    print(f"\nDocuments never shown: {len(never)}; past review-by or expiry: {len(due)}")
+    for title in due:
+        print(f"  - {title}")
+    if args.csv:
+        args.csv.write_text(gaps_csv(report.topics), encoding="utf-8")
+        services.audit.record("cli", "export", what="knowledge gaps", file=args.csv.name)
+        print(f"\nwrote {args.csv}")
+    return 0
+
+
 def _users(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     if args.users_command == "add":
         user = services.users.add(args.name, args.role, args.groups, args.password)
@@ -496,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ask": _ask,
                 "users": _users,
                 "audit": _audit,
+                "insights": _insights,
             }[args.command]
             return handler(services, args)
         finally:

@@ -33,6 +33,7 @@ import numpy as np
 from ingest.clean import detect_language
 from kb.feedback import Feedback
 from kb.lexical import tokenize
+from kb.pii import PLACEHOLDER
 from kb.querylog import LoggedQuestion
 from kb.types import AnswerStatus, DocumentRecord
 
@@ -152,7 +153,6 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # "never shown" sorts before an
 _LABEL_WORDS = 3
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_PLACEHOLDER = re.compile(r"\[(?:card|ID|account|phone|email)[^\]]*\]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]*")
 # Words that say nothing about a topic, on top of kb.lexical's search stop-words.
 _LABEL_STOPWORDS = frozenset(
@@ -338,7 +338,7 @@ def failing_questions(
                 else (GapReason.NOT_HELPFUL,),
                 confidence=verdict.confidence,
                 documents=verdict.documents,
-                language=detect_language(_PLACEHOLDER.sub(" ", verdict.question)),
+                language=detect_language(PLACEHOLDER.sub(" ", verdict.question)),
                 feedback_ids=(verdict.id,),
                 feedback_reason=_joined_reasons([verdict]),
             )
@@ -516,7 +516,7 @@ def _average_linkage(
 
 def _label_terms(text: str) -> dict[str, str]:
     """The topic words of one question: search key (kb.lexical's stem) -> word as written."""
-    text = _PLACEHOLDER.sub(" ", text)
+    text = PLACEHOLDER.sub(" ", text)
     found: dict[str, str] = {}
     for word in _LATIN_WORD.findall(text):
         lowered = word.lower().replace("’", "'")

@@ -27,6 +27,7 @@ from kb.insights import (
     reference_vectors,
     trends,
 )
+from kb.pii import PLACEHOLDER
 from kb.querylog import LoggedQuestion
 from kb.types import DocumentRecord
 
@@ -60,7 +61,10 @@ class InsightsBuilder:
             for question in questions:
                 text = question.resolved_question
                 if text not in self._vectors:
-                    self._vectors[text] = np.asarray(self.embed_query(text), dtype=np.float64)
+                    # "[card ****6467]" says nothing about the topic; it would only pull
+                    # questions that mention a card number together.
+                    plain = " ".join(PLACEHOLDER.sub(" ", text).split())
+                    self._vectors[text] = np.asarray(self.embed_query(plain), dtype=np.float64)
             if self._reference is None:
                 self._reference = reference_vectors(self.embed_query)
         if not questions:

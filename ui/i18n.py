@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from kb.messages import in_language
+from ui.i18n_onboarding import ZH_ONBOARDING
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 
@@ -153,7 +154,49 @@ ZH: dict[str, str] = {
     "Export CSV": "导出 CSV",
     "Audit trail intact.": "审计记录完整。",
     "Audit trail broken at event {event}!": "审计记录在第 {event} 条被篡改！",
+    # insights
+    "Reading agents' questions...": "正在读取坐席的提问……",
+    "Questions asked": "提问数",
+    "Refused (not covered)": "拒答率（未涵盖）",
+    "Failing questions": "失败问题",
+    "Rated helpful": "评为有帮助",
+    "Knowledge gaps": "知识缺口",
+    "Document health": "文件健康度",
+    "Trends": "趋势",
+    "Questions that were refused, answered with low confidence or marked not helpful, grouped by topic.": (
+        "被拒答、低置信度回答或被标记为没有帮助的问题，按主题分组。"
+    ),
+    "No failing questions in this period.": "此期间没有失败问题。",
+    "Topic": "主题",
+    "Questions": "问题数",
+    "Refused": "拒答",
+    "Low confidence": "低置信度",
+    "First seen": "首次出现",
+    "Last seen": "最近出现",
+    "Documents shown": "展示的文件",
+    "Failing questions per day, by topic": "每日失败问题（按主题）",
+    "{label}: {count} questions": "{label}：{count} 个问题",
+    "Export gaps as CSV": "导出知识缺口 CSV",
+    "How often each current document was shown to agents in this period, and what they said.": (
+        "此期间每份现行文件向坐席展示的次数及坐席的反馈。"
+    ),
+    "Never shown": "从未展示",
+    "Past review-by or expiry": "已过复核或失效日期",
+    "Shown": "展示次数",
+    "Last shown": "最近展示",
+    "Most used": "最常用",
+    "Least used": "最少用",
+    "Needs review": "需要复核",
+    "All documents": "全部文件",
+    "No questions in this period.": "此期间没有提问。",
+    "Refusal rate": "拒答率",
+    "Helpful rate": "有帮助率",
+    "Questions per day": "每日提问数",
+    "Refusal rate and helpful rate": "拒答率与有帮助率",
 }
+
+
+ZH.update(ZH_ONBOARDING)
 
 
 def language() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -176,3 +177,27 @@ def test_everything_is_audited_and_customer_data_masked(tmp_path):
     kb(data_dir, "audit", "--csv", str(export))
     assert export.read_text().startswith("id,at,user,action,details")
     assert "intact" in kb(data_dir, "audit", "--verify").stdout
+
+
+def test_insights_reports_gaps_from_questions_asked(tmp_path):
+    data = tmp_path / "kb"
+    kb(data, "ingest", str(GOOD / "procedure.docx"), "--no-progress")
+    batch = tmp_path / "calls.jsonl"
+    batch.write_text(
+        "\n".join(
+            json.dumps({"question": q})
+            for q in (
+                "How do I block a lost debit card?",
+                "can the customer buy bitcoin with their account",
+                "does the bank let customers purchase cryptocurrency",
+            )
+        ),
+        encoding="utf-8",
+    )
+    kb(data, "ask", "--batch", str(batch), "--output", str(tmp_path / "answers.jsonl"))
+    out = tmp_path / "gaps.csv"
+    report = kb(data, "insights", "--csv", str(out)).stdout
+    assert "3 questions, 2 refused" in report
+    assert "bitcoin" in report or "cryptocurrency" in report
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 3 and rows[0].startswith("topic")

@@ -61,3 +61,15 @@ def test_ordinary_banking_text_is_left_alone():
     ]:
         masked = mask(text)
         assert masked.text == text and not masked.changed, masked
+
+
+def test_every_mask_is_recognised_as_a_placeholder():
+    from kb.pii import PLACEHOLDER
+
+    text = (
+        "card 4539 1488 0343 6467, id 11010519491231002X, phone 07700 900123, "
+        "mail ana@example.com, account 12-34-56 12345678"
+    )
+    masked = mask(text).text
+    assert PLACEHOLDER.sub("", masked).count("[") == 0
+    assert len(PLACEHOLDER.findall(masked)) >= 4

@@ -1,0 +1,68 @@
+"""The Insights page with AppTest, built from real questions asked through the service the
+Ask page uses (masked, logged, some refused, some marked not helpful)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kb.types import AnswerStatus, Query
+from tests.conftest import GOOD, REPO
+
+pytestmark = pytest.mark.integration
+
+QUESTIONS = [
+    "How do I block a lost debit card?",
+    "借记卡丢了怎么挂失？",
+    "can the customer buy bitcoin with their account",
+    "does the bank let customers purchase cryptocurrency",
+    "customer wants to buy crypto, card 4539 1488 0343 6467",
+    "how do I bake sourdough bread",
+    "what is the fee for a wire transfer at a branch",
+]
+
+
+@pytest.fixture
+def used_base(services, monkeypatch):
+    services.ingest_paths([GOOD / "procedure.docx", GOOD / "policy.pdf", GOOD / "zh_procedure.pdf"])
+    services.users.add("ana", "agent", password="agent-pass")
+    services.users.add("kim", "knowledge", password="knowledge-pass")
+    answers = [services.ask(Query(q), user="ana") for q in QUESTIONS]
+    fee = answers[-1]
+    services.give_feedback("ana", fee, False, "the fee for HKD transfers is missing")
+    monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
+    monkeypatch.chdir(REPO)
+    from ui.shared import get_services
+
+    get_services.clear()
+    yield services, answers
+    get_services.clear()
+
+
+def test_knowledge_team_sees_gaps_health_and_trends_from_real_questions(used_base):
+    services, answers = used_base
+    refused = [a.question for a in answers if a.status == AnswerStatus.NOT_COVERED]
+    assert any("crypto" in q for q in refused)  # the gap the sample procedure cannot answer
+    page = AppTest.from_file(str(REPO / "ui" / "insights.py"), default_timeout=120)
+    page.session_state["user"] = services.users.get("kim")
+    page.run()
+    assert not page.exception
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Questions asked"] == str(len(QUESTIONS))
+    topics = page.dataframe[0].value
+    crypto = topics[topics["Topic"].str.contains("crypto|bitcoin", case=False)]
+    assert len(crypto) == 1 and int(crypto["Questions"].iloc[0]) >= 2  # paraphrases together
+    assert int(topics["Not helpful"].sum()) == 1
+    shown = " ".join(e.label for e in page.expander) + str([m.value for m in page.markdown])
+    assert "4539 1488 0343 6467" not in shown and "6467" in shown  # masked, last four kept
+    health = {r["Title"]: r for r in page.dataframe[-1].value.to_dict("records")}
+    assert health["Reporting a Lost or Stolen Debit Card"]["Shown"] >= 1
+    assert page.get("download_button")  # CSV export is offered
+
+
+def test_agents_cannot_open_insights(used_base):
+    services, _ = used_base
+    page = AppTest.from_file(str(REPO / "ui" / "insights.py"), default_timeout=60)
+    page.session_state["user"] = services.users.get("ana")
+    page.run()
+    assert "cannot open this page" in page.error[0].value
