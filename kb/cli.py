@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     beir = eval_commands.add_parser("beir", help="retrieval metrics on a BEIR-layout dataset")
     beir.add_argument("dataset", type=Path)
     beir.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+    gaps = eval_commands.add_parser(
+        "gaps", help="knowledge-gap topics against real customer intents (BANKING77)"
+    )
+    gaps.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge base")
     ask.add_argument("question", nargs="?")
@@ -413,11 +417,28 @@ def _eval_beir(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_gaps(args: argparse.Namespace) -> int:
+    from eval.gaps import evaluate_gaps, markdown
+    from kb.embedding import create_embedder
+
+    settings = Settings()
+    embedder = create_embedder(settings.embedding_model)
+    result = evaluate_gaps(settings.customer_messages_dir, embedder.embed_query)
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    (args.report_dir / "gaps.json").write_text(json.dumps(result, indent=2) + "\n")
+    report = markdown(result, "kb eval gaps")
+    (args.report_dir / "gaps.md").write_text(report)
+    print(report)
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     import tempfile
 
     if args.eval_command == "beir":
         return _eval_beir(args)
+    if args.eval_command == "gaps":
+        return _eval_gaps(args)
 
     from eval.golden import load_golden
     from eval.run import compare, markdown_report
