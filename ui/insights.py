@@ -37,7 +37,9 @@ refusals.metric(t("Refused (not covered)"), rate(refused, report.questions))
 gap_count.metric(t("Failing questions"), len(report.gaps))
 helpful_share.metric(t("Rated helpful"), rate(helpful, rated))
 
-gaps_tab, health_tab, trends_tab = st.tabs([t("Knowledge gaps"), t("Document health"), t("Trends")])
+gaps_tab, health_tab, trends_tab = st.tabs(
+    [t("Knowledge gaps"), t("Document health"), t("Trends")], key="insights-tab", on_change="rerun"
+)
 
 with gaps_tab:
     st.caption(

@@ -64,7 +64,7 @@ _NOT_BEFORE = r"(?![\d/])"
 
 _MONEY_BEFORE = re.compile(
     r"(?<![A-Za-z])(?:HK\$|US\$|S\$|A\$|C\$|NZ\$|RMB|HKD|USD|GBP|EUR|CNY|JPY|£|\$|€|¥|￥)"
-    rf"\s?{_NUM}(?:\s?(?:k|m|bn|million|billion)\b)?"
+    rf"\s?{_NUM}(?![\d:])(?:\s?(?:k|m|bn|million|billion)\b)?"  # "HKD 17:30" is a time
 )
 _MONEY_AFTER = re.compile(
     rf"{_NOT_AFTER}{_NUM}\s?(?:万|千|亿)?\s?(?:港元|港币|港幣|英镑|英鎊|美元|欧元|歐元|日元|人民币|人民幣|元)"

@@ -9,26 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOOD, REPO
+from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, screenshot, sign_in
 
 pytestmark = pytest.mark.integration
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-OUTPUT = Path(__file__).parent / "output"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 QUESTIONS = [
     "How do I block a lost debit card?", "What is the fee for express replacement?",
     "USD wire cut-off time", "How do I reset an online banking password?",
@@ -40,48 +30,6 @@ QUESTIONS = [
     "补卡费用是多少？", "how long does standard replacement take?", "cancel a standing order",
     "who approves exceptions to the wire policy?",
 ]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def served_app(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: .ci/run should have installed it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    data_dir = tmp_path_factory.mktemp("browser") / "kb"
-    env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
-    kb = [sys.executable, "-m", "kb.cli"]
-    subprocess.run([*kb, "ingest", "--no-progress", *(str(GOOD / n) for n in (
-        "procedure.docx", "policy.pdf", "page.html", "guide.md", "notes.txt", "deck.pptx", "zh_procedure.pdf",
-    ))], env=env, check=True, capture_output=True)  # fmt: skip
-    subprocess.run(
-        [*kb, "users", "add", "ana", "--role", "agent", "--password", "agent-pass"],
-        env=env,
-        check=True,
-    )
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    yield url, data_dir
-    server.terminate()
-    server.wait(timeout=20)
 
 
 def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
@@ -98,14 +46,14 @@ def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
         page.get_by_role("button", name="Sign in").click()
         question = page.get_by_label("Question", exact=True)
         question.wait_for(timeout=30_000)
-        page.screenshot(path=OUTPUT / "1-signed-in.png")
+        screenshot(page, "1-signed-in.png")
 
         question.fill("How do I block a lost debit card?")
         question.press("Enter")
         page.get_by_text("Steps", exact=True).wait_for(timeout=60_000)
         page.get_by_text("1. Verify the caller's identity").first.wait_for(timeout=30_000)
         assert page.get_by_text("2. Open the card record in CardLink").count() == 1
-        page.screenshot(path=OUTPUT / "2-answer.png", full_page=True)
+        screenshot(page, "2-answer.png")
 
         expanders = page.locator("[data-testid='stExpander']")
         source = expanders.filter(has_text="Reporting a Lost or Stolen Debit Card").first
@@ -114,14 +62,14 @@ def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
         download = source.locator("[data-testid='stDownloadButton']")
         download.wait_for(timeout=10_000)
         download.scroll_into_view_if_needed()
-        page.screenshot(path=OUTPUT / "3-source-open.png")
+        screenshot(page, "3-source-open.png")
         with page.expect_download() as opened:
             download.locator("button").click()
         assert opened.value.suggested_filename == "procedure.docx"
 
         page.get_by_role("button", name="Helpful", exact=True).click()
         page.get_by_text("feedback recorded").wait_for(timeout=20_000)
-        page.screenshot(path=OUTPUT / "4-feedback.png", full_page=True)
+        screenshot(page, "4-feedback.png")
 
         # Enter-to-answer time as a person sees it: from pressing Enter until the new
         # answer card ("Answer N of this call") is drawn.
@@ -133,7 +81,7 @@ def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
             box.press("Enter")
             page.get_by_text(f"Answer {n} of this call", exact=True).wait_for(timeout=60_000)
             timings.append(time.perf_counter() - started)
-        page.screenshot(path=OUTPUT / "5-after-20-questions.png", full_page=True)
+        screenshot(page, "5-after-20-questions.png")
         browser.close()
     (OUTPUT / "timings.json").write_text(
         json.dumps({"median_seconds": statistics.median(timings), "seconds": timings}, indent=2)
@@ -143,13 +91,6 @@ def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
 
     stored = FeedbackStore(data_dir / "feedback.sqlite").all()
     assert len(stored) == 1 and stored[0].helpful and stored[0].user == "ana"
-
-
-def _sign_in(page, url: str, name: str, password: str) -> None:
-    page.goto(url)
-    page.get_by_label("User name").fill(name)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served_app, tmp_path):
@@ -177,22 +118,22 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        _sign_in(page, url, "kim", "knowledge-pass")
+        sign_in(page, url, "kim", "knowledge-pass")
         page.get_by_role("link", name="Library").click()
         page.get_by_text("Upload documents").click()
         page.locator("input[type='file']").set_input_files(str(new_document))
         page.get_by_role("button", name="Ingest files").click()
         page.get_by_text("1 files: 1 added").wait_for(timeout=60_000)
-        page.screenshot(path=OUTPUT / "6-uploaded.png")
+        screenshot(page, "6-uploaded.png")
         page.get_by_role("button", name="Sign out").click()
 
-        _sign_in(page, url, "ana", "agent-pass")
+        sign_in(page, url, "ana", "agent-pass")
         box = page.get_by_label("Question", exact=True)
         box.wait_for(timeout=30_000)
         box.fill("How much does a safe deposit box cost?")
         box.press("Enter")
         page.get_by_text("£120 a year").first.wait_for(timeout=60_000)
-        page.screenshot(path=OUTPUT / "7-answered-from-upload.png")
+        screenshot(page, "7-answered-from-upload.png")
 
         # The interface in Chinese: labels, the answer's steps, and its sources.
         page.get_by_text("中文", exact=True).first.click()
@@ -203,12 +144,12 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         page.get_by_role("button", name="提问", exact=True).click()
         page.get_by_text("步骤", exact=True).wait_for(timeout=60_000)
         page.get_by_text("本次通话第 2 个回答").wait_for(timeout=30_000)
-        page.screenshot(path=OUTPUT / "8-chinese-interface.png", full_page=True)
+        screenshot(page, "8-chinese-interface.png")
         page.get_by_text("English", exact=True).first.click()
         page.get_by_role("button", name="Sign out").click()
 
         # A new version under another file name replaces the document; answered at once.
-        _sign_in(page, url, "kim", "knowledge-pass")
+        sign_in(page, url, "kim", "knowledge-pass")
         page.get_by_role("link", name="Library").click()
         page.get_by_label("Document", exact=True).wait_for(timeout=30_000)
         page.get_by_label("Document", exact=True).click()
@@ -217,9 +158,9 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         page.locator("input[type='file']").last.set_input_files(str(revised))
         page.get_by_role("button", name="Replace", exact=True).click()
         page.get_by_text("Now version 2").wait_for(timeout=60_000)
-        page.screenshot(path=OUTPUT / "9-replaced.png", full_page=True)
+        screenshot(page, "9-replaced.png")
         page.get_by_role("button", name="Sign out").click()
-        _sign_in(page, url, "ana", "agent-pass")
+        sign_in(page, url, "ana", "agent-pass")
         box = page.get_by_label("Question", exact=True)
         box.wait_for(timeout=30_000)
         box.fill("How much does a safe deposit box cost?")

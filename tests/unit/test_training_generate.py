@@ -477,3 +477,10 @@ def test_every_generated_id_is_unique():
         )
     )
     assert len({e.id for e in exercises}) == len(exercises)
+
+
+def test_a_time_after_a_currency_code_is_a_time_not_an_amount():
+    from kb.training.generate import find_key_facts
+
+    facts = [f.value for f in find_key_facts("HKD wires close at HKD 17:30; the fee is HKD 250.")]
+    assert facts == ["17:30", "HKD 250"]

@@ -1,0 +1,594 @@
+"""The onboarding page's service layer: one function per thing a trainer or trainee does.
+
+Why a layer between ui/onboarding.py and kb.training: the training package is pure parts
+(generators, scorers) and a store; every action on the page needs several of them together
+with the knowledge base (current documents and their chunks), retrieval (suggesting the
+document for a call drill) and the audit trail. Doing that wiring here keeps the page a
+description of the screen, lets the same actions be tested without Streamlit, and makes sure
+every change a trainer makes and every answer a trainee gives is audited the same way.
+
+Every function takes the Services first and, when it changes something, the acting user's
+name; trainer actions are audited as "training_change" (with `change` saying which), trainee
+answers and read marks as "training_attempt".
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.answer import citation_for, parse_steps
+from kb.services import Services
+from kb.training import generate as generators
+from kb.training.banking77 import SPLITS, CustomerMessage, load_messages, suggest_document
+from kb.training.errors import TrainingError
+from kb.training.scoring import WEAK_BELOW, progress, score_answer, topic_scores, weak_topics
+from kb.training.types import (
+    EXERCISE_KINDS,
+    Assignment,
+    Attempt,
+    DrillMapping,
+    Exercise,
+    GivenAnswer,
+    LearningPath,
+    PathItem,
+    ProcedureRef,
+    Progress,
+    Topic,
+    TopicScore,
+)
+from kb.types import Chunk, Citation, Step
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Dashboard",
+    "Generation",
+    "PathChoices",
+    "PathReport",
+    "Reading",
+    "ScorePoint",
+    "TraineePath",
+    "approve",
+    "assign",
+    "assigned",
+    "create_path",
+    "customer_messages",
+    "dashboard",
+    "discard",
+    "document_steps",
+    "document_titles",
+    "drills",
+    "edit",
+    "exercise",
+    "exercises",
+    "generate",
+    "map_drill",
+    "mark_read",
+    "message_categories",
+    "my_paths",
+    "outdated",
+    "path_choices",
+    "paths",
+    "procedures",
+    "reading",
+    "review",
+    "submit",
+    "suggest_documents",
+    "topics",
+    "trainee_path",
+    "trainees",
+]
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one run of the generators did.
+
+    `counts` is the store's added / updated / unchanged; `kinds` how many exercises of each
+    kind the knowledge base gives now; `outdated` the stored exercises (not discarded) whose
+    source is no longer a current document version, for the trainer to discard.
+    """
+
+    counts: dict[str, int]
+    kinds: dict[str, int]
+    outdated: tuple[Exercise, ...]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The text behind a "document" or "procedure" path item, with where each part is from.
+
+    `passages` are (citation, verbatim chunk text) in reading order; `steps` are the parsed
+    lines of a procedure (empty for a document), so the page can show them as a list.
+    """
+
+    item: PathItem
+    passages: tuple[tuple[Citation, str], ...]
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class PathChoices:
+    """What a trainer may put on a learning path: documents and procedures to read, and the
+    approved exercises (with the item each one becomes)."""
+
+    readings: tuple[PathItem, ...]
+    exercises: tuple[tuple[PathItem, Exercise], ...]
+
+
+@dataclass(frozen=True)
+class TraineePath:
+    """One trainee's view of an assigned path: the items, progress, and the latest attempt on
+    each item (so the page can show the last score and the answer again after a reload)."""
+
+    path: LearningPath
+    progress: Progress
+    latest: dict[str, Attempt]
+
+
+@dataclass(frozen=True)
+class PathReport:
+    """A path with one progress row per assigned trainee (also those who have not started)."""
+
+    path: LearningPath
+    rows: tuple[Progress, ...]
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    """One scored attempt: the trainee's `number`-th scored attempt, for a score trend."""
+
+    trainee: str
+    number: int
+    item_id: str
+    score: float
+    at: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The trainer's overview: progress per path, how well each topic is known (all
+    trainees), the weak topics overall and per trainee, and every score in order."""
+
+    paths: tuple[PathReport, ...]
+    topics: tuple[TopicScore, ...]
+    weak: tuple[TopicScore, ...]
+    weak_by_trainee: dict[str, tuple[TopicScore, ...]]
+    scores: tuple[ScorePoint, ...]
+    weak_below: float = WEAK_BELOW
+
+
+# ---------------------------------------------------------------- knowledge base helpers
+
+
+def _chunks_by_document(services: Services) -> dict[str, list[Chunk]]:
+    """The chunks of each document's current version: what exercises are generated from."""
+    return {
+        d.document_id: services.document_chunks(d.document_id, d.current_version)
+        for d in services.documents()
+        if d.current_version is not None
+    }
+
+
+def _titles(services: Services) -> dict[str, str]:
+    return {d.document_id: d.title for d in services.documents()}
+
+
+def document_titles(services: Services) -> list[tuple[str, str]]:
+    """(document id, title) of the current documents, by title: for filters and call drills."""
+    current = [d for d in services.documents() if d.current_version is not None]
+    return [(d.document_id, d.title) for d in sorted(current, key=lambda d: d.title.casefold())]
+
+
+def _audit_change(services: Services, user: str, change: str, **details: object) -> None:
+    services.audit.record(user, "training_change", change=change, **details)
+
+
+# ---------------------------------------------------------------- topics
+
+
+def topics(services: Services) -> list[Topic]:
+    """Ways into the knowledge base for a newcomer (categories, then top-level sections)."""
+    chunks = [c for parts in _chunks_by_document(services).values() for c in parts]
+    return generators.topics(services.documents(), chunks)
+
+
+def procedures(services: Services) -> list[ProcedureRef]:
+    """Every procedure of the current documents, by document title then position."""
+    titles = _titles(services)
+    found: list[ProcedureRef] = []
+    for document_id, chunks in sorted(
+        _chunks_by_document(services).items(), key=lambda kv: titles[kv[0]].casefold()
+    ):
+        for parts in generators.procedure_groups(chunks):
+            found.append(
+                ProcedureRef(
+                    document_id,
+                    titles[document_id],
+                    parts[0].section_path,
+                    tuple(p.chunk_id for p in parts),
+                )
+            )
+    return found
+
+
+def _procedure_parts(services: Services, chunk_id: str) -> tuple[Chunk, ...]:
+    """The parts of the procedure starting at `chunk_id`, from the document's current version
+    when it still has a procedure under the same heading (a re-ingest renumbers chunk ids),
+    else from the version the path was built on."""
+    found = services.kb.registry.chunks_by_id([chunk_id]).get(chunk_id)
+    if found is None:
+        raise TrainingError(
+            f"The procedure {chunk_id} is no longer in the knowledge base; ask your trainer "
+            "to update the learning path."
+        )
+    document = services.document(found.document.document_id)
+    versions = [found.document.version]
+    if document.current_version is not None and document.current_version != versions[0]:
+        versions.insert(0, document.current_version)
+    for version in versions:
+        chunks = services.document_chunks(found.document.document_id, version)
+        for parts in generators.procedure_groups(chunks):
+            if parts[0].section_path == found.section_path:
+                return parts
+    return (found,)
+
+
+def reading(services: Services, item: PathItem) -> Reading:
+    """The text to read for a "document" item (its current version, every passage) or a
+    "procedure" item (all its parts, and its steps)."""
+    if item.kind == "document":
+        record = services.document(item.ref)
+        if record.current_version is None:
+            raise TrainingError(
+                f"“{item.title}” has been deleted from the knowledge base; ask your trainer "
+                "to update the learning path."
+            )
+        chunks = services.document_chunks(item.ref, record.current_version)
+        return Reading(item, tuple((citation_for(c), c.text) for c in chunks))
+    if item.kind == "procedure":
+        parts = _procedure_parts(services, item.ref)
+        return Reading(
+            item,
+            tuple((citation_for(c), c.text) for c in parts),
+            tuple(parse_steps(parts, {})),
+        )
+    raise TrainingError(f"A {item.kind} item has nothing to read; answer it instead.")
+
+
+def document_steps(services: Services, document_id: str) -> list[str]:
+    """The top-level steps of every procedure in a document's current version, in order:
+    what a trainee picks from in a call drill once they chose this document."""
+    record = services.document(document_id)
+    if record.current_version is None:
+        return []
+    steps: list[str] = []
+    chunks = services.document_chunks(document_id, record.current_version)
+    for parts in generators.procedure_groups(chunks):
+        for step in parse_steps(parts, {}):
+            if step.level == 1 and step.kind == "step" and step.text not in steps:
+                steps.append(step.text)
+    return steps
+
+
+# ---------------------------------------------------------------- generating and reviewing
+
+
+def outdated(services: Services) -> list[Exercise]:
+    """Exercises (not discarded) whose source document was deleted or has a newer version."""
+    live = [e for e in services.training.exercises() if e.status != "discarded"]
+    return generators.outdated_exercises(live, services.documents())
+
+
+def generate(services: Services, user: str) -> Generation:
+    """Generate ordering and fill-in exercises from every current document, and the call
+    drills from the trainers' mappings, and store them for review (new ones as drafts).
+
+    Idempotent: a second run with nothing changed reports everything "unchanged". Audited
+    with the counts, so the trail shows when the question bank changed and by whom.
+    """
+    chunks_by_document = _chunks_by_document(services)
+    chunks = [c for parts in chunks_by_document.values() for c in parts]
+    generated = [
+        *generators.ordering_exercises(chunks),
+        *generators.fill_in_exercises(chunks),
+        *generators.drill_exercises(services.training.mappings(), chunks_by_document),
+    ]
+    counts = services.training.save_generated(generated)
+    kinds = {kind: sum(1 for e in generated if e.kind == kind) for kind in EXERCISE_KINDS}
+    stale = tuple(outdated(services))
+    _audit_change(services, user, "generated", **counts, **kinds, outdated=len(stale))
+    logger.info("Generated exercises: %s (%s); %d outdated", counts, kinds, len(stale))
+    return Generation(counts, kinds, stale)
+
+
+def exercise(services: Services, exercise_id: str) -> Exercise:
+    """One exercise as trainees see it (a trainer's edits applied)."""
+    return services.training.exercise(exercise_id)
+
+
+def exercises(
+    services: Services,
+    status: str | None = None,
+    kind: str | None = None,
+    document_id: str | None = None,
+) -> list[Exercise]:
+    """The exercises under review, optionally filtered (None: any)."""
+    return services.training.exercises(status=status, document_id=document_id, kind=kind)
+
+
+def review(
+    services: Services, exercise_ids: Sequence[str], status: str, user: str
+) -> list[Exercise]:
+    """Set the status ("approved", "discarded" or back to "draft") of one or many exercises,
+    audited as one change listing them. Exercises already in that status are left alone."""
+    changed = [
+        services.training.set_status(exercise_id, status)
+        for exercise_id in dict.fromkeys(exercise_ids)
+        if services.training.exercise(exercise_id).status != status
+    ]
+    if changed:
+        _audit_change(services, user, status, exercises=[e.id for e in changed], count=len(changed))
+    return changed
+
+
+def approve(services: Services, exercise_ids: Sequence[str], user: str) -> list[Exercise]:
+    return review(services, exercise_ids, "approved", user)
+
+
+def discard(services: Services, exercise_ids: Sequence[str], user: str) -> list[Exercise]:
+    return review(services, exercise_ids, "discarded", user)
+
+
+def edit(
+    services: Services,
+    exercise_id: str,
+    user: str,
+    *,
+    prompt: str | None = None,
+    answer: str | Sequence[str] | None = None,
+    accepted: Sequence[str] | None = None,
+) -> Exercise:
+    """A trainer's correction of the question or answer (the store checks that the answer is
+    still quoted from the source); kept over later regenerations, and audited."""
+    edited = services.training.edit(
+        exercise_id, prompt=prompt, answer=answer, accepted=accepted, by=user
+    )
+    _audit_change(services, user, "edited", exercise=exercise_id)
+    return edited
+
+
+# ---------------------------------------------------------------- call drills
+
+
+@functools.lru_cache(maxsize=4)
+def _messages(folder: Path) -> tuple[CustomerMessage, ...]:
+    """Read once per folder: the test split alone is 3,080 rows, and the page asks on every
+    rerun. Only the splits whose file exists are read (AnswerDesk ships test.csv only); with
+    none, load_messages raises the error that names the missing file."""
+    splits = [s for s in SPLITS if (folder / f"{s}.csv").is_file()] or list(SPLITS)
+    return tuple(load_messages(folder, splits))
+
+
+def customer_messages(services: Services, category: str | None = None) -> list[CustomerMessage]:
+    """Real customer messages (BANKING77), all or those of one intent category."""
+    messages = _messages(services.settings.customer_messages_dir)
+    return [m for m in messages if category is None or m.category == category]
+
+
+def message_categories(services: Services) -> list[str]:
+    """The intent categories that have messages, sorted by name (the data set spells one
+    with a capital letter)."""
+    return sorted({m.category for m in customer_messages(services) if m.category}, key=str.casefold)
+
+
+def suggest_documents(services: Services, message: str, limit: int = 3) -> list[tuple[str, str]]:
+    """(document id, title) of the documents the knowledge base's own search finds for a
+    customer message, best first, so the trainer confirms a document rather than hunts."""
+    titles = _titles(services)
+
+    def search(text: str) -> list[str]:
+        return [chunk.document.document_id for chunk, _ in services.search(text, 20)]
+
+    found = suggest_document(message, search, limit)
+    return [(d, titles[d]) for d in found if d in titles]
+
+
+def drills(services: Services) -> list[tuple[DrillMapping, Exercise | None]]:
+    """Each trainer mapping with the drill exercise made from it (None when its document
+    is gone and the drill could not be generated)."""
+    stored = {e.id: e for e in services.training.exercises(kind="drill")}
+    return [(m, stored.get(f"drill:{m.id}")) for m in services.training.mappings()]
+
+
+def map_drill(services: Services, message: str, document_id: str, user: str) -> Exercise:
+    """Record that `document_id` answers the customer `message` and make the call drill from
+    it at once (a draft, reviewed like any other exercise). Mapping the same pair again
+    returns the existing drill unchanged."""
+    record = services.document(document_id)
+    if record.current_version is None:
+        raise TrainingError(f"“{record.title}” has been deleted; choose a current document.")
+    mapping = services.training.add_mapping(message, document_id, user)
+    chunks = {document_id: services.document_chunks(document_id, record.current_version)}
+    [drill] = generators.drill_exercises([mapping], chunks)
+    services.training.save_generated([drill])
+    _audit_change(
+        services, user, "drill_mapped", mapping=mapping.id, document=document_id, exercise=drill.id
+    )
+    return services.training.exercise(drill.id)
+
+
+# ---------------------------------------------------------------- learning paths
+
+
+def _exercise_title(exercise: Exercise) -> str:
+    return exercise.prompt.strip().splitlines()[-1][:120]
+
+
+def path_choices(services: Services) -> PathChoices:
+    """Documents, procedures and approved exercises, each as the path item it would become."""
+    readings = [
+        PathItem("document", d.document_id, d.title)
+        for d in sorted(services.documents(), key=lambda d: d.title.casefold())
+        if d.current_version is not None
+    ]
+    readings += [
+        PathItem("procedure", p.chunk_ids[0], f"{p.title} > {p.section}")
+        for p in procedures(services)
+    ]
+    approved = services.training.exercises(status="approved")
+    return PathChoices(
+        tuple(readings),
+        tuple((PathItem("exercise", e.id, _exercise_title(e)), e) for e in approved),
+    )
+
+
+def create_path(
+    services: Services, name: str, items: Sequence[PathItem], user: str
+) -> LearningPath:
+    """A new learning path of `items` in order. Raises TrainingError (a message for the
+    trainer) for a missing name, no items, or an exercise that is not approved."""
+    path = services.training.create_path(name, items, user)
+    _audit_change(
+        services, user, "path_created", path=path.id, name=path.name, items=[i.ref for i in items]
+    )
+    return path
+
+
+def paths(services: Services) -> list[LearningPath]:
+    return services.training.paths()
+
+
+def assigned(services: Services) -> dict[int, list[str]]:
+    """Path id -> the trainees it is assigned to, in the order they were assigned."""
+    names: dict[int, list[str]] = {}
+    for assignment in services.training.assignments():
+        names.setdefault(assignment.path_id, []).append(assignment.trainee)
+    return names
+
+
+def trainees(services: Services) -> list[str]:
+    """Names of the accounts a path can be assigned to: active agents."""
+    assert services.users is not None
+    return [u.name for u in services.users.list() if u.role == "agent" and not u.disabled]
+
+
+def assign(
+    services: Services, path_id: int, trainee_names: Sequence[str], user: str
+) -> list[Assignment]:
+    """Assign a path to each trainee (assigning again keeps the first record), audited."""
+    if not trainee_names:
+        raise TrainingError("Choose at least one agent to assign the learning path to.")
+    done = [services.training.assign(path_id, name, user) for name in trainee_names]
+    _audit_change(services, user, "assigned", path=path_id, trainees=list(trainee_names))
+    return done
+
+
+# ---------------------------------------------------------------- trainees
+
+
+def my_paths(services: Services, trainee: str) -> list[LearningPath]:
+    """The paths assigned to `trainee`, in the order they were assigned."""
+    return [services.training.path(a.path_id) for a in services.training.assignments(trainee)]
+
+
+def trainee_path(services: Services, trainee: str, path_id: int) -> TraineePath:
+    """A trainee's path with their progress and latest attempt per item."""
+    path = services.training.path(path_id)
+    attempts = services.training.attempts(trainee=trainee, path_id=path_id)
+    [mine] = progress(path, attempts, [trainee])
+    latest: dict[str, Attempt] = {}
+    for attempt in attempts:  # in id order: the last one wins
+        if attempt.score is not None or attempt.item_id not in latest:
+            latest[attempt.item_id] = attempt
+    return TraineePath(path, mine, latest)
+
+
+def _item(services: Services, path_id: int, item_id: str) -> PathItem:
+    path = services.training.path(path_id)
+    for item in path.items:
+        if item.ref == item_id:
+            return item
+    raise TrainingError(f"“{item_id}” is not part of the learning path “{path.name}”.")
+
+
+def submit(
+    services: Services, trainee: str, path_id: int, item_id: str, given: GivenAnswer
+) -> tuple[float, Exercise]:
+    """Score a trainee's answer to an exercise of their path, record and audit it. Returns
+    the score and the exercise, whose answer and source the page then shows."""
+    item = _item(services, path_id, item_id)
+    if item.kind != "exercise":
+        raise TrainingError(f"“{item.title}” is to be read, not answered.")
+    exercise = services.training.exercise(item_id)
+    score = score_answer(exercise, given)
+    services.training.record_attempt(trainee, item_id, given, score, path_id)
+    services.audit.record(
+        trainee,
+        "training_attempt",
+        path=path_id,
+        exercise=item_id,
+        kind=exercise.kind,
+        score=round(score, 3),
+    )
+    return score, exercise
+
+
+def mark_read(services: Services, trainee: str, path_id: int, item_id: str) -> Attempt:
+    """Record that a trainee read a document or procedure of their path, audited."""
+    item = _item(services, path_id, item_id)
+    if item.kind == "exercise":
+        raise TrainingError(f"“{item.title}” is an exercise: answer it to complete it.")
+    attempt = services.training.record_attempt(trainee, item_id, None, None, path_id)
+    services.audit.record(trainee, "training_attempt", path=path_id, read=item_id)
+    return attempt
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+def dashboard(services: Services) -> Dashboard:
+    """Progress on every path for everyone assigned, topic scores and weak topics (overall
+    and per trainee, from the latest score on each exercise), and all scores in order."""
+    store = services.training
+    attempts = store.attempts()
+    known = store.exercises()
+    trainees_of = assigned(services)
+    reports = tuple(
+        PathReport(path, tuple(progress(path, attempts, trainees_of.get(path.id, []))))
+        for path in store.paths()
+    )
+    names = sorted({a.trainee for a in attempts if a.score is not None})
+    by_trainee = {
+        name: tuple(weak_topics([a for a in attempts if a.trainee == name], known))
+        for name in names
+    }
+    counters: dict[str, int] = {}
+    points: list[ScorePoint] = []
+    for attempt in attempts:
+        if attempt.score is None:
+            continue
+        counters[attempt.trainee] = counters.get(attempt.trainee, 0) + 1
+        points.append(
+            ScorePoint(
+                attempt.trainee,
+                counters[attempt.trainee],
+                attempt.item_id,
+                attempt.score,
+                attempt.at,
+            )
+        )
+    return Dashboard(
+        paths=reports,
+        topics=tuple(topic_scores(attempts, known)),
+        weak=tuple(weak_topics(attempts, known)),
+        weak_by_trainee={name: scores for name, scores in by_trainee.items() if scores},
+        scores=tuple(points),
+    )

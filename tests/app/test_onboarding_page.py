@@ -1,0 +1,186 @@
+"""The Onboarding page with AppTest: a trainer generates, reviews, maps a call drill, builds
+and assigns a path; an agent works through it and sees the score with the source."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kb import onboarding
+from kb.training.types import PathItem
+from tests.conftest import GOOD, REPO
+
+pytestmark = pytest.mark.integration
+
+TRAINER_TABS = ["Topics", "Exercises", "Call drills", "Learning paths", "Dashboard"]
+
+
+@pytest.fixture
+def base(services, monkeypatch):
+    """Two documents with procedures and fee tables, a trainer, an agent, a knowledge user."""
+    services.ingest_paths([GOOD / "procedure.docx", GOOD / "zh_procedure.pdf"])
+    services.users.add("tia", "trainer")
+    services.users.add("ana", "agent")
+    services.users.add("kim", "knowledge")
+    monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
+    monkeypatch.chdir(REPO)
+    from ui.shared import get_services
+
+    get_services.clear()
+    yield services
+    get_services.clear()
+
+
+def page(services, user_name: str, language: str = "en") -> AppTest:
+    app = AppTest.from_file(str(REPO / "ui" / "onboarding.py"), default_timeout=90)
+    app.session_state["user"] = services.users.get(user_name)
+    app.session_state["language"] = language
+    return app.run()
+
+
+def express_fee(services):
+    """The fill-in "For Express replacement, Fee is ____." (answer HKD 100)."""
+    return next(
+        e
+        for e in onboarding.exercises(services, kind="fill", document_id="procedure")
+        if e.payload.answer == "HKD 100"
+    )
+
+
+def widget(widgets, label: str):
+    return next(w for w in widgets if w.label == label)
+
+
+def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(base):
+    app = page(base, "tia")
+    assert not app.exception
+    assert [tab.label for tab in app.tabs] == TRAINER_TABS
+    widget(app.button, "Generate from the knowledge base").click().run()
+    assert not app.exception
+    assert app.success[0].value.startswith("Exercises: ")
+    assert {e.status for e in onboarding.exercises(base)} == {"draft"}
+
+    express = express_fee(base)
+    widget(app.selectbox, "Kind").set_value("fill").run()
+    widget(app.selectbox, "Exercise").set_value(express.id).run()
+    assert any("HKD 100" in m.value for m in app.markdown)  # the answer, shown for review
+    assert any(
+        c.value.startswith("Source: Reporting a Lost or Stolen Debit Card") for c in app.caption
+    )
+    app.button(key="approve-one").click().run()
+    assert not app.exception
+    assert onboarding.exercise(base, express.id).status == "approved"
+
+    widget(app.selectbox, "Intent category").set_value("Lost or stolen card").run()
+    message = widget(app.selectbox, "Customer message")
+    message.set_value("My card is lost! What can I do?").run()
+    document = widget(app.selectbox, "Document that answers it")
+    assert document.value == "★ Reporting a Lost or Stolen Debit Card"  # retrieval's suggestion
+    widget(app.button, "Create call drill").click().run()
+    [(mapping, drill)] = onboarding.drills(base)
+    assert (mapping.document_id, drill.status) == ("procedure", "draft")
+
+    app.button(key="FormSubmitter:path-Create path").click().run()
+    assert "Give the learning path a name." in app.error[0].value  # the domain error, shown
+    widget(app.text_input, "Path name").input("Lost cards, week 1")
+    readings = widget(app.multiselect, "Documents and procedures to read")
+    readings.set_value(["document: Reporting a Lost or Stolen Debit Card"])
+    exercises = widget(app.multiselect, "Approved exercises")
+    exercises.set_value([o for o in exercises.options if "Express replacement" in o])
+    app.button(key="FormSubmitter:path-Create path").click().run()
+    assert not app.exception
+    [path] = onboarding.paths(base)
+    assert [item.ref for item in path.items] == ["procedure", express.id]
+
+    widget(app.multiselect, "Agents").set_value(["ana"])
+    app.button(key="FormSubmitter:assign-Assign").click().run()
+    assert not app.exception
+    assert onboarding.assigned(base) == {path.id: ["ana"]}
+    dashboard = app.dataframe[-1].value  # the dashboard's table for the new path
+    assert list(dashboard["Trainee"]) == ["ana"]
+    changes = {e.details["change"] for e in base.audit.events(user="tia")}
+    assert {"generated", "approved", "drill_mapped", "path_created", "assigned"} <= changes
+
+
+def test_agent_answers_a_fill_in_and_sees_score_and_source(base):
+    onboarding.generate(base, "tia")
+    express = express_fee(base)
+    onboarding.approve(base, [express.id], "tia")
+    path = onboarding.create_path(
+        base,
+        "Lost cards, week 1",
+        [PathItem("document", "procedure", "Lost cards"), PathItem("exercise", express.id, "")],
+        "tia",
+    )
+    onboarding.assign(base, path.id, ["ana"], "tia")
+
+    app = page(base, "ana")
+    assert not app.exception
+    assert [tab.label for tab in app.tabs] == ["My learning paths", "Topics"]
+    assert not any(b.label == "Generate from the knowledge base" for b in app.button)
+    assert widget(app.selectbox, "Learning path").value == "Lost cards, week 1"
+    widget(app.text_input, "Your answer").input("hkd 100")
+    app.button(key=f"FormSubmitter:fill-item-{path.id}-2-Check").click().run()
+    assert not app.exception
+    assert app.metric[0].label == "Your score" and app.metric[0].value == "100%"
+    assert any(
+        c.value.startswith("Source: Reporting a Lost or Stolen Debit Card > Procedure > ")
+        and "v1" in c.value
+        for c in app.caption
+    )
+    source = widget(app.expander, "Source text, as the document has it")
+    assert "Express replacement" in source.text[0].value  # the verbatim passage
+    app.button(key=f"item-{path.id}-1-read").click().run()
+    assert app.get("progress")[0].value == 100  # both items done
+    assert [e.action for e in base.audit.events(user="ana")] == ["training_attempt"] * 2
+
+    refused = page(base, "kim")
+    assert "cannot open this page" in refused.error[0].value
+
+
+def test_page_speaks_chinese(base):
+    app = page(base, "tia", language="zh")
+    assert not app.exception
+    assert app.title[0].value == "新人培训"
+    assert [tab.label for tab in app.tabs] == ["主题", "练习", "来电演练", "学习路径", "看板"]
+    assert any(b.label == "从知识库生成练习" for b in app.button)
+
+
+def test_agent_orders_steps_and_does_a_call_drill_and_the_trainer_sees_it(base):
+    onboarding.generate(base, "tia")
+    drill = onboarding.map_drill(base, "My card is lost! What can I do?", "procedure", "tia")
+    order = onboarding.exercises(base, kind="order", document_id="procedure")[0]
+    onboarding.approve(base, [order.id, drill.id], "tia")
+    path = onboarding.create_path(
+        base,
+        "Blocking cards",
+        [PathItem("exercise", order.id, ""), PathItem("exercise", drill.id, "")],
+        "tia",
+    )
+    onboarding.assign(base, path.id, ["ana"], "tia")
+
+    app = page(base, "ana")
+    assert not app.exception
+    for n, step in enumerate(order.payload.steps, 1):  # the right order, one box per position
+        widget(app.selectbox, f"Step {n}").set_value(step)
+    app.button(key=f"FormSubmitter:order-item-{path.id}-1-Check").click().run()
+    assert not app.exception
+    assert app.metric[0].value == "100%"
+
+    widget(app.selectbox, "Which document answers this?").set_value(
+        "Reporting a Lost or Stolen Debit Card"
+    ).run()
+    steps = widget(app.multiselect, "Steps to follow, in order")
+    steps.set_value(list(drill.payload.steps[:2])).run()  # the right document, 2 of 5 steps
+    app.button(key=f"item-{path.id}-2-check").click().run()
+    assert not app.exception
+    assert [m.value for m in app.metric] == ["100%", "70%"]
+    assert "Not quite" in app.warning[0].value
+
+    trainer = page(base, "tia")
+    assert not trainer.exception
+    progress = next(d.value for d in trainer.dataframe if "Completion" in d.value.columns)
+    assert progress.to_dict("records")[0] | {"Last activity": None} == {
+        "Trainee": "ana", "Done": 2, "Total": 2, "Completion": "100%", "Mean score": "85%",
+        "Attempts": 2, "Last activity": None,
+    }  # fmt: skip

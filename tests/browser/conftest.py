@@ -1,0 +1,83 @@
+"""The app served on a free port with a small real knowledge base, for the browser journeys.
+
+Needs Debian's chromium (.ci/run installs it); skipped with a reason when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GOOD, REPO
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+OUTPUT = Path(__file__).parent / "output"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: .ci/run should have installed it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    data_dir = tmp_path_factory.mktemp("browser") / "kb"
+    env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
+    kb = [sys.executable, "-m", "kb.cli"]
+    subprocess.run([*kb, "ingest", "--no-progress", *(str(GOOD / n) for n in (
+        "procedure.docx", "policy.pdf", "page.html", "guide.md", "notes.txt", "deck.pptx", "zh_procedure.pdf",
+    ))], env=env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*kb, "users", "add", "ana", "--role", "agent", "--password", "agent-pass"],
+        env=env,
+        check=True,
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    yield url, data_dir
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def sign_in(page, url: str, name: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A full-page screenshot once the script has finished and tables and charts are drawn
+    (they are canvases and SVG that paint after the elements arrive)."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=OUTPUT / name, full_page=True)

@@ -1,0 +1,138 @@
+"""Journeys in real Chromium for trainers and the knowledge team: a trainer builds and
+assigns a learning path, an agent completes its quiz, the trainer sees the score; an agent's
+unanswered questions show up as a knowledge gap on the Insights page.
+
+Screenshots go to tests/browser/output/ (look at them).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, screenshot, sign_in
+
+pytestmark = pytest.mark.integration
+
+
+def add_user(data_dir, name: str, role: str) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
+    subprocess.run(
+        [sys.executable, "-m", "kb.cli", "users", "add", name, "--role", role,
+         "--password", f"{name}-pass"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
+    from playwright.sync_api import expect, sync_playwright
+
+    from kb.training.store import TrainingStore
+
+    url, data_dir = served_app
+    add_user(data_dir, "tess", "trainer")
+    add_user(data_dir, "neo", "agent")
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        sign_in(page, url, "tess", "tess-pass")
+        page.get_by_role("link", name="Onboarding").click()
+        page.get_by_role("tab", name="Exercises").click()
+        page.get_by_role("button", name="Generate from the knowledge base").click()
+        page.get_by_text("new,", exact=False).first.wait_for(timeout=120_000)
+        page.get_by_role("tab", name="Exercises").click()  # the page reran with its news
+        page.get_by_label("Kind").click()
+        page.get_by_role("option", name="fill", exact=True).click()
+        page.get_by_role("button", name="Approve all").click()
+        page.get_by_text("Approved", exact=False).first.wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Exercises").click()
+        screenshot(page, "10-trainer-exercises.png")
+
+        page.get_by_role("tab", name="Learning paths").click()
+        page.get_by_label("Path name").fill("Week 1: fees and limits")
+        page.get_by_label("Approved exercises").click()
+        page.get_by_role("option").filter(has_text="____").first.click()
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Create path").click()
+        page.get_by_text("Created “Week 1: fees and limits” with 1 items.").wait_for(timeout=60_000)
+        agents = page.get_by_label("Agents")
+        agents.click()
+        agents.press_sequentially("neo")
+        page.get_by_role("option", name="neo", exact=True).click()
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Assign", exact=True).click()
+        page.get_by_text("Assigned to neo.").wait_for(timeout=60_000)
+        screenshot(page, "11-trainer-path-assigned.png")
+        page.get_by_role("button", name="Sign out").click()
+
+        store = TrainingStore(data_dir / "training.sqlite")
+        (path,) = store.paths()
+        exercise = store.exercise(path.items[0].ref)
+        store.close()
+
+        sign_in(page, url, "neo", "neo-pass")
+        page.get_by_role("link", name="Onboarding").click()
+        page.get_by_text("0 of 1 done").wait_for(timeout=60_000)
+        answer = page.get_by_label("Your answer")
+        answer.fill(exercise.payload.answer)
+        expect(answer).to_have_value(exercise.payload.answer)
+        page.get_by_role("button", name="Check", exact=True).click()
+        page.get_by_text("Right.", exact=True).wait_for(timeout=60_000)
+        page.get_by_text("1 of 1 done").wait_for(timeout=30_000)
+        screenshot(page, "12-trainee-quiz-done.png")
+        page.get_by_text(f"Source: {exercise.source.title}", exact=False).first.wait_for()
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in(page, url, "tess", "tess-pass")
+        page.get_by_role("link", name="Onboarding").click()
+        page.get_by_role("tab", name="Dashboard").click()
+        # Tables and charts are drawn on canvas: wait for what only appears with attempts.
+        page.get_by_text("Scores over attempts").wait_for(timeout=60_000)
+        screenshot(page, "13-trainer-dashboard.png")
+        browser.close()
+
+
+def test_unanswered_questions_show_up_as_a_knowledge_gap(served_app):
+    from playwright.sync_api import sync_playwright
+
+    url, data_dir = served_app
+    add_user(data_dir, "gap-agent", "agent")
+    add_user(data_dir, "kb-team", "knowledge")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        sign_in(page, url, "gap-agent", "gap-agent-pass")
+        for n, question in enumerate(
+            [
+                "can the customer buy bitcoin with their account",
+                "does the bank let customers purchase cryptocurrency",
+                "customer wants to buy crypto with card 4539 1488 0343 6467",
+            ],
+            start=1,
+        ):
+            box = page.get_by_label("Question", exact=True)
+            box.fill(question)
+            box.press("Enter")
+            page.get_by_text(f"Answer {n} of this call", exact=True).wait_for(timeout=60_000)
+        page.get_by_text("Not covered in the knowledge base: escalate.").wait_for()
+        page.get_by_role("button", name="Not helpful").click()
+        page.get_by_text("the knowledge team will see this").wait_for(timeout=20_000)
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in(page, url, "kb-team", "kb-team-pass")
+        page.get_by_role("link", name="Insights").click()
+        page.get_by_role("tab", name="Knowledge gaps").wait_for(timeout=60_000)
+        topic = page.get_by_text("crypto", exact=False).first
+        topic.wait_for(timeout=60_000)
+        page.get_by_text(": 3 questions", exact=False).first.wait_for(timeout=30_000)
+        assert page.get_by_text("4539 1488 0343 6467").count() == 0
+        screenshot(page, "14-insights-gaps.png")
+        page.get_by_role("tab", name="Document health").click()
+        screenshot(page, "15-insights-health.png")
+        page.get_by_role("tab", name="Trends").click()
+        screenshot(page, "16-insights-trends.png")
+        browser.close()

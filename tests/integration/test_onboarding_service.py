@@ -1,0 +1,165 @@
+"""The onboarding service layer (kb.onboarding) on a small real knowledge base: generate,
+review, a call drill from a real BANKING77 message, a learning path assigned to an agent,
+the agent's answers, and what the trainer's dashboard and the audit trail then show."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb import onboarding
+from kb.training.errors import ExerciseNotApprovedError, TrainingError
+from kb.training.types import DrillPayload, FillPayload, GivenAnswer, OrderPayload, PathItem
+from tests.conftest import GOOD
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def base(services):
+    """Three real documents (English procedure with a fee table, English policy PDF with a
+    fee table, Chinese procedure PDF), a trainer and two agents."""
+    services.ingest_paths([GOOD / "procedure.docx", GOOD / "policy.pdf", GOOD / "zh_procedure.pdf"])
+    services.users.add("tia", "trainer")
+    services.users.add("ana", "agent")
+    services.users.add("bo", "agent")
+    return services
+
+
+def lost_card_message(services) -> str:
+    messages = onboarding.customer_messages(services, "lost_or_stolen_card")
+    return next(m.text for m in messages if m.text == "My card is lost! What can I do?")
+
+
+def test_generation_gives_every_kind_traceable_and_is_idempotent(base):
+    report = onboarding.generate(base, "tia")
+    assert report.kinds["order"] == 3 and report.kinds["fill"] >= 10
+    assert report.counts["added"] == report.kinds["order"] + report.kinds["fill"]
+    assert report.outdated == ()
+    stored = onboarding.exercises(base)
+    assert {e.status for e in stored} == {"draft"}
+    for exercise in stored:
+        if isinstance(exercise.payload, FillPayload):
+            assert exercise.payload.answer in exercise.source_text
+        elif isinstance(exercise.payload, OrderPayload):
+            assert all(step in exercise.source_text for step in exercise.payload.steps)
+    again = onboarding.generate(base, "tia")
+    assert again.counts == {"added": 0, "updated": 0, "unchanged": len(stored)}
+    fees = onboarding.exercises(base, kind="fill", document_id="procedure")
+    assert "HKD 100" in {e.payload.answer for e in fees}
+    events = base.audit.events(user="tia", action="training_change")
+    assert [e.details["change"] for e in events] == ["generated", "generated"]
+
+
+def test_topics_and_readings_come_from_the_current_documents(base):
+    topics = onboarding.topics(base)
+    names = {t.name for t in topics}
+    assert {"Procedures", "Fees", "操作步骤"} <= names
+    blocking = next(
+        p for p in onboarding.procedures(base) if p.section.endswith("Blocking the card")
+    )
+    read = onboarding.reading(base, PathItem("procedure", blocking.chunk_ids[0], "Blocking"))
+    numbered = [s.text for s in read.steps if s.level == 1 and s.kind == "step"]
+    assert numbered[0] == "Verify the caller's identity with two-factor verification."
+    assert read.passages[0][0].document_id == "procedure"
+    document = onboarding.reading(base, PathItem("document", "policy", "Wire transfers"))
+    assert any("| Payment investigation |" in text for _, text in document.passages)
+    assert "Order a replacement card to the address on file." in onboarding.document_steps(
+        base, "procedure"
+    )
+
+
+def test_call_drill_from_a_real_customer_message(base):
+    assert "lost_or_stolen_card" in onboarding.message_categories(base)
+    message = lost_card_message(base)
+    suggested = onboarding.suggest_documents(base, message)
+    assert suggested[0] == ("procedure", "Reporting a Lost or Stolen Debit Card")
+    drill = onboarding.map_drill(base, message, "procedure", "tia")
+    assert (drill.kind, drill.status) == ("drill", "draft")
+    assert isinstance(drill.payload, DrillPayload)
+    assert drill.payload.steps[0] == "Verify the caller's identity with two-factor verification."
+    assert onboarding.map_drill(base, message, "procedure", "tia").id == drill.id  # same pair
+    [(mapping, stored)] = onboarding.drills(base)
+    assert (mapping.message, stored.id) == (message, drill.id)
+    assert onboarding.generate(base, "tia").kinds["drill"] == 1  # regenerated, still one
+
+
+def test_review_path_attempts_progress_and_weak_topics(base):
+    onboarding.generate(base, "tia")
+    drill = onboarding.map_drill(base, lost_card_message(base), "procedure", "tia")
+    fees = onboarding.exercises(base, kind="fill", document_id="procedure")
+    express = next(e for e in fees if e.payload.answer == "HKD 100")
+    order = next(e for e in onboarding.exercises(base, kind="order", document_id="procedure"))
+    cut_off = onboarding.exercises(base, kind="fill", document_id="policy")[0]
+
+    with pytest.raises(ExerciseNotApprovedError, match="not approved"):
+        onboarding.create_path(base, "Week 1", [PathItem("exercise", express.id, "")], "tia")
+    approved = onboarding.approve(base, [express.id, order.id, drill.id, cut_off.id], "tia")
+    assert len(approved) == 4
+    assert onboarding.approve(base, [express.id], "tia") == []  # already approved: no change
+    onboarding.edit(base, cut_off.id, "tia", accepted=["seventeen"])
+    discarded = onboarding.discard(
+        base, [e.id for e in onboarding.exercises(base, status="draft", kind="fill")], "tia"
+    )
+    assert discarded and not onboarding.exercises(base, status="draft", kind="fill")
+
+    choices = onboarding.path_choices(base)
+    assert {item.ref for item, _ in choices.exercises} == {
+        express.id,
+        order.id,
+        drill.id,
+        cut_off.id,
+    }
+    document = next(i for i in choices.readings if i.ref == "procedure")
+    path = onboarding.create_path(
+        base,
+        "Lost cards, week 1",
+        [document, *(item for item, _ in choices.exercises)],
+        "tia",
+    )
+    assert onboarding.trainees(base) == ["ana", "bo"]
+    onboarding.assign(base, path.id, ["ana", "bo"], "tia")
+    with pytest.raises(TrainingError, match="at least one agent"):
+        onboarding.assign(base, path.id, [], "tia")
+    assert [p.name for p in onboarding.my_paths(base, "ana")] == ["Lost cards, week 1"]
+
+    onboarding.mark_read(base, "ana", path.id, "procedure")
+    right, shown = onboarding.submit(base, "ana", path.id, express.id, GivenAnswer(text="100"))
+    assert right == 1.0 and shown.source.title == "Reporting a Lost or Stolen Debit Card"
+    wrong, _ = onboarding.submit(base, "ana", path.id, cut_off.id, GivenAnswer(text="12"))
+    assert wrong == 0.0
+    swapped = (order.payload.steps[1], order.payload.steps[0], *order.payload.steps[2:])
+    partial, _ = onboarding.submit(base, "ana", path.id, order.id, GivenAnswer(steps=swapped))
+    assert 0.8 < partial < 1.0
+    with pytest.raises(TrainingError, match="not part of the learning path"):
+        onboarding.submit(base, "ana", path.id, "fill:nope", GivenAnswer(text="1"))
+
+    mine = onboarding.trainee_path(base, "ana", path.id)
+    assert (mine.progress.done, mine.progress.total) == (4, 5)
+    assert mine.latest[express.id].score == 1.0
+
+    board = onboarding.dashboard(base)
+    [report] = board.paths
+    rows = {row.trainee: row for row in report.rows}
+    assert set(rows) == {"ana", "bo"}
+    assert rows["bo"].done == 0 and rows["bo"].mean_score is None
+    assert rows["ana"].attempts == 4
+    assert rows["ana"].mean_score == pytest.approx((1.0 + 0.0 + partial) / 3)
+    weak = {s.topic for s in board.weak}
+    assert cut_off.topic in weak and express.topic not in weak
+    assert cut_off.topic in {s.topic for s in board.weak_by_trainee["ana"]}
+    assert [p.score for p in board.scores] == [1.0, 0.0, partial]
+
+    changes = [e.details["change"] for e in base.audit.events(user="tia", action="training_change")]
+    assert {"generated", "drill_mapped", "approved", "edited", "discarded"} <= set(changes)
+    assert {"path_created", "assigned"} <= set(changes)
+    attempts = base.audit.events(user="ana", action="training_attempt")
+    assert len(attempts) == 4 and {e.details.get("score") for e in attempts} >= {1.0, 0.0}
+
+
+def test_outdated_exercises_are_reported_after_a_new_version(base):
+    onboarding.generate(base, "tia")
+    base.delete("policy")
+    report = onboarding.generate(base, "tia")
+    assert report.outdated and {e.source.document_id for e in report.outdated} == {"policy"}
+    onboarding.discard(base, [e.id for e in report.outdated], "tia")
+    assert onboarding.outdated(base) == []
