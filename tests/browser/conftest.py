@@ -81,3 +81,11 @@ def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=OUTPUT / name, full_page=True)
+
+
+def uploaded(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the file has reached the server (its chip, with the name shortened in the
+    middle, is shown): submitting the form before that sends no file."""
+    chip = page.locator('[data-testid="stFileUploader"]').get_by_text(name[-6:], exact=False)
+    chip.first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, screenshot, sign_in
+from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, screenshot, sign_in, uploaded
 
 pytestmark = pytest.mark.integration
 QUESTIONS = [
@@ -122,6 +122,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         page.get_by_role("link", name="Library").click()
         page.get_by_text("Upload documents").click()
         page.locator("input[type='file']").set_input_files(str(new_document))
+        uploaded(page, new_document.name)
         page.get_by_role("button", name="Ingest files").click()
         page.get_by_text("1 files: 1 added").wait_for(timeout=60_000)
         screenshot(page, "6-uploaded.png")
@@ -156,6 +157,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         page.get_by_role("option", name="safe-deposit-boxes").click()
         page.get_by_text("Replace with a new version").click()
         page.locator("input[type='file']").last.set_input_files(str(revised))
+        uploaded(page, revised.name)
         page.get_by_role("button", name="Replace", exact=True).click()
         page.get_by_text("Now version 2").wait_for(timeout=60_000)
         screenshot(page, "9-replaced.png")
