@@ -17,6 +17,8 @@ user = require("library")
 services = get_services()
 today = dt.date.today()
 st.title(t("Library"))
+if message := st.session_state.pop("library_done", None):
+    st.success(message)
 
 
 def groups_of(text: str) -> tuple[str, ...] | None:
@@ -43,6 +45,12 @@ def ingest(uploads: list[Upload], options: DocumentOptions) -> IngestReport:
         for f in report.files
     ]  # fmt: skip
     return report
+
+
+def done(message: str) -> None:
+    """Rerun so every table shows the change, and say what happened at the top of the view."""
+    st.session_state["library_done"] = message
+    st.rerun()
 
 
 def status(d: DocumentRecord) -> str:
@@ -144,8 +152,8 @@ with st.expander(t("Replace with a new version")):
         elif outcome.status == FileStatus.UNCHANGED:
             st.info(t("Same content as the current version: nothing changed."))
         else:
-            st.success(t("Now version {version}: {chunks} passages, answerable at once.",
-                         version=outcome.version, chunks=outcome.chunks))  # fmt: skip
+            done(t("Now version {version}: {chunks} passages, answerable at once.",
+                   version=outcome.version, chunks=outcome.chunks))  # fmt: skip
 
 with st.expander(t("Edit metadata")):
     with st.form("metadata"):
@@ -172,9 +180,9 @@ with st.expander(t("Edit metadata")):
             user=user.name,
             exact=True,
         )  # fmt: skip
-        st.success(t("Saved."))
+        done(t("Saved."))
 
 confirm = st.checkbox(t("Yes, delete {document} from search", document=record.document_id))
 if st.button(t("Delete document"), disabled=not confirm):
     removed = services.delete(record.document_id, user=user.name)
-    st.success(t("Deleted: {removed} passages left search.", removed=removed))
+    done(t("Deleted: {removed} passages left search.", removed=removed))

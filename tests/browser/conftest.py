@@ -75,10 +75,22 @@ def sign_in(page, url: str, name: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def idle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the app's script has finished its run (the "running" widget is gone)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+
+
+def open_tab(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Tracked tabs rerun the page when chosen: wait for that run before using the tab."""
+    page.get_by_role("tab", name=name).click()
+    idle(page)
+
+
 def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """A full-page screenshot once the script has finished and tables and charts are drawn
     (they are canvases and SVG that paint after the elements arrive)."""
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    idle(page)
     page.wait_for_timeout(1500)
     page.screenshot(path=OUTPUT / name, full_page=True)
 

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, screenshot, sign_in
+from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, open_tab, screenshot, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -41,18 +41,18 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         sign_in(page, url, "tess", "tess-pass")
         page.get_by_role("link", name="Onboarding").click()
-        page.get_by_role("tab", name="Exercises").click()
+        open_tab(page, "Exercises")
         page.get_by_role("button", name="Generate from the knowledge base").click()
         page.get_by_text("new,", exact=False).first.wait_for(timeout=120_000)
-        page.get_by_role("tab", name="Exercises").click()  # the page reran with its news
+        open_tab(page, "Exercises")  # the page reran with its news
         page.get_by_label("Kind").click()
         page.get_by_role("option", name="fill", exact=True).click()
         page.get_by_role("button", name="Approve all").click()
         page.get_by_text("Approved", exact=False).first.wait_for(timeout=60_000)
-        page.get_by_role("tab", name="Exercises").click()
+        open_tab(page, "Exercises")
         screenshot(page, "10-trainer-exercises.png")
 
-        page.get_by_role("tab", name="Learning paths").click()
+        open_tab(page, "Learning paths")
         page.get_by_label("Path name").fill("Week 1: fees and limits")
         page.get_by_label("Approved exercises").click()
         page.get_by_role("option").filter(has_text="____").first.click()
@@ -89,7 +89,7 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
 
         sign_in(page, url, "tess", "tess-pass")
         page.get_by_role("link", name="Onboarding").click()
-        page.get_by_role("tab", name="Dashboard").click()
+        open_tab(page, "Dashboard")
         # Tables and charts are drawn on canvas: wait for what only appears with attempts.
         page.get_by_text("Scores over attempts").wait_for(timeout=60_000)
         screenshot(page, "13-trainer-dashboard.png")
@@ -131,8 +131,8 @@ def test_unanswered_questions_show_up_as_a_knowledge_gap(served_app):
         page.get_by_text(": 3 questions", exact=False).first.wait_for(timeout=30_000)
         assert page.get_by_text("4539 1488 0343 6467").count() == 0
         screenshot(page, "14-insights-gaps.png")
-        page.get_by_role("tab", name="Document health").click()
+        open_tab(page, "Document health")
         screenshot(page, "15-insights-health.png")
-        page.get_by_role("tab", name="Trends").click()
+        open_tab(page, "Trends")
         screenshot(page, "16-insights-trends.png")
         browser.close()
