@@ -40,7 +40,7 @@ from kb.training.types import (
     Topic,
     TopicScore,
 )
-from kb.types import Chunk, Citation, Step
+from kb.types import Chunk, Citation, DocumentRecord, Step
 
 logger = logging.getLogger(__name__)
 
@@ -168,12 +168,35 @@ class Dashboard:
 # ---------------------------------------------------------------- knowledge base helpers
 
 
-def _chunks_by_document(services: Services) -> dict[str, list[Chunk]]:
+def _visible(services: Services, groups: Sequence[str] | None) -> list[DocumentRecord]:
+    """Current documents the person may read: one of their access groups is one of the
+    document's (None: every document, for generating). Onboarding must not show a trainee
+    a restricted procedure that the Ask page would never show them."""
+    return [
+        d
+        for d in services.documents()
+        if d.current_version is not None and (groups is None or set(d.groups) & set(groups))
+    ]
+
+
+def check_visible(services: Services, document_id: str, groups: Sequence[str] | None) -> None:
+    """Raise TrainingError unless the document may be shown to someone in `groups`."""
+    if groups is not None and document_id not in {
+        d.document_id for d in _visible(services, groups)
+    }:
+        raise TrainingError(
+            "This item comes from a document your access groups do not include; ask your "
+            "trainer to change the learning path."
+        )
+
+
+def _chunks_by_document(
+    services: Services, groups: Sequence[str] | None = None
+) -> dict[str, list[Chunk]]:
     """The chunks of each document's current version: what exercises are generated from."""
     return {
         d.document_id: services.document_chunks(d.document_id, d.current_version)
-        for d in services.documents()
-        if d.current_version is not None
+        for d in _visible(services, groups)
     }
 
 
@@ -181,9 +204,11 @@ def _titles(services: Services) -> dict[str, str]:
     return {d.document_id: d.title for d in services.documents()}
 
 
-def document_titles(services: Services) -> list[tuple[str, str]]:
+def document_titles(
+    services: Services, groups: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
     """(document id, title) of the current documents, by title: for filters and call drills."""
-    current = [d for d in services.documents() if d.current_version is not None]
+    current = _visible(services, groups)
     return [(d.document_id, d.title) for d in sorted(current, key=lambda d: d.title.casefold())]
 
 
@@ -194,18 +219,18 @@ def _audit_change(services: Services, user: str, change: str, **details: object)
 # ---------------------------------------------------------------- topics
 
 
-def topics(services: Services) -> list[Topic]:
+def topics(services: Services, groups: Sequence[str] | None = None) -> list[Topic]:
     """Ways into the knowledge base for a newcomer (categories, then top-level sections)."""
-    chunks = [c for parts in _chunks_by_document(services).values() for c in parts]
-    return generators.topics(services.documents(), chunks)
+    chunks = [c for parts in _chunks_by_document(services, groups).values() for c in parts]
+    return generators.topics(_visible(services, groups), chunks)
 
 
-def procedures(services: Services) -> list[ProcedureRef]:
+def procedures(services: Services, groups: Sequence[str] | None = None) -> list[ProcedureRef]:
     """Every procedure of the current documents, by document title then position."""
     titles = _titles(services)
     found: list[ProcedureRef] = []
     for document_id, chunks in sorted(
-        _chunks_by_document(services).items(), key=lambda kv: titles[kv[0]].casefold()
+        _chunks_by_document(services, groups).items(), key=lambda kv: titles[kv[0]].casefold()
     ):
         for parts in generators.procedure_groups(chunks):
             found.append(
@@ -241,9 +266,15 @@ def _procedure_parts(services: Services, chunk_id: str) -> tuple[Chunk, ...]:
     return (found,)
 
 
-def reading(services: Services, item: PathItem) -> Reading:
+def reading(services: Services, item: PathItem, groups: Sequence[str] | None = None) -> Reading:
     """The text to read for a "document" item (its current version, every passage) or a
-    "procedure" item (all its parts, and its steps)."""
+    "procedure" item (all its parts, and its steps), if `groups` may read it."""
+    if item.kind == "procedure":
+        found = services.kb.registry.chunks_by_id([item.ref]).get(item.ref)
+        if found is not None:
+            check_visible(services, found.document.document_id, groups)
+    elif item.kind == "document":
+        check_visible(services, item.ref, groups)
     if item.kind == "document":
         record = services.document(item.ref)
         if record.current_version is None:
@@ -319,9 +350,15 @@ def exercises(
     status: str | None = None,
     kind: str | None = None,
     document_id: str | None = None,
+    groups: Sequence[str] | None = None,
 ) -> list[Exercise]:
-    """The exercises under review, optionally filtered (None: any)."""
-    return services.training.exercises(status=status, document_id=document_id, kind=kind)
+    """The exercises under review, optionally filtered (None: any); with `groups`, only
+    those from documents those groups may read."""
+    found = services.training.exercises(status=status, document_id=document_id, kind=kind)
+    if groups is None:
+        return found
+    visible = {d.document_id for d in _visible(services, groups)}
+    return [e for e in found if e.document_id in visible]
 
 
 def review(
@@ -432,18 +469,18 @@ def _exercise_title(exercise: Exercise) -> str:
     return exercise.prompt.strip().splitlines()[-1][:120]
 
 
-def path_choices(services: Services) -> PathChoices:
-    """Documents, procedures and approved exercises, each as the path item it would become."""
+def path_choices(services: Services, groups: Sequence[str] | None = None) -> PathChoices:
+    """Documents, procedures and approved exercises (those `groups` may read), each as the
+    path item it would become."""
     readings = [
         PathItem("document", d.document_id, d.title)
-        for d in sorted(services.documents(), key=lambda d: d.title.casefold())
-        if d.current_version is not None
+        for d in sorted(_visible(services, groups), key=lambda d: d.title.casefold())
     ]
     readings += [
         PathItem("procedure", p.chunk_ids[0], f"{p.title} > {p.section}")
-        for p in procedures(services)
+        for p in procedures(services, groups)
     ]
-    approved = services.training.exercises(status="approved")
+    approved = exercises(services, status="approved", groups=groups)
     return PathChoices(
         tuple(readings),
         tuple((PathItem("exercise", e.id, _exercise_title(e)), e) for e in approved),

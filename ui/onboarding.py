@@ -141,7 +141,7 @@ def show_reading(read: onboarding.Reading) -> None:
 
 def show_topics() -> None:
     """The knowledge base by category and by top-level section; any procedure can be opened."""
-    found = onboarding.topics(services)
+    found = onboarding.topics(services, user.access_groups)
     if not found:
         st.info(t("The knowledge base has no documents yet."))
         return
@@ -158,13 +158,13 @@ def show_topics() -> None:
                 st.markdown(
                     f"- {t('procedure')}: {plain(procedure.section)} ({plain(procedure.title)})"
                 )
-    procedures = onboarding.procedures(services)
+    procedures = onboarding.procedures(services, user.access_groups)
     if procedures:
         options = unique((f"{p.title} > {p.section}", p) for p in procedures)
         chosen = pick(t("Open a procedure"), options, key="open-procedure")
         item = PathItem("procedure", chosen.chunk_ids[0], chosen.section)
         with errors_shown():
-            show_reading(onboarding.reading(services, item))
+            show_reading(onboarding.reading(services, item, user.access_groups))
 
 
 # ---------------------------------------------------------------- trainer: exercises
@@ -261,7 +261,7 @@ def review_exercise(exercise: Exercise, titles: Mapping[str, str]) -> None:
 
 def exercises_section() -> None:
     generate_section()
-    documents = onboarding.document_titles(services)
+    documents = onboarding.document_titles(services, user.access_groups)
     titles = dict(documents)
     left, middle, right = st.columns(3)
     status = choose(t("Status"), ["all", *STATUSES], where=left)
@@ -273,6 +273,7 @@ def exercises_section() -> None:
         status=None if status == "all" else status,
         kind=None if kind == "all" else kind,
         document_id=document,
+        groups=user.access_groups,
     )
     if not shown:
         st.info(
@@ -316,7 +317,7 @@ def drills_section() -> None:
     )
     messages = [m.text for m in onboarding.customer_messages(services, category)]
     message = st.selectbox(t("Customer message"), messages, key="drill-message")
-    documents = onboarding.document_titles(services)
+    documents = onboarding.document_titles(services, user.access_groups)
     if not message or not documents:
         return
     suggested = suggestions(message)
@@ -352,7 +353,7 @@ def drills_section() -> None:
 
 
 def create_path_form() -> None:
-    choices = onboarding.path_choices(services)
+    choices = onboarding.path_choices(services, user.access_groups)
     readings = unique((f"{t(item.kind)}: {item.title}", item) for item in choices.readings)
     exercises = unique(
         (f"{t(e.kind)} · {item.title} · {e.source.title}", item) for item, e in choices.exercises
@@ -527,6 +528,7 @@ def exercise_item(
     titles: Mapping[str, str],
 ) -> None:
     exercise = onboarding.exercise(services, item.ref)
+    onboarding.check_visible(services, exercise.document_id, user.access_groups)
     payload = exercise.payload
     what = {"order": t("Put the steps in order"), "fill": t("Fill in the blank"),
             "drill": t("Call drill")}[exercise.kind]  # fmt: skip
@@ -553,7 +555,7 @@ def reading_item(path_id: int, item: PathItem, number: int, mine: onboarding.Tra
     st.caption(t(item.kind))
     key = f"item-{path_id}-{number}"
     with st.expander(t("Read"), expanded=not read_already):
-        show_reading(onboarding.reading(services, item))
+        show_reading(onboarding.reading(services, item, user.access_groups))
     if st.button(t("Mark as read"), key=f"{key}-read", disabled=read_already):
         onboarding.mark_read(services, user.name, path_id, item.ref)
         st.rerun()
@@ -570,7 +572,7 @@ def my_paths_section() -> None:
         mine.progress.completion,
         text=t("{done} of {total} done", done=mine.progress.done, total=mine.progress.total),
     )
-    titles = dict(onboarding.document_titles(services))
+    titles = dict(onboarding.document_titles(services, user.access_groups))
     for number, item in enumerate(mine.path.items, 1):
         with st.container(border=True), errors_shown():
             if item.kind == "exercise":

@@ -163,3 +163,27 @@ def test_outdated_exercises_are_reported_after_a_new_version(base):
     assert report.outdated and {e.source.document_id for e in report.outdated} == {"policy"}
     onboarding.discard(base, [e.id for e in report.outdated], "tia")
     assert onboarding.outdated(base) == []
+
+
+def test_onboarding_never_shows_a_trainee_a_restricted_document(services):
+    from kb.training.errors import TrainingError
+    from kb.training.types import PathItem
+    from kb.types import DocumentOptions
+    from tests.conftest import GOOD
+
+    services.ingest_paths([GOOD / "procedure.docx"])
+    services.ingest_paths([GOOD / "notes.txt"], DocumentOptions(groups=("fraud-team",)))
+    onboarding.generate(services, "tess")
+    agent = ("everyone",)
+    fraud = ("everyone", "fraud-team")
+    assert [d for d, _ in onboarding.document_titles(services, agent)] == ["procedure"]
+    assert {d for d, _ in onboarding.document_titles(services, fraud)} == {"procedure", "notes"}
+    assert all(e.document_id == "procedure" for e in onboarding.exercises(services, groups=agent))
+    assert any(e.document_id == "notes" for e in onboarding.exercises(services, groups=fraud))
+    listed = {d for t in onboarding.topics(services, agent) for d, _ in t.documents}
+    assert listed == {"procedure"}
+    with pytest.raises(TrainingError, match="access groups"):
+        onboarding.reading(services, PathItem("document", "notes", "Notes"), agent)
+    with pytest.raises(TrainingError, match="access groups"):
+        onboarding.check_visible(services, "notes", agent)
+    assert onboarding.reading(services, PathItem("document", "notes", "Notes"), fraud).passages
