@@ -68,6 +68,7 @@ with gaps_tab:
             {topic.label: pd.Series(topic.per_day) for topic in report.topics[:8]}
         ).fillna(0)
         per_day.index = pd.to_datetime(per_day.index)
+        per_day = per_day.reindex(pd.date_range(since, until), fill_value=0)
         st.subheader(t("Failing questions per day, by topic"))
         st.bar_chart(per_day, stack=True)
         for topic in report.topics:
@@ -122,7 +123,8 @@ with trends_tab:
                 t("Helpful rate"): [d.helpful_rate for d in report.trends],
             },
             index=pd.to_datetime([d.day for d in report.trends]),
-        )
+        ).reindex(pd.date_range(since, until))  # the whole period on the axis, quiet days too
+        frame[t("Questions")] = frame[t("Questions")].fillna(0)
         st.subheader(t("Questions per day"))
         st.bar_chart(frame[[t("Questions")]])
         st.subheader(t("Refusal rate and helpful rate"))
