@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, open_tab, screenshot, sign_in
+from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, idle, open_tab, screenshot, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -59,13 +59,20 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         page.keyboard.press("Escape")
         page.get_by_role("button", name="Create path").click()
         page.get_by_text("Created “Week 1: fees and limits” with 1 items.").wait_for(timeout=60_000)
+        idle(page)
         agents = page.get_by_label("Agents")
         agents.click()
         agents.press_sequentially("neo")
         page.get_by_role("option", name="neo", exact=True).click()
         page.keyboard.press("Escape")
-        page.get_by_role("button", name="Assign", exact=True).click()
-        page.get_by_text("Assigned to neo.").wait_for(timeout=60_000)
+        assign_form = page.locator('[data-testid="stForm"]').filter(has=agents)
+        expect(assign_form.get_by_text("neo", exact=True)).to_be_visible()  # chosen
+        assign_form.get_by_role("button", name="Assign", exact=True).click()
+        try:
+            page.get_by_text("Assigned to neo.").wait_for(timeout=60_000)
+        except Exception:
+            page.screenshot(path=OUTPUT / "failure-assign.png", full_page=True)
+            raise
         screenshot(page, "11-trainer-path-assigned.png")
         page.get_by_role("button", name="Sign out").click()
 
