@@ -55,6 +55,7 @@ __all__ = [
     "approve",
     "assign",
     "assigned",
+    "check_visible",
     "create_path",
     "customer_messages",
     "dashboard",
@@ -81,6 +82,7 @@ __all__ = [
     "topics",
     "trainee_path",
     "trainees",
+    "update_path",
 ]
 
 
@@ -365,7 +367,23 @@ def review(
     services: Services, exercise_ids: Sequence[str], status: str, user: str
 ) -> list[Exercise]:
     """Set the status ("approved", "discarded" or back to "draft") of one or many exercises,
-    audited as one change listing them. Exercises already in that status are left alone."""
+    audited as one change listing them. Exercises already in that status are left alone.
+
+    An exercise a learning path uses stays approved: trainees would otherwise meet a
+    question nobody vouches for. The trainer takes it out of the path first."""
+    if status != "approved":
+        in_use = [
+            (exercise_id, path.name)
+            for exercise_id in dict.fromkeys(exercise_ids)
+            for path in services.training.paths_using(exercise_id)
+        ]
+        if in_use:
+            listed = "; ".join(f"{e} in “{name}”" for e, name in in_use[:3])
+            more = f" and {len(in_use) - 3} more" if len(in_use) > 3 else ""
+            raise TrainingError(
+                f"Still used by a learning path: {listed}{more}. Take it out of the path "
+                "(Learning paths > Edit a path) first."
+            )
     changed = [
         services.training.set_status(exercise_id, status)
         for exercise_id in dict.fromkeys(exercise_ids)
@@ -496,6 +514,20 @@ def create_path(
     _audit_change(
         services, user, "path_created", path=path.id, name=path.name, items=[i.ref for i in items]
     )
+    return path
+
+
+def update_path(
+    services: Services, path_id: int, name: str, items: Sequence[PathItem], user: str
+) -> LearningPath:
+    """Rename a path and set its items (reordered, added or removed), audited."""
+    before = services.training.path(path_id)
+    path = services.training.update_path(path_id, name, items)
+    _audit_change(
+        services, user, "path_edited", path=path_id, name=path.name,
+        added=[i.ref for i in path.items if i not in before.items],
+        removed=[i.ref for i in before.items if i not in path.items],
+    )  # fmt: skip
     return path
 
 

@@ -152,4 +152,9 @@ ZH_ONBOARDING: dict[str, str] = {
     "Not quite: compare with the answer and the source below.": (
         "不完全正确：请对照下方的答案和来源。"
     ),
+    "Edit a path": "编辑学习路径",
+    "Path to edit": "要编辑的路径",
+    "Items, in order": "内容（按顺序）",
+    "Save path": "保存路径",
+    "Saved “{name}” with {n} items.": "已保存“{name}”，共 {n} 项。",
 }

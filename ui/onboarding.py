@@ -29,6 +29,7 @@ from kb.training.types import (
     Exercise,
     FillPayload,
     GivenAnswer,
+    LearningPath,
     OrderPayload,
     PathItem,
 )
@@ -187,8 +188,9 @@ def generate_section() -> None:
             )
         )
         if st.button(t("Discard outdated exercises")):
-            changed = onboarding.discard(services, [e.id for e in stale], user.name)
-            done(t("Discarded {n} exercises.", n=len(changed)))
+            with errors_shown():
+                changed = onboarding.discard(services, [e.id for e in stale], user.name)
+                done(t("Discarded {n} exercises.", n=len(changed)))
 
 
 def exercise_rows(shown: list[Exercise]) -> list[dict[str, Any]]:
@@ -254,8 +256,9 @@ def review_exercise(exercise: Exercise, titles: Mapping[str, str]) -> None:
     if discard_column.button(
         t("Discard"), key="discard-one", disabled=exercise.status == "discarded"
     ):
-        onboarding.discard(services, [exercise.id], user.name)
-        done(t("Discarded {id}.", id=exercise.id))
+        with errors_shown():
+            onboarding.discard(services, [exercise.id], user.name)
+            done(t("Discarded {id}.", id=exercise.id))
     edit_form(exercise)
 
 
@@ -286,8 +289,9 @@ def exercises_section() -> None:
         changed = onboarding.approve(services, [e.id for e in shown], user.name)
         done(t("Approved {n} exercises.", n=len(changed)))
     if discard_all.button(t("Discard all {n} shown", n=len(shown)), key="discard-all"):
-        changed = onboarding.discard(services, [e.id for e in shown], user.name)
-        done(t("Discarded {n} exercises.", n=len(changed)))
+        with errors_shown():
+            changed = onboarding.discard(services, [e.id for e in shown], user.name)
+            done(t("Discarded {n} exercises.", n=len(changed)))
     st.subheader(t("Review one exercise"))
     by_id = {e.id: e for e in shown}
     review_exercise(by_id[st.selectbox(t("Exercise"), list(by_id), key="exercise")], titles)
@@ -373,6 +377,26 @@ def create_path_form() -> None:
             done(t("Created “{name}” with {n} items.", name=path.name, n=len(path.items)))
 
 
+def edit_path_form(paths: list[LearningPath]) -> None:
+    """Rename, reorder, add or remove items: the items box keeps the order they are chosen."""
+    st.subheader(t("Edit a path"))
+    path = pick(t("Path to edit"), unique((f"{p.name} (#{p.id})", p) for p in paths), "edit-path")
+    choices = onboarding.path_choices(services, user.access_groups)
+    items = dict.fromkeys([*path.items, *choices.readings, *(i for i, _ in choices.exercises)])
+    options = unique((f"{i.title} ({t(i.kind)})", i) for i in items)
+    current = [label for label, item in options.items() if item in path.items]
+    with st.form(f"edit-path-{path.id}"):
+        name = st.text_input(t("Path name"), value=path.name)
+        chosen = st.multiselect(t("Items, in order"), list(options), default=current)
+        saved = st.form_submit_button(t("Save path"))
+    if saved:
+        with errors_shown():
+            updated = onboarding.update_path(
+                services, path.id, name, [options[label] for label in chosen], user.name
+            )
+            done(t("Saved “{name}” with {n} items.", name=updated.name, n=len(updated.items)))
+
+
 def paths_section() -> None:
     create_path_form()
     paths = onboarding.paths(services)
@@ -389,6 +413,7 @@ def paths_section() -> None:
         hide_index=True,
         width="stretch",
     )  # fmt: skip
+    edit_path_form(paths)
     with st.form("assign"):
         path_id = pick(
             t("Learning path"), unique((f"{p.name} (#{p.id})", p.id) for p in paths), "assign-path"

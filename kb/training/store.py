@@ -429,9 +429,9 @@ class TrainingStore:
 
     # ------------------------------------------------------------ learning paths
 
-    def create_path(self, name: str, items: Sequence[PathItem], created_by: str) -> LearningPath:
-        """A new learning path. Exercise items must be approved exercises; an exercise item
-        without a title gets the first line of its question as title."""
+    def _checked_items(self, name: str, items: Sequence[PathItem]) -> tuple[str, list[PathItem]]:
+        """The path's name and items, validated: a name, at least one item, exercises
+        approved; an exercise item without a title gets the first line of its question."""
         name = name.strip()
         if not name:
             raise TrainingError("Give the learning path a name.")
@@ -451,6 +451,11 @@ class TrainingStore:
                 if not item.title:
                     item = replace(item, title=exercise.prompt.splitlines()[-1][:120])
             checked.append(item)
+        return name, checked
+
+    def create_path(self, name: str, items: Sequence[PathItem], created_by: str) -> LearningPath:
+        """A new learning path (see _checked_items for what is refused)."""
+        name, checked = self._checked_items(name, items)
         at = _now()
         with self._transaction() as db:
             cursor = db.execute(
@@ -463,6 +468,27 @@ class TrainingStore:
                 [(path_id, i, it.kind, it.ref, it.title) for i, it in enumerate(checked)],
             )
         return LearningPath(path_id, name, tuple(checked), created_by, at)
+
+    def update_path(self, path_id: int, name: str, items: Sequence[PathItem]) -> LearningPath:
+        """Rename a path and replace its items (reordered, added, removed). Attempts stay
+        stored; progress counts only the items the path has now."""
+        self.path(path_id)  # raises UnknownPathError
+        name, checked = self._checked_items(name, items)
+        with self._transaction() as db:
+            db.execute("UPDATE paths SET name = ? WHERE id = ?", (name, path_id))
+            db.execute("DELETE FROM path_items WHERE path_id = ?", (path_id,))
+            db.executemany(
+                "INSERT INTO path_items(path_id, position, kind, ref, title) VALUES (?,?,?,?,?)",
+                [(path_id, i, it.kind, it.ref, it.title) for i, it in enumerate(checked)],
+            )
+        return self.path(path_id)
+
+    def paths_using(self, ref: str) -> list[LearningPath]:
+        """The paths that have `ref` (an exercise id, document id or chunk id) as an item."""
+        rows = self._fetch(
+            "SELECT DISTINCT path_id FROM path_items WHERE ref = ? ORDER BY path_id", (ref,)
+        )
+        return [self.path(int(row[0])) for row in rows]
 
     def _items(self, path_id: int) -> tuple[PathItem, ...]:
         rows = self._fetch(

@@ -101,6 +101,24 @@ def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(base):
     changes = {e.details["change"] for e in base.audit.events(user="tia")}
     assert {"generated", "approved", "drill_mapped", "path_created", "assigned"} <= changes
 
+    # The exercise is on a path: discarding it is refused with the reason, on the page.
+    widget(app.selectbox, "Exercise").set_value(express.id).run()
+    app.button(key="discard-one").click().run()
+    assert any("Still used by a learning path" in e.value for e in app.error)
+    assert onboarding.exercise(base, express.id).status == "approved"
+    # Edit the path: keep only the exercise, renamed.
+    items = widget(app.multiselect, "Items, in order")
+    items.set_value([o for o in items.value if "Express replacement" in o])
+    name = [w for w in app.text_input if w.label == "Path name"][-1]
+    name.input("Lost cards, week 1 (short)")
+    app.button(key=f"FormSubmitter:edit-path-{path.id}-Save path").click().run()
+    assert not app.exception
+    edited = onboarding.paths(base)[0]
+    assert (edited.name, [i.ref for i in edited.items]) == (
+        "Lost cards, week 1 (short)",
+        [express.id],
+    )
+
 
 def test_agent_answers_a_fill_in_and_sees_score_and_source(base):
     onboarding.generate(base, "tia")

@@ -187,3 +187,42 @@ def test_onboarding_never_shows_a_trainee_a_restricted_document(services):
     with pytest.raises(TrainingError, match="access groups"):
         onboarding.check_visible(services, "notes", agent)
     assert onboarding.reading(services, PathItem("document", "notes", "Notes"), fraud).passages
+
+
+def test_a_path_is_edited_and_its_exercises_cannot_be_discarded_while_used(base):
+    onboarding.generate(base, "tia")
+    fills = onboarding.exercises(base, kind="fill", document_id="procedure")[:3]
+    onboarding.approve(base, [e.id for e in fills], "tia")
+    items = [PathItem("exercise", e.id, "") for e in fills]
+    path = onboarding.create_path(base, "Week 1", items[:2], "tia")
+    onboarding.assign(base, path.id, ["ana"], "tia")
+    score, _ = onboarding.submit(
+        base, "ana", path.id, fills[0].id, GivenAnswer(text=fills[0].payload.answer)
+    )
+    assert score == 1.0
+
+    with pytest.raises(TrainingError, match="Still used by a learning path"):
+        onboarding.discard(base, [fills[1].id], "tia")
+    assert onboarding.exercise(base, fills[1].id).status == "approved"
+
+    reading = PathItem("document", "procedure", "Reporting a Lost or Stolen Debit Card")
+    edited = onboarding.update_path(
+        base, path.id, "Week 1: cards", [reading, items[2], items[0]], "tia"
+    )
+    assert edited.name == "Week 1: cards"
+    assert [i.ref for i in edited.items] == ["procedure", fills[2].id, fills[0].id]
+    progress = onboarding.trainee_path(base, "ana", path.id).progress
+    assert (progress.done, progress.total) == (1, 3)  # the answered exercise still counts
+    assert onboarding.discard(base, [fills[1].id], "tia")  # no longer on a path
+    change = base.audit.events(user="tia", action="training_change")[0].details
+    assert change["change"] == "discarded"
+    edit = next(
+        e.details
+        for e in base.audit.events(user="tia", action="training_change")
+        if e.details.get("change") == "path_edited"
+    )
+    assert edit["removed"] == [fills[1].id] and fills[2].id in edit["added"]
+    with pytest.raises(ExerciseNotApprovedError):
+        onboarding.update_path(
+            base, path.id, "Week 1", [PathItem("exercise", fills[1].id, "")], "tia"
+        )
