@@ -101,3 +101,19 @@ def uploaded(page, name: str) -> None:  # type: ignore[no-untyped-def]
     chip = page.locator('[data-testid="stFileUploader"]').get_by_text(name[-6:], exact=False)
     chip.first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
+
+
+def submit_until(page, button, outcome: str, attempts: int = 3) -> None:  # type: ignore[no-untyped-def]
+    """Click a form's submit button until `outcome` shows. Under load the first click can
+    land while a select box's dropdown is still closing and only dismiss it; the actions
+    submitted this way are idempotent (assigning twice keeps one assignment)."""
+    for attempt in range(attempts):
+        idle(page)
+        button.click()
+        try:
+            page.get_by_text(outcome, exact=False).first.wait_for(timeout=20_000)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                page.screenshot(path=OUTPUT / "failure-submit.png", full_page=True)
+                raise

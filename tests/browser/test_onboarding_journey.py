@@ -13,7 +13,16 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, idle, open_tab, screenshot, sign_in
+from tests.browser.conftest import (
+    CHROMIUM,
+    FLAGS,
+    OUTPUT,
+    idle,
+    open_tab,
+    screenshot,
+    sign_in,
+    submit_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -57,8 +66,8 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         page.get_by_label("Approved exercises").click()
         page.get_by_role("option").filter(has_text="____").first.click()
         page.keyboard.press("Escape")
-        page.get_by_role("button", name="Create path").click()
-        page.get_by_text("Created “Week 1: fees and limits” with 1 items.").wait_for(timeout=60_000)
+        submit_until(page, page.get_by_role("button", name="Create path"),
+                     "Created “Week 1: fees and limits” with 1 items.")  # fmt: skip
         idle(page)
         agents = page.get_by_label("Agents")
         agents.click()
@@ -67,12 +76,8 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         page.keyboard.press("Escape")
         assign_form = page.locator('[data-testid="stForm"]').filter(has=agents)
         expect(assign_form.get_by_text("neo", exact=True)).to_be_visible()  # chosen
-        assign_form.get_by_role("button", name="Assign", exact=True).click()
-        try:
-            page.get_by_text("Assigned to neo.").wait_for(timeout=60_000)
-        except Exception:
-            page.screenshot(path=OUTPUT / "failure-assign.png", full_page=True)
-            raise
+        submit_until(page, assign_form.get_by_role("button", name="Assign", exact=True),
+                     "Assigned to neo.")  # fmt: skip
         screenshot(page, "11-trainer-path-assigned.png")
         page.get_by_role("button", name="Sign out").click()
 
