@@ -117,3 +117,11 @@ def submit_until(page, button, outcome: str, attempts: int = 3) -> None:  # type
             if attempt == attempts - 1:
                 page.screenshot(path=OUTPUT / "failure-submit.png", full_page=True)
                 raise
+
+
+def ask(page, question: str, label: str = "Question") -> None:  # type: ignore[no-untyped-def]
+    """Type a question into the Ask page's box and press Enter, as an agent does."""
+    box = page.get_by_label(label, exact=True)
+    box.wait_for(timeout=30_000)
+    box.fill(question)
+    box.press("Enter")

@@ -16,7 +16,16 @@ import time
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, screenshot, sign_in, uploaded
+from tests.browser.conftest import (
+    CHROMIUM,
+    FLAGS,
+    OUTPUT,
+    ask,
+    idle,
+    screenshot,
+    sign_in,
+    uploaded,
+)
 
 pytestmark = pytest.mark.integration
 QUESTIONS = [
@@ -129,10 +138,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         page.get_by_role("button", name="Sign out").click()
 
         sign_in(page, url, "ana", "agent-pass")
-        box = page.get_by_label("Question", exact=True)
-        box.wait_for(timeout=30_000)
-        box.fill("How much does a safe deposit box cost?")
-        box.press("Enter")
+        ask(page, "How much does a safe deposit box cost?")
         page.get_by_text("£120 a year").first.wait_for(timeout=60_000)
         screenshot(page, "7-answered-from-upload.png")
 
@@ -155,6 +161,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         page.get_by_label("Document", exact=True).wait_for(timeout=30_000)
         page.get_by_label("Document", exact=True).click()
         page.get_by_role("option", name="safe-deposit-boxes").click()
+        idle(page)
         page.get_by_text("Replace with a new version").click()
         page.locator("input[type='file']").last.set_input_files(str(revised))
         uploaded(page, revised.name)
@@ -163,10 +170,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         screenshot(page, "9-replaced.png")
         page.get_by_role("button", name="Sign out").click()
         sign_in(page, url, "ana", "agent-pass")
-        box = page.get_by_label("Question", exact=True)
-        box.wait_for(timeout=30_000)
-        box.fill("How much does a safe deposit box cost?")
-        box.press("Enter")
+        ask(page, "How much does a safe deposit box cost?")
         page.get_by_text("£150 a year").first.wait_for(timeout=60_000)
         assert page.get_by_text("£120 a year").count() == 0
         browser.close()

@@ -17,6 +17,7 @@ from tests.browser.conftest import (
     CHROMIUM,
     FLAGS,
     OUTPUT,
+    ask,
     idle,
     open_tab,
     screenshot,
@@ -126,9 +127,7 @@ def test_unanswered_questions_show_up_as_a_knowledge_gap(served_app):
             ],
             start=1,
         ):
-            box = page.get_by_label("Question", exact=True)
-            box.fill(question)
-            box.press("Enter")
+            ask(page, question)
             page.get_by_text(f"Answer {n} of this call", exact=True).wait_for(timeout=60_000)
         page.get_by_text("Not covered in the knowledge base: escalate.").wait_for()
         page.get_by_role("button", name="Not helpful").click()
