@@ -361,11 +361,13 @@ def question_vectors(
     built from); each distinct text is embedded once.
 
     `embed_query` is the embedder's query method (kb.ports.Embedder.embed_query): questions
-    are compared with each other as queries, which is what e5's "query: " prefix is for."""
+    are compared with each other as queries, which is what e5's "query: " prefix is for.
+    Mask placeholders ("[card ****6467]") are left out: they say nothing about the topic
+    and would only pull together questions that mention a card number."""
     cache: dict[str, np.ndarray] = {}
     rows = []
     for question in questions:
-        text = question.resolved_question
+        text = " ".join(PLACEHOLDER.sub(" ", question.resolved_question).split())
         if text not in cache:
             cache[text] = np.asarray(embed_query(text), dtype=np.float64)
         rows.append(cache[text])

@@ -24,10 +24,10 @@ from kb.insights import (
     cluster_gaps,
     document_health,
     failing_questions,
+    question_vectors,
     reference_vectors,
     trends,
 )
-from kb.pii import PLACEHOLDER
 from kb.querylog import LoggedQuestion
 from kb.types import DocumentRecord
 
@@ -56,20 +56,16 @@ class InsightsBuilder:
         self._reference: dict[str, np.ndarray] | None = None
         self._lock = threading.Lock()  # Streamlit sessions share one builder
 
+    def _embed(self, text: str) -> np.ndarray:
+        if text not in self._vectors:
+            self._vectors[text] = np.asarray(self.embed_query(text), dtype=np.float64)
+        return self._vectors[text]
+
     def vectors(self, questions: Sequence[GapQuestion]) -> np.ndarray:
         with self._lock:
-            for question in questions:
-                text = question.resolved_question
-                if text not in self._vectors:
-                    # "[card ****6467]" says nothing about the topic; it would only pull
-                    # questions that mention a card number together.
-                    plain = " ".join(PLACEHOLDER.sub(" ", text).split())
-                    self._vectors[text] = np.asarray(self.embed_query(plain), dtype=np.float64)
             if self._reference is None:
                 self._reference = reference_vectors(self.embed_query)
-        if not questions:
-            return np.zeros((0, 0))
-        return np.vstack([self._vectors[q.resolved_question] for q in questions])
+            return question_vectors(questions, self._embed)
 
     def build(
         self,

@@ -40,7 +40,7 @@ from kb.training.types import (
     Topic,
     TopicScore,
 )
-from kb.types import Chunk, Citation, DocumentRecord, Step
+from kb.types import Chunk, Citation, DocumentRecord, Step, readable_by
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def _visible(services: Services, groups: Sequence[str] | None) -> list[DocumentR
     return [
         d
         for d in services.documents()
-        if d.current_version is not None and (groups is None or set(d.groups) & set(groups))
+        if d.current_version is not None and (groups is None or readable_by(d.groups, groups))
     ]
 
 

@@ -22,7 +22,7 @@ from kb.glossary import default_glossary
 from kb.lexical import LexicalIndex, tokenize
 from kb.ports import Reranker
 from kb.store import KnowledgeBase
-from kb.types import EVERYONE, Category, DocumentInfo, DocumentStatus, Hit, Query
+from kb.types import EVERYONE, Category, DocumentInfo, DocumentStatus, Hit, Query, readable_by
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Scope:
         )
 
     def allows(self, info: DocumentInfo) -> bool:
-        if not self.groups.intersection(info.groups):
+        if not readable_by(info.groups, self.groups):
             return False
         if self.category is not None and info.category != self.category:
             return False

@@ -11,14 +11,13 @@ import streamlit as st
 from ingest.pipeline import Upload
 from kb.types import Category, DocumentOptions, DocumentRecord, FileStatus, IngestReport
 from ui.i18n import t
-from ui.shared import choose, get_services, require
+from ui.shared import choose, done, get_services, require, show_done
 
 user = require("library")
 services = get_services()
 today = dt.date.today()
 st.title(t("Library"))
-if message := st.session_state.pop("library_done", None):
-    st.success(message)
+show_done()
 
 
 def groups_of(text: str) -> tuple[str, ...] | None:
@@ -45,12 +44,6 @@ def ingest(uploads: list[Upload], options: DocumentOptions) -> IngestReport:
         for f in report.files
     ]  # fmt: skip
     return report
-
-
-def done(message: str) -> None:
-    """Rerun so every table shows the change, and say what happened at the top of the view."""
-    st.session_state["library_done"] = message
-    st.rerun()
 
 
 def status(d: DocumentRecord) -> str:

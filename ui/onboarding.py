@@ -34,7 +34,7 @@ from kb.training.types import (
     PathItem,
 )
 from ui.i18n import t
-from ui.shared import choose, get_services, require, source_label
+from ui.shared import choose, done, get_services, require, show_done, source_label
 
 user = require("onboarding")
 services = get_services()
@@ -68,12 +68,6 @@ def pick(label: str, options: Mapping[str, V], key: str, where: Any = st) -> V:
     """A select box over labels that need no translation (titles, messages), returning the
     value behind the chosen label (like ui.shared.choose, never a format_func)."""
     return options[where.selectbox(label, list(options), key=key)]
-
-
-def done(message: str) -> None:
-    """Show `message` after the rerun that displays the change (tables, statuses, progress)."""
-    state["onboarding_done"] = message
-    st.rerun()
 
 
 @contextmanager
@@ -609,8 +603,7 @@ def my_paths_section() -> None:
 # ---------------------------------------------------------------- the page
 
 st.title(t("Onboarding"))
-if message := state.pop("onboarding_done", None):
-    st.success(message)
+show_done()
 
 if user.role in ("trainer", "admin"):
     # Tracked tabs: the trainer stays on the tab they were using when an action reruns the page.

@@ -37,6 +37,18 @@ def choose(label: str, values: Sequence[str], index: int = 0, where: Any = st) -
     return shown[where.selectbox(label, list(shown), index=index)]
 
 
+def done(message: str) -> None:
+    """Rerun so every table shows the change just made, and say what happened at the top
+    of the page on that rerun (see show_done)."""
+    st.session_state["done_message"] = message
+    st.rerun()
+
+
+def show_done() -> None:
+    if message := st.session_state.pop("done_message", None):
+        st.success(message)
+
+
 def current_user() -> User | None:
     return st.session_state.get("user")
 
