@@ -4,6 +4,12 @@ BM25 only matches words that are there: a Chinese question about 透支 never ma
 English overdraft sheet. The glossary (kb/data/glossary.tsv: English, Simplified and
 Traditional Chinese, synonyms separated by "|") adds the other languages' words for every
 banking term found in a question. A knowledge team can extend the file; it is read once.
+
+Chinese matching is script-insensitive: terms and questions are both converted to Simplified
+(kb.script) before they are compared, so 帳戶, 帐户 and 账户 find the same entry, and the search
+tokens of every term are Simplified like those of the index. The Traditional column is still
+worth filling where Taiwan or Hong Kong use other words (網路銀行, 提款卡, 存摺), not only
+other characters.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from kb.lexical import tokenize
+from kb.script import to_simplified
 
 GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -26,7 +33,7 @@ _TOO_BROAD = frozenset(
 @dataclass(frozen=True)
 class Glossary:
     english: tuple[tuple[re.Pattern[str], int], ...]  # phrase pattern -> concept
-    chinese: tuple[tuple[str, int], ...]  # term -> concept, longest first
+    chinese: tuple[tuple[str, int], ...]  # Simplified term -> concept, longest first
     concepts: tuple[tuple[str, ...], ...]  # every term of each concept
 
     def equivalents(self, question: str) -> dict[str, set[str]]:
@@ -48,7 +55,8 @@ class Glossary:
                 chinese = bool(_CJK.search(term))
                 if into is None or (into == "zh") == chinese:
                     tokens += tokenize(term)
-        return tokens
+        # Both Chinese columns often give the same Simplified tokens: list each once.
+        return list(dict.fromkeys(tokens))
 
     def _concepts_in(self, question: str) -> set[int]:
         found: set[int] = set()
@@ -56,7 +64,7 @@ class Glossary:
         for pattern, concept in self.english:
             if pattern.search(lowered):
                 found.add(concept)
-        remaining = question
+        remaining = to_simplified(question)
         for term, concept in self.chinese:
             if term in remaining:
                 found.add(concept)
@@ -66,7 +74,7 @@ class Glossary:
 
 def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
     english: list[tuple[re.Pattern[str], int]] = []
-    chinese: list[tuple[str, int]] = []
+    chinese: dict[tuple[str, int], None] = {}  # ordered set: scripts often give one term
     concepts: list[tuple[str, ...]] = []
     lines = path.read_text(encoding="utf-8").splitlines()[1:]
     for line in lines:
@@ -79,11 +87,11 @@ def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
         for term in terms:
             if _CJK.search(term):
                 if len(term) >= 2:
-                    chinese.append((term, concept))
+                    chinese[(to_simplified(term), concept)] = None
             elif len(term) >= 3 and term.lower() not in _TOO_BROAD:
                 english.append((re.compile(rf"\b{re.escape(term.lower())}\b"), concept))
-    chinese.sort(key=lambda pair: -len(pair[0]))
-    return Glossary(tuple(english), tuple(chinese), tuple(concepts))
+    longest_first = sorted(chinese, key=lambda pair: -len(pair[0]))
+    return Glossary(tuple(english), tuple(longest_first), tuple(concepts))
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,12 @@ filters (groups, category, dates) are a SQL join. FTS5's ranking function is Oka
 Tokens are ours, not FTS5's: Chinese is segmented with jieba (search mode, which also emits
 the shorter words inside long ones, so 挂失 matches 挂失申请), English is lower-cased,
 stop-worded and lightly stemmed. The tokens are stored space-separated, so FTS5's own
-tokenizer only has to split on spaces.
+tokenizer only has to split on spaces. Chinese runs are converted to Simplified first
+(kb.script), so a Traditional question and a Simplified passage share tokens, and vice versa.
+
+Stored tokens are only as good as the tokenizer that made them: the registry's meta table
+records `TOKENIZER_VERSION`, and `ensure_current_terms` re-tokenises every chunk once when a
+knowledge base built by an earlier tokenizer is opened.
 """
 
 from __future__ import annotations
@@ -17,12 +22,19 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 
+from kb.script import CJK_RUN, CONVERTER_VERSION, to_simplified
+
 logger = logging.getLogger(__name__)
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+TOKENIZER_VERSION = f"2; {CONVERTER_VERSION}"
+"""Bump the leading number whenever `tokenize` changes what it returns for indexed text:
+knowledge bases stamped with another version re-tokenise their chunks when opened."""
+_VERSION_KEY = "lexical_tokenizer"
+_CJK_RUN = CJK_RUN
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STOPWORDS = frozenset(
     [
@@ -198,13 +210,16 @@ def _stem(word: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Search tokens for English and Chinese text (used for both chunks and questions)."""
+    """Search tokens for English and Chinese text (used for both chunks and questions).
+
+    Chinese tokens are Simplified whatever the script of `text`; `kb.script.align` finds
+    them in the text as written."""
     tokens: list[str] = []
     lowered = text.lower().replace("’", "'")
     position = 0
     for match in _CJK_RUN.finditer(lowered):
         tokens.extend(_latin_tokens(lowered[position : match.start()]))
-        for word in _jieba().lcut_for_search(match.group()):
+        for word in _jieba().lcut_for_search(to_simplified(match.group())):
             if word not in _CJK_STOPWORDS:
                 tokens.append(word)
         position = match.end()
@@ -215,6 +230,64 @@ def tokenize(text: str) -> list[str]:
 def _latin_tokens(text: str) -> list[str]:
     words = (w.split("'")[0] for w in _LATIN_WORD.findall(text))
     return [_stem(w) for w in words if w and w not in _STOPWORDS]
+
+
+def stored_tokenizer_version(db: sqlite3.Connection) -> str | None:
+    """The tokenizer version a registry's lexical tokens were made with (None: before
+    versions were recorded, or a new registry)."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (_VERSION_KEY,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def ensure_current_terms(db: sqlite3.Connection) -> int:
+    """Re-tokenise every chunk of a registry whose tokens another tokenizer version made.
+
+    Called when a registry is opened, so an upgrade needs no manual step. The check is one
+    read; the rebuild runs once, in one transaction (readers keep the old tokens until it
+    commits), and a second process that waited for it finds the new version and does nothing.
+    Returns how many chunks were re-tokenised. If another writer holds the database past the
+    busy timeout, the rebuild is left to the next opening rather than failing this one.
+    """
+    if stored_tokenizer_version(db) == TOKENIZER_VERSION or db.in_transaction:
+        return 0
+    started = time.perf_counter()
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        logger.warning("lexical tokens not rebuilt now (database busy: %s); will retry", e)
+        return 0
+    try:
+        previous = stored_tokenizer_version(db)
+        if previous == TOKENIZER_VERSION:
+            db.execute("COMMIT")
+            return 0
+        rows = db.execute("SELECT chunk_id, text FROM chunks").fetchall()
+        if rows:
+            logger.info(
+                "re-tokenising %d chunks for the lexical index (tokenizer %r, was %r)",
+                len(rows),
+                TOKENIZER_VERSION,
+                previous,
+            )
+        db.execute("DELETE FROM chunk_terms")
+        db.executemany(
+            "INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)",
+            ((row[0], " ".join(tokenize(row[1]))) for row in rows),
+        )
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (_VERSION_KEY, TOKENIZER_VERSION),
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    if rows:
+        logger.info(
+            "lexical index rebuilt: %d chunks in %.1fs", len(rows), time.perf_counter() - started
+        )
+    return len(rows)
 
 
 def _match_expression(tokens: Sequence[str]) -> str | None:

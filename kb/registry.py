@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kb.errors import DocumentNotFoundError
+from kb.lexical import ensure_current_terms
 from kb.types import Category, Chunk, ChunkKind, DocumentInfo, DocumentRecord, VersionRecord
 
 _SCHEMA = """
@@ -97,6 +98,7 @@ class Registry:
         columns = {r["name"] for r in self.db.execute("PRAGMA table_info(documents)")}
         if "review_by" not in columns:
             self.db.execute("ALTER TABLE documents ADD COLUMN review_by TEXT")
+        ensure_current_terms(self.db)  # lexical tokens made by an earlier tokenizer
 
     def close(self) -> None:
         self.db.close()
