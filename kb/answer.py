@@ -18,6 +18,7 @@ from ingest.clean import split_sentences
 from ingest.steps import parse_step_number
 from kb.lexical import tokenize
 from kb.messages import Message
+from kb.procedures import ProcedureOption, choose_procedure
 from kb.types import (
     Answer,
     AnswerStatus,
@@ -338,11 +339,17 @@ def build_answer(
     threshold: float,
     confident_from: float | None = None,
     procedure_parts: Mapping[str, Sequence[Chunk]] | None = None,
+    procedure_options: Sequence[ProcedureOption] | None = None,
+    situation: str = "",
     originals: Mapping[tuple[str, int], str | None] | None = None,
     notices: Sequence[str] = (),
     max_passages: int = 5,
 ) -> Answer:
-    """Assemble what the agent sees from ranked hits (current documents first)."""
+    """Assemble what the agent sees from ranked hits (current documents first).
+
+    With `procedure_options` (see kb.procedures), the steps come from the option that fits
+    `situation` (the question and the call) best, a referenced procedure winning over the
+    passage that pointed to it; otherwise from the top procedure among the hits."""
     originals = originals or {}
     procedure_parts = procedure_parts or {}
     tokens = tokenize(resolved_question)
@@ -372,11 +379,35 @@ def build_answer(
     sentences = tuple(
         (highlight(s, tokens), cite(chunk)) for s, chunk in best_sentences(hits, tokens)
     )
-    procedure = _procedure_choice(hits, resolved_question)
     steps: tuple[Step, ...] = ()
-    if procedure is not None:
-        parts = procedure_parts.get(procedure.chunk.chunk_id) or [procedure.chunk]
-        steps = tuple(parse_steps(parts, originals))
+    step_notices: list[str] = []
+    if procedure_options is not None:
+        wants_steps = bool(hits) and (
+            hits[0].chunk.kind == ChunkKind.PROCEDURE
+            or bool(_PROCEDURAL.search(resolved_question))
+            or any(o.referred_by is not None for o in procedure_options)
+        )
+        option = (
+            choose_procedure(procedure_options, tokenize(f"{resolved_question} {situation}"))
+            if wants_steps
+            else None
+        )
+        if option is not None:
+            steps = tuple(parse_steps(option.parts, originals))
+            if option.referred_by is not None and steps:
+                step_notices.append(
+                    Message(
+                        "referred",
+                        target=option.parts[0].document.title,
+                        section=option.parts[0].section,
+                        source=option.referred_by.document.title,
+                    )
+                )
+    else:
+        procedure = _procedure_choice(hits, resolved_question)
+        if procedure is not None:
+            parts = procedure_parts.get(procedure.chunk.chunk_id) or [procedure.chunk]
+            steps = tuple(parse_steps(parts, originals))
     passages = tuple(
         Passage(
             highlight(hit.chunk.text, tokens),
@@ -397,6 +428,7 @@ def build_answer(
         passages=passages,
         notices=tuple(
             [
+                *step_notices,
                 *(
                     [LOW_CONFIDENCE]
                     if confident_from is not None and confidence_value < confident_from

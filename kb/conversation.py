@@ -1,4 +1,12 @@
-"""Follow-up questions without an LLM: what does "and for a business account?" mean here?
+"""The call as context: what to search for, given the question and the dialogue so far.
+
+In a real call the customer states the situation once ("I'm in Spain and my card was
+stolen") and then asks several things about it ("can I get cash?", "how long will the new
+card take?"). Searching with the latest question alone loses the situation; searching with
+the whole dialogue drags a self-contained new question back to the old topic. So retrieval
+runs twice and fuses: once for the question itself, once for the call's context (the
+question, then the most recent turns, customer and agent, newest first, and the opening
+situation), and the context's weight depends on how much the question stands on its own.
 
 A follow-up is short and leans on the previous question: it starts with a connective ("and",
 "what about", "那", "还有"), refers back ("it", "that", "这个"), or has too few words of its
@@ -11,8 +19,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kb.lexical import tokenize
+from kb.phrasing import search_text
 from kb.types import Turn
 
 _CONNECTIVE = re.compile(
@@ -66,7 +76,8 @@ def resolve_question(question: str, history: Sequence[Turn]) -> str:
     """The text to search with: the question itself, or, for a follow-up, the last user
     question it depends on (minus the words it replaces) followed by the follow-up."""
     previous = next(
-        (t.text for t in reversed(history) if t.role == "user" and t.text.strip()), None
+        (search_text(t.text) for t in reversed(history) if t.role == "user" and t.text.strip()),
+        None,
     )
     if previous is None or not is_follow_up(question):
         return question
@@ -76,3 +87,59 @@ def resolve_question(question: str, history: Sequence[Turn]) -> str:
         previous = re.sub(pattern, " ", previous, flags=re.IGNORECASE)
     previous = re.sub(r"\s+", " ", previous).strip()
     return f"{previous} {question.strip()}"
+
+
+CONTEXT_MAX_CHARS = 600
+"""The context text's budget: e5 reads 512 tokens, and a shorter text embeds faster."""
+CONTEXT_WEIGHT_FOLLOW_UP = 1.0
+CONTEXT_WEIGHT_STANDALONE = 0.5
+"""How much the call's context counts beside the question's own ranking (fused by rank):
+as much for a question that leans on the call, half for one that names its own subject, so
+a new topic wins over the old one but the situation still breaks ties. Chosen on the golden
+set's follow-ups and topic changes (eval/reports/eval.md)."""
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What retrieval searches with: the question's own text and, in a call, its context."""
+
+    question: str  # follow-up resolved, agent wrappers and typed numbers removed
+    context: str | None = None  # the question, then the call newest first, then its opening
+    context_weight: float = 0.0
+
+
+def context_text(question: str, history: Sequence[Turn], max_chars: int = CONTEXT_MAX_CHARS) -> str:
+    """The question, then earlier turns newest first, then the first thing the customer said,
+    cut to `max_chars`: recent turns matter most, the opening situation is always kept."""
+    turns = [search_text(t.text) for t in history if t.text.strip()]
+    opening = next(
+        (search_text(t.text) for t in history if t.role == "user" and t.text.strip()), ""
+    )
+    pieces = [question]
+    budget = max_chars - len(question) - len(opening)
+    for text in reversed(turns):
+        if text == opening:
+            continue
+        if len(text) > budget:
+            if budget > 40:
+                pieces.append(text[:budget])
+            break
+        pieces.append(text)
+        budget -= len(text) + 1
+    if opening and opening != question:
+        pieces.append(opening)
+    return " ".join(pieces)[: max_chars + len(question)]
+
+
+def plan_search(question: str, history: Sequence[Turn]) -> SearchPlan:
+    """The search plan for a question asked at this point of the call."""
+    cleaned = search_text(question)
+    resolved = resolve_question(cleaned, history)
+    if not any(t.text.strip() for t in history):
+        return SearchPlan(resolved)
+    weight = (
+        CONTEXT_WEIGHT_FOLLOW_UP
+        if is_follow_up(cleaned) or len(set(tokenize(cleaned))) <= 2
+        else CONTEXT_WEIGHT_STANDALONE
+    )
+    return SearchPlan(resolved, context_text(cleaned, history), weight)

@@ -39,6 +39,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
             "（{section_b}）为 {amounts_b}。引用前请与组长确认，并报告知识团队。"
         ),
     },
+    "referred": {
+        "en": "Steps from “{target}” ({section}): “{source}” says to follow that procedure.",
+        "zh": "步骤来自“{target}”（{section}）：“{source}”要求按该程序办理。",
+    },
     "expired": {
         "en": "“{title}” also matches but expired on {date}; it is not used for this answer.",
         "zh": "“{title}”也相关，但已于 {date} 失效，本答案未采用。",

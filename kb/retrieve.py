@@ -182,6 +182,14 @@ class HybridRetriever:
                 self._catalog = (generation, _Catalog(self.kb, index.ids))
             return self._catalog[1]
 
+    def titles(self, scope: Scope) -> dict[str, str]:
+        """Title of every document `scope` may read, by id (for references between them)."""
+        return {
+            doc: info.title
+            for doc, info in self._current_catalog().infos.items()
+            if scope.allows(info)
+        }
+
     def dense(
         self, text: str, scope: Scope, k: int, language: str | None = None
     ) -> list[tuple[str, float]]:
@@ -229,19 +237,41 @@ class HybridRetriever:
         condition, params = scope.sql()
         return self.lexical.search(self.lexical_tokens(text), k, condition, params)
 
-    def retrieve(self, query: Query, text: str | None = None, mode: str | None = None) -> list[Hit]:
-        """The top `query.k` hits for `text` (default: the query's text) within its scope."""
+    def retrieve(
+        self,
+        query: Query,
+        text: str | None = None,
+        mode: str | None = None,
+        context: str | None = None,
+        context_weight: float = 0.0,
+    ) -> list[Hit]:
+        """The top `query.k` hits for `text` (default: the query's text) within its scope.
+
+        With a `context` (the call so far, see kb.conversation), its own dense and lexical
+        rankings join the fusion at `context_weight` times the question's weights."""
         text = text if text is not None else query.text
         mode = mode or self.settings.retrieval_mode
         scope = Scope.of(query)
         pool = max(self.settings.retrieval_candidates, query.k)
-        dense = self.dense_both_languages(text, scope, pool) if mode in ("hybrid", "dense") else []
-        lexical = self.lexical_search(text, scope, pool) if mode in ("hybrid", "lexical") else []
-        fused = fuse_rankings(
-            [[cid for cid, _ in dense], [cid for cid, _ in lexical]],
-            [self.settings.dense_weight, self.settings.lexical_weight],
-            self.settings.rrf_k,
-        )
+        searches = [(text, 1.0)]
+        if context and context_weight > 0 and context.strip() != text.strip():
+            searches.append((context, context_weight))
+        rankings: list[list[str]] = []
+        weights: list[float] = []
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
+        for search, weight in searches:
+            if mode in ("hybrid", "dense"):
+                found = self.dense_both_languages(search, scope, pool)
+                rankings.append([cid for cid, _ in found])
+                weights.append(weight * self.settings.dense_weight)
+                dense = dense or found
+            if mode in ("hybrid", "lexical"):
+                found = self.lexical_search(search, scope, pool)
+                rankings.append([cid for cid, _ in found])
+                weights.append(weight * self.settings.lexical_weight)
+                lexical = lexical or found
+        fused = fuse_rankings(rankings, weights, self.settings.rrf_k)
         if self.reranker is not None:
             fused = self._rerank(text, fused[: self.settings.rerank_candidates])
         top = fused[: query.k]

@@ -15,13 +15,21 @@ from ingest.pipeline import Progress, Upload, collect_files, delete_document, in
 from kb.answer import CALIBRATIONS, Calibration, build_answer, confidence, coverage
 from kb.audit import AuditLog
 from kb.config import Settings
-from kb.conversation import resolve_question
+from kb.conversation import SearchPlan, plan_search
 from kb.embedding import create_embedder
 from kb.feedback import Feedback, FeedbackStore
 from kb.glossary import default_glossary
 from kb.insights_report import InsightsBuilder, InsightsReport
 from kb.lexical import tokenize
 from kb.messages import Message
+from kb.procedures import (
+    OTHER_DOCUMENT_SHARE,
+    REFERENCE_SCORE,
+    SIBLING_SCORE,
+    ProcedureOption,
+    procedure_sections,
+    referenced_documents,
+)
 from kb.querylog import QueryLog, shows_low_confidence
 from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase
@@ -156,8 +164,13 @@ class Services:
         return self.users.get(user_name).access_groups
 
     def retrieve(self, query: Query, mode: str | None = None) -> list[Hit]:
-        """Hits for a query (follow-ups resolved), within its scope; for evaluation too."""
-        return self.retriever.retrieve(query, resolve_question(query.text, query.history), mode)
+        """Hits for a query (the call as context), within its scope; for evaluation too."""
+        return self.search_hits(query, plan_search(query.text, query.history), mode)
+
+    def search_hits(self, query: Query, plan: SearchPlan, mode: str | None = None) -> list[Hit]:
+        return self.retriever.retrieve(
+            query, plan.question, mode, context=plan.context, context_weight=plan.context_weight
+        )
 
     def ask(self, query: Query, today: dt.date | None = None, user: str | None = None) -> Answer:
         """Retrieve within the asker's scope and build the grounded answer. With `user`, the
@@ -222,12 +235,13 @@ class Services:
         )
 
     def _answer(self, query: Query, today: dt.date | None) -> Answer:
-        resolved = resolve_question(query.text, query.history)
+        plan = plan_search(query.text, query.history)
+        resolved = plan.question
         as_of = query.as_of or today or dt.date.today()
         # Search inactive documents too, to say when one matched, but answer from current ones
         # unless the agent asked to include them.
         wide = replace(query, include_inactive=True, as_of=as_of, k=query.k + 4)
-        hits = self.retriever.retrieve(wide, resolved)
+        hits = self.search_hits(wide, plan)
         current = [h for h in hits if h.status == DocumentStatus.CURRENT]
         inactive = [h for h in hits if h.status != DocumentStatus.CURRENT]
         used = hits[: query.k] if query.include_inactive else current[: query.k]
@@ -250,7 +264,8 @@ class Services:
             confidence_value=value,
             threshold=calibration.refuse_below if threshold is None else threshold,
             confident_from=calibration.confident_from,
-            procedure_parts=self._procedure_parts(used[:3]),
+            procedure_options=self._procedure_options(used, replace(query, as_of=as_of), resolved),
+            situation=plan.context or "",
             originals=self._originals(used),
             notices=notices,
         )
@@ -273,6 +288,60 @@ class Services:
             return 0.0
         similarity, word_coverage = self.evidence(resolved, hits)
         return confidence(similarity, word_coverage, self._calibration())
+
+    def _procedure_options(
+        self, hits: Sequence[Hit], query: Query, question: str
+    ) -> list[ProcedureOption]:
+        """The procedure sections an answer may show (kb.procedures chooses): those the best
+        passage refers to, those among the hits, and the top document's other sections."""
+        if not hits:
+            return []
+        top = hits[0]
+        options: dict[tuple[str, tuple[str, ...]], ProcedureOption] = {}
+
+        def sections(document_id: str, version: int) -> list[tuple[Chunk, ...]]:
+            chunks = self.document_chunks(document_id, version)
+            return procedure_sections([c for c in chunks if c.kind == ChunkKind.PROCEDURE])
+
+        def add(parts: tuple[Chunk, ...], score: float, via: Chunk | None = None) -> None:
+            key = (parts[0].document.document_id, parts[0].section_path)
+            if key not in options:
+                options[key] = ProcedureOption(parts, score, via)
+
+        titles = self.retriever.titles(Scope.of(replace(query, include_inactive=False)))
+        top_id = top.chunk.document.document_id
+        for document_id in referenced_documents(top.chunk.text, titles, exclude=top_id)[:2]:
+            record = self.kb.registry.document_info(document_id)
+            for parts in sections(document_id, record.version):
+                add(parts, REFERENCE_SCORE, top.chunk)
+        document_ratio: dict[str, float] = {}
+        for hit in hits[:8]:
+            document_ratio.setdefault(
+                hit.chunk.document.document_id, hit.score / top.score if top.score else 0.0
+            )
+        for hit in hits[:5]:
+            chunk = hit.chunk
+            ratio = document_ratio[chunk.document.document_id]
+            own = hit.score / top.score if top.score else 0.0
+            for parts in sections(chunk.document.document_id, chunk.document.version):
+                if (
+                    parts[0].section_path == chunk.section_path
+                    and chunk.kind == ChunkKind.PROCEDURE
+                ):
+                    add(parts, own)
+                elif chunk.document.document_id == top_id:
+                    add(parts, SIBLING_SCORE)
+                else:
+                    add(parts, OTHER_DOCUMENT_SHARE * ratio)
+        if not options:
+            return []
+        similarity = self.retriever.similarity(
+            question, [c.chunk_id for o in options.values() for c in o.parts]
+        )
+        return [
+            replace(o, similarity=max(similarity.get(c.chunk_id, 0.0) for c in o.parts))
+            for o in options.values()
+        ]
 
     def _procedure_parts(self, hits: Sequence[Hit]) -> dict[str, list[Chunk]]:
         """All parts of each procedure among the hits, in order (the chunker splits long ones)."""
