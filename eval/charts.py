@@ -59,3 +59,50 @@ def language_chart(results: dict, path: Path) -> Path:
     return _grouped_bars(
         results["configurations"], series, "Recall@5 by language of the question", "Recall@5", path
     )
+
+
+def reliability_chart(check: dict, title: str, path: Path) -> Path:
+    """Reliability diagram: share correct against mean stated confidence per bin (the
+    diagonal is perfect calibration), with how many questions each bin holds beneath."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = check["bins"]
+    centres = [(b["low"] + b["high"]) / 2 for b in bins]
+    width = bins[0]["high"] - bins[0]["low"] if bins else 0.1
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(7, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    top.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    top.bar(
+        centres,
+        [b["accuracy"] or 0.0 for b in bins],
+        width=width * 0.9,
+        alpha=0.75,
+        label="share correct",
+    )
+    filled = [b for b in bins if b["count"]]
+    top.plot(
+        [b["mean_confidence"] for b in filled],
+        [b["accuracy"] for b in filled],
+        marker="o",
+        color="black",
+        label="bin mean confidence",
+    )
+    top.set_ylim(0, 1)
+    top.set_ylabel("share correct")
+    top.set_title(f"{title} (ECE {check['ece']})")
+    top.legend(loc="upper left")
+    bottom.bar(centres, [b["count"] for b in bins], width=width * 0.9, color="tab:orange")
+    for centre, b in zip(centres, bins, strict=True):
+        if b["count"]:
+            bottom.annotate(str(b["count"]), (centre, b["count"]), ha="center", va="bottom")
+    bottom.set_xlim(0, 1)
+    bottom.set_xlabel("stated confidence (answer: confidence; refusal: 1 - confidence)")
+    bottom.set_ylabel("questions")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

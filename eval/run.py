@@ -19,19 +19,28 @@ import numpy as np
 
 from eval.golden import REFERENCE_DATE, GoldQuestion
 from eval.metrics import (
+    AnswerOutcome,
+    answer_breakdown,
+    best_f1_threshold,
+    calibration_summary,
     dedupe,
+    facts_shown,
     hit_at,
     mean,
     ndcg_at,
+    paired_by_tag,
+    precision_recall,
     recall_at,
     reciprocal_rank,
     refusal_scores,
     step_scores,
+    stratified_folds,
+    top_document_correct,
 )
 from kb.answer import Calibration, confidence
 from kb.conversation import resolve_question
 from kb.services import Services
-from kb.types import EVERYONE, AnswerStatus, Hit, Query
+from kb.types import EVERYONE, Answer, AnswerStatus, Hit, Query
 
 logger = logging.getLogger(__name__)
 
@@ -100,16 +109,25 @@ def _summarise(rows: list[dict], keys: Sequence[str]) -> dict[str, float]:
     return {key: round(mean([row[key] for row in rows]), 4) for key in keys}
 
 
-def evaluate_retrieval(services: Services, questions: Sequence[GoldQuestion], mode: str) -> dict:
+def evaluate_retrieval(
+    services: Services, questions: Sequence[GoldQuestion], mode: str, per_question: bool = False
+) -> dict:
     """Document- and section-level retrieval metrics of one of our retrieval modes."""
     return {
         "mode": mode,
-        **evaluate_search(lambda q: found_of(services.retrieve(query_of(q), mode)), questions),
+        **evaluate_search(
+            lambda q: found_of(services.retrieve(query_of(q), mode)), questions, per_question
+        ),
     }
 
 
-def evaluate_search(search: Search, questions: Sequence[GoldQuestion]) -> dict:
-    """Metrics for any search function, so baselines are scored exactly like our pipeline."""
+def evaluate_search(
+    search: Search, questions: Sequence[GoldQuestion], per_question: bool = False
+) -> dict:
+    """Metrics for any search function, so baselines are scored exactly like our pipeline.
+
+    With `per_question`, also each question's recall@1/@5 and MRR@10 by id, so another set
+    (the agent-style one) can be compared with it question by question."""
     rows = []
     latencies = []
     leaks = 0
@@ -128,6 +146,7 @@ def evaluate_search(search: Search, questions: Sequence[GoldQuestion]) -> dict:
         ideal = max(1, min(len(question.gold), 10))
         rows.append(
             {
+                "id": question.id,
                 "chunk_recall@1": 1.0 if "0" in chunk_relevant else 0.0,
                 "chunk_recall@5": hit_at(chunk_ranked, chunk_relevant, 5),
                 "chunk_mrr@10": reciprocal_rank(chunk_ranked, chunk_relevant, 10),
@@ -156,6 +175,11 @@ def evaluate_search(search: Search, questions: Sequence[GoldQuestion]) -> dict:
         by_language[row["language"]].append(row)
         by_type[row["type"]].append(row)
     latencies.sort()
+    kept = (
+        {"per_question": {r["id"]: {k: r[k] for k in PER_QUESTION_KEYS} for r in rows}}
+        if per_question
+        else {}
+    )
     return {
         "questions": len(rows),
         **_summarise(rows, keys),
@@ -168,7 +192,48 @@ def evaluate_search(search: Search, questions: Sequence[GoldQuestion]) -> dict:
         "by_type": {
             kind: _summarise(r, keys) | {"n": len(r)} for kind, r in sorted(by_type.items())
         },
+        **kept,
     }
+
+
+PER_QUESTION_KEYS = ("recall@1", "recall@5", "mrr@10")
+
+
+def is_conflict_notice(notice: str) -> bool:
+    """A "documents disagree" notice, told by its message kind (kb.messages), not by its
+    English wording, so a reworded or translated notice still counts."""
+    return getattr(notice, "kind", None) == "conflict"
+
+
+def outcome_of(question: GoldQuestion, answer: Answer) -> AnswerOutcome:
+    """What the agent saw for one question, as the flags the answer metrics count."""
+    refused = answer.status == AnswerStatus.NOT_COVERED
+    headline = [h.text for h, _ in answer.sentences] + [s.text for s in answer.steps]
+    facts = question.answer_contains
+    first = answer.passages[0].citation.document_id if answer.passages else None
+    answerable = not question.must_refuse
+    return AnswerOutcome(
+        id=question.id,
+        language=question.language,
+        type=question.type,
+        must_refuse=question.must_refuse,
+        refused=refused,
+        confidence=float(answer.confidence),
+        answer_correct=facts_shown(headline, facts) if answerable and facts else None,
+        answer_in_passages=(
+            facts_shown([p.text.text for p in answer.passages[:3]], facts)
+            if answerable and facts
+            else None
+        ),
+        top_document_correct=(
+            top_document_correct(first, question.gold_documents)
+            if answerable and question.gold
+            else None
+        ),
+        steps_expected=bool(question.gold_steps),
+        steps_shown=bool(answer.steps),
+        conflict_flagged=any(is_conflict_notice(n) for n in answer.notices),
+    )
 
 
 def evaluate_answers(services: Services, questions: Sequence[GoldQuestion]) -> dict:
@@ -178,8 +243,13 @@ def evaluate_answers(services: Services, questions: Sequence[GoldQuestion]) -> d
     leaks = 0
     conflicts_flagged = []
     failures: list[dict] = []
+    outcomes: list[AnswerOutcome] = []
+    shown: list[dict] = []
     for question in questions:
         answer = services.ask(query_of(question, k=8))
+        outcome = outcome_of(question, answer)
+        outcomes.append(outcome)
+        shown.append(_shown(question, answer, outcome))
         is_refused = answer.status == AnswerStatus.NOT_COVERED
         refused.append(is_refused)
         must_refuse.append(question.must_refuse)
@@ -220,7 +290,7 @@ def evaluate_answers(services: Services, questions: Sequence[GoldQuestion]) -> d
             )
             cited_ok.append(1.0 if chunk is not None and step.text in chunk.text else 0.0)
         if question.type == "conflict":
-            conflicts_flagged.append(1.0 if any("disagree" in n for n in answer.notices) else 0.0)
+            conflicts_flagged.append(1.0 if outcome.conflict_flagged else 0.0)
     return {
         "questions": len(questions),
         "refusal": {k: round(v, 4) for k, v in refusal_scores(refused, must_refuse).items()},
@@ -231,6 +301,25 @@ def evaluate_answers(services: Services, questions: Sequence[GoldQuestion]) -> d
         "conflicts_flagged": round(mean(conflicts_flagged), 4),
         "leaked_documents": leaks,
         "refusal_errors": failures,
+        "answer_metrics": answer_breakdown(outcomes),
+        "calibration_check": calibration_summary(outcomes),
+        "outcomes": shown,
+    }
+
+
+def _shown(question: GoldQuestion, answer: Answer, outcome: AnswerOutcome) -> dict:
+    """One question's outcome with what the agent saw, for reading failures in eval.json."""
+    return {
+        **outcome.__dict__,
+        "text": question.text,
+        "derived_from": question.extra.get("derived_from"),
+        "rewrite": question.extra.get("rewrite", []),
+        "resolved": answer.resolved_question,
+        "first_document": answer.passages[0].citation.document_id if answer.passages else None,
+        "gold_documents": sorted(question.gold_documents),
+        "sentences": [h.text[:200] for h, _ in answer.sentences[:2]],
+        "steps": len(answer.steps),
+        "notice_kinds": [getattr(n, "kind", "text") for n in answer.notices],
     }
 
 
@@ -306,6 +395,121 @@ def fit_calibration(
     )
 
 
+# ---------------------------------------------------------------- is the refusal threshold held out?
+
+CV_FOLDS = 5
+CV_SEED = 20261125
+REFUSAL_TARGET = 0.90
+"""The team's target: refusal precision and recall both at least this."""
+
+
+def _refusals(
+    features: Sequence[tuple[float, float, bool]], calibration: Calibration, threshold: float
+) -> list[bool]:
+    return [confidence(s, c, calibration) < threshold for s, c, _ in features]
+
+
+def cross_validate_refusals(
+    features: Sequence[tuple[float, float, bool]],
+    strata: Sequence[str],
+    folds: int = CV_FOLDS,
+    seed: int = CV_SEED,
+) -> dict:
+    """Refusal precision/recall with the calibration fit on the questions it is judged on
+    (in-sample, what `compare` reports as the fit) and held out: k-fold, stratified by
+    `strata` (language and must-refuse), fit on k-1 folds and judged on the one left out.
+
+    A second held-out row chooses the threshold for the best F1 of refusing on the training
+    folds instead of fit_calibration's "at most one answerable in ten refused": it tells
+    whether the target is reachable with the same two features by choosing differently."""
+    actual = [refuse for _, _, refuse in features]
+    fitted = fit_calibration(features)
+    in_sample = _refusals(features, fitted, fitted.refuse_below)
+    fold_of = stratified_folds(strata, folds, seed)
+    held_out = [False] * len(features)
+    held_out_f1 = [False] * len(features)
+    per_fold = []
+    for fold in range(folds):
+        train = [f for f, k in zip(features, fold_of, strict=True) if k != fold]
+        test_index = [i for i, k in enumerate(fold_of) if k == fold]
+        test = [features[i] for i in test_index]
+        calibration = fit_calibration(train)
+        decided = _refusals(test, calibration, calibration.refuse_below)
+        f1_threshold = best_f1_threshold(
+            [confidence(s, c, calibration) for s, c, _ in train], [r for _, _, r in train]
+        )
+        decided_f1 = _refusals(test, calibration, f1_threshold)
+        for i, refused, refused_f1 in zip(test_index, decided, decided_f1, strict=True):
+            held_out[i] = refused
+            held_out_f1[i] = refused_f1
+        per_fold.append(
+            {
+                "fold": fold,
+                "n": len(test),
+                "refuse_below": calibration.refuse_below,
+                "f1_threshold": round(f1_threshold, 4),
+                **precision_recall(decided, [r for _, _, r in test]).as_dict(),
+            }
+        )
+    return {
+        "folds": folds,
+        "seed": seed,
+        "stratified_by": "language and must-refuse",
+        "target": REFUSAL_TARGET,
+        "in_sample": precision_recall(in_sample, actual).as_dict(),
+        "cross_validated": precision_recall(held_out, actual).as_dict(),
+        "cross_validated_f1_threshold": precision_recall(held_out_f1, actual).as_dict(),
+        "per_fold": per_fold,
+    }
+
+
+def refusals_with(features: Sequence[tuple[float, float, bool]], calibration: Calibration) -> dict:
+    """Refusal precision/recall of a calibration fit elsewhere (on the golden set) applied to
+    other questions' features (the agent-style set)."""
+    return precision_recall(
+        _refusals(features, calibration, calibration.refuse_below),
+        [refuse for _, _, refuse in features],
+    ).as_dict()
+
+
+def agent_style_deltas(golden: dict, agent: dict) -> dict:
+    """Per rewrite rule (and "all"): agent-style against the golden question it came from,
+    for retrieval (recall@5, MRR@10) and answers (answer correct, top document correct,
+    refused when it should not be, answered when it should refuse)."""
+    questions = agent["answers"]["outcomes"]
+    derived_from = {o["id"]: o["derived_from"] for o in questions}
+    tags = {o["id"]: o["rewrite"] for o in questions}
+    result = {}
+    for key in ("recall@5", "mrr@10"):
+        result[key] = paired_by_tag(
+            {i: r[key] for i, r in golden["retrieval"]["per_question"].items()},
+            {i: r[key] for i, r in agent["retrieval"]["per_question"].items()},
+            derived_from,
+            tags,
+        )
+
+    def flag(outcomes: list[dict], name: str) -> dict[str, float | None]:
+        return {
+            o["id"]: None
+            if o["must_refuse"] or o[name] is None
+            else float(bool(o[name]) and not o["refused"])
+            for o in outcomes
+        }
+
+    def wrongly(outcomes: list[dict]) -> dict[str, float | None]:
+        return {o["id"]: float(o["refused"] != o["must_refuse"]) for o in outcomes}
+
+    golden_outcomes = golden["answers"]["outcomes"]
+    for name in ("answer_correct", "top_document_correct"):
+        result[name] = paired_by_tag(
+            flag(golden_outcomes, name), flag(questions, name), derived_from, tags
+        )
+    result["refusal_decision_wrong"] = paired_by_tag(
+        wrongly(golden_outcomes), wrongly(questions), derived_from, tags
+    )
+    return result
+
+
 # ---------------------------------------------------------------- the side-by-side comparison
 
 CONFIGURATIONS = (
@@ -332,8 +536,19 @@ CONFIGURATIONS = (
 )
 
 
-def compare(samples: Path, questions: Sequence[GoldQuestion], work_dir: Path) -> dict:
-    """Every configuration on the same golden set; one knowledge base per embedding model."""
+def compare(
+    samples: Path,
+    questions: Sequence[GoldQuestion],
+    work_dir: Path,
+    quick: bool = False,
+    agent_questions: Sequence[GoldQuestion] = (),
+) -> dict:
+    """Every configuration on the same golden set; one knowledge base per embedding model.
+
+    The default configuration also gets the answer-level measures, the calibration checks
+    (reliability, ECE, held-out refusals) and, given `agent_questions`, the same measures
+    on the agent-style set with its difference from the golden questions it came from.
+    `quick` runs the default configuration alone (one knowledge base, no baseline)."""
     from kb.config import Settings
     from kb.embedding import create_embedder
     from kb.store import KnowledgeBase
@@ -341,6 +556,9 @@ def compare(samples: Path, questions: Sequence[GoldQuestion], work_dir: Path) ->
     results: dict = {"configurations": [], "calibration": {}, "answers": {}}
     built: dict[str, Settings] = {}
     for name, model, mode, overrides in CONFIGURATIONS:
+        is_default = name.endswith("(default)")
+        if quick and not is_default:
+            continue
         if model not in built:
             settings = Settings(data_dir=work_dir / model, embedding_model=model)
             kb = KnowledgeBase(settings, create_embedder(model))
@@ -354,9 +572,10 @@ def compare(samples: Path, questions: Sequence[GoldQuestion], work_dir: Path) ->
             built[model] = settings
         settings = built[model].model_copy(update=overrides)
         services = Services(settings, KnowledgeBase(settings, create_embedder(model)))
-        row = evaluate_retrieval(services, questions, mode)
+        row = evaluate_retrieval(services, questions, mode, per_question=is_default)
+        golden_by_question = row.pop("per_question", {})
         results["configurations"].append({"name": name, "model": model, **row})
-        if name.endswith("(default)"):
+        if is_default and not quick:
             from eval.baseline import TutorialBaseline
 
             baseline = TutorialBaseline(samples, services.kb.embedder)
@@ -369,6 +588,7 @@ def compare(samples: Path, questions: Sequence[GoldQuestion], work_dir: Path) ->
                     **row,
                 },
             )
+        if is_default:
             if settings.reranker_path is not None or Settings().reranker_path is not None:
                 path = settings.reranker_path or Settings().reranker_path
                 reranked = Services(
@@ -383,11 +603,48 @@ def compare(samples: Path, questions: Sequence[GoldQuestion], work_dir: Path) ->
             calibration = fit_calibration(features)
             results["calibration"] = {"model": model, **calibration.__dict__}
             results["answers"] = evaluate_answers(services, questions)
+            results["refusal_check"] = cross_validate_refusals(
+                features, [f"{q.language}:{q.must_refuse}" for q in questions]
+            )
+            if agent_questions:
+                results["agent_style"] = evaluate_agent_style(
+                    services,
+                    agent_questions,
+                    mode,
+                    calibration,
+                    {"retrieval": {"per_question": golden_by_question}, **results},
+                )
         services.close()
     return results
 
 
-def markdown_report(results: dict, command: str) -> str:
+def evaluate_agent_style(
+    services: Services,
+    questions: Sequence[GoldQuestion],
+    mode: str,
+    golden_calibration: Calibration,
+    golden: dict,
+) -> dict:
+    """Retrieval and answer measures on the agent-style set, kept apart from the golden
+    set's, with the difference from each question's golden original."""
+    logger.info("agent-style set: %d questions", len(questions))
+    result: dict = {
+        "questions": len(questions),
+        "retrieval": evaluate_retrieval(services, questions, mode, per_question=True),
+        "answers": evaluate_answers(services, questions),
+    }
+    features = confidence_features(services, questions)
+    result["refusal_golden_fit"] = refusals_with(features, golden_calibration)
+    result["deltas"] = agent_style_deltas(golden, result)
+    return result
+
+
+def markdown_report(results: dict, command: str, charts: dict[str, str] | None = None) -> str:
+    """The report; `charts` names the PNG files (beside the report) that sections embed:
+    "reliability" and "agent_reliability"."""
+    from eval.answer_report import agent_sections, golden_sections
+
+    charts = charts or {}
     keys = [
         "recall@1",
         "recall@5",
@@ -457,6 +714,9 @@ def markdown_report(results: dict, command: str) -> str:
             "",
             f"Calibration: `{results['calibration']}`",
         ]
+        if "answer_metrics" in answers:
+            lines += golden_sections(results, charts.get("reliability"))
+    lines += agent_sections(results, charts.get("agent_reliability"))
     return "\n".join(lines) + "\n"
 
 

@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="golden-set evaluation of retrieval and answers")
     evaluate.add_argument("--samples", type=Path, default=Path("samples"))
     evaluate.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+    evaluate.add_argument(
+        "--quick",
+        action="store_true",
+        help="the default configuration only (one knowledge base, no baseline): for iterating",
+    )
+    evaluate.add_argument(
+        "--agent-style",
+        type=Path,
+        default=Path("eval/data/agent-style.jsonl"),
+        help="agent-style rewrites of the golden set, reported separately ('' to skip)",
+    )
     eval_commands = evaluate.add_subparsers(dest="eval_command")
     beir = eval_commands.add_parser("beir", help="retrieval metrics on a BEIR-layout dataset")
     beir.add_argument("dataset", type=Path)
@@ -440,22 +451,36 @@ def _eval(args: argparse.Namespace) -> int:
     if args.eval_command == "gaps":
         return _eval_gaps(args)
 
-    from eval.golden import load_golden
+    from eval.golden import load_agent_style, load_golden
     from eval.run import compare, markdown_report
 
     questions = load_golden()
+    agent = load_agent_style(args.agent_style) if str(args.agent_style) not in ("", ".") else []
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
-        results = compare(args.samples, questions, Path(tmp))
+        results = compare(args.samples, questions, Path(tmp), args.quick, agent)
     args.report_dir.mkdir(parents=True, exist_ok=True)
-    command = "kb eval"
+    command = "kb eval --quick" if args.quick else "kb eval"
     (args.report_dir / "eval.json").write_text(
         json.dumps({"command": command, **results}, indent=2, default=str) + "\n"
     )
-    from eval.charts import language_chart, retrieval_chart
+    from eval.charts import language_chart, reliability_chart, retrieval_chart
 
     retrieval_chart(results, args.report_dir / "eval-retrieval.png")
     language_chart(results, args.report_dir / "eval-languages.png")
-    report = markdown_report(results, command)
+    charts = {"reliability": "eval-reliability.png"}
+    reliability_chart(
+        results["answers"]["calibration_check"],
+        "Golden set",
+        args.report_dir / charts["reliability"],
+    )
+    if "agent_style" in results:
+        charts["agent_reliability"] = "eval-reliability-agent-style.png"
+        reliability_chart(
+            results["agent_style"]["answers"]["calibration_check"],
+            "Agent-style set",
+            args.report_dir / charts["agent_reliability"],
+        )
+    report = markdown_report(results, command, charts)
     report += "\n![retrieval](eval-retrieval.png)\n\n![languages](eval-languages.png)\n"
     (args.report_dir / "eval.md").write_text(report)
     print(report)
