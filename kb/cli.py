@@ -109,6 +109,15 @@ def _parser() -> argparse.ArgumentParser:
         "gaps", help="knowledge-gap topics against real customer intents (BANKING77)"
     )
     gaps.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+    public = eval_commands.add_parser(
+        "public", help="public datasets: AnswerDesk against two plain baselines"
+    )
+    public.add_argument(
+        "--dataset", action="append", help="a dataset folder under --data-dir (default: all)"
+    )
+    public.add_argument("--data-dir", type=Path, default=Path("eval/data/public"))
+    public.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+    public.add_argument("--no-progress", action="store_true")
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge base")
     ask.add_argument("question", nargs="?")
@@ -443,11 +452,48 @@ def _eval_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_public(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tqdm import tqdm
+
+    from eval.public import available_datasets, markdown_report, run_public
+
+    bars: dict[str, tqdm] = {}
+
+    def progress_for(name: str):  # type: ignore[no-untyped-def]
+        def progress(stage: str, done: int, total: int) -> None:
+            key = f"{name}: {stage}"
+            if key not in bars:
+                bars[key] = tqdm(total=total, desc=key, disable=args.no_progress, file=sys.stderr)
+            bars[key].update(done - bars[key].n)
+
+        return progress
+
+    names = args.dataset or available_datasets(args.data_dir)
+    command = "kb eval public" + "".join(f" --dataset {name}" for name in args.dataset or [])
+    try:
+        with tempfile.TemporaryDirectory(prefix="kb-public-") as tmp:
+            results = run_public(
+                args.data_dir, names, args.report_dir, Path(tmp), command, progress_for
+            )
+    except KBError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(markdown_report(results))
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     import tempfile
 
     if args.eval_command == "beir":
         return _eval_beir(args)
+    if args.eval_command == "public":
+        return _eval_public(args)
     if args.eval_command == "gaps":
         return _eval_gaps(args)
 
