@@ -9,6 +9,7 @@ say plainly that the knowledge base does not cover the question.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,15 @@ from dataclasses import dataclass
 
 from ingest.clean import split_sentences
 from ingest.steps import parse_step_number
+from kb.facts import (
+    Fact,
+    about,
+    announces_change,
+    chunk_facts,
+    column_in_force,
+    render_row,
+    same_thing,
+)
 from kb.lexical import tokenize
 from kb.messages import Message
 from kb.procedures import ProcedureOption, choose_procedure
@@ -45,11 +55,6 @@ _NOTE = re.compile(
 _WARNING = re.compile(r"^(?:warning|caution)\s*[:：]|^(?:警告|切勿)", re.I)
 _LETTER = re.compile(r"^\(?([a-z]|[ivx]{1,4})[.)]\s+", re.I)
 _BULLET = re.compile(r"^[-•◦*]\s+")
-_AMOUNT = re.compile(
-    r"(?:£|HK\$|HKD\s?|US\$|\$|€)\s?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?(?:k|m|million)\b)?"
-    r"|\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:%|港元|英镑|元)"
-    r"|\b\d{1,2}:\d{2}\b"
-)
 
 
 @dataclass(frozen=True)
@@ -157,9 +162,35 @@ def _body(chunk: Chunk) -> str:
     )
 
 
-def _candidate_sentences(chunk: Chunk) -> list[str]:
+_HISTORY_SECTION = re.compile(
+    r"revision|document history|change log|changelog|version history|修订|修訂|版本记录|版本記錄",
+    re.IGNORECASE,
+)
+_WEAK_WORDS = frozenset(
+    tokenize("say tell ask know want need get help make give check find explain let")
+)
+"""Words of a question that say what the agent wants to do, not what about: a headline
+matched only on "say" is no answer."""
+
+
+def _candidate_sentences(chunk: Chunk, as_of: dt.date | None = None) -> list[str]:
+    """The sentences a headline may quote: a table's rows read with their header (only the
+    columns in force on `as_of`), nothing from a revision history."""
+    if chunk.section_path and _HISTORY_SECTION.search(chunk.section_path[-1]):
+        return []
     body = _body(chunk)
     if chunk.kind == ChunkKind.TABLE:
+        if len(chunk.table_rows) >= 2:
+            header = chunk.table_rows[0]
+            keep = [
+                i
+                for i, name in enumerate(header)
+                if i == 0 or as_of is None or column_in_force(name, as_of)
+            ]
+            return [
+                render_row([header[i] for i in keep], [row[i] for i in keep if i < len(row)])
+                for row in chunk.table_rows[1:]
+            ]
         return [line for line in body.splitlines() if line.startswith("|") and "---" not in line][
             1:
         ]
@@ -178,15 +209,19 @@ def _sentence_score(sentence: str, question_tokens: set[str]) -> float:
 
 
 def best_sentences(
-    hits: Sequence[Hit], question_tokens: Sequence[str], limit: int = 3
+    hits: Sequence[Hit],
+    question_tokens: Sequence[str],
+    limit: int = 3,
+    as_of: dt.date | None = None,
 ) -> list[tuple[str, Chunk]]:
-    """Up to `limit` verbatim sentences (or table rows) that best answer the question, from
-    the top passages, in a stable order (by passage rank, then position in the passage)."""
-    wanted = set(question_tokens)
+    """Up to `limit` verbatim sentences (or table rows with their header) that best answer
+    the question, from the top passages, in a stable order (by passage rank, then position
+    in the passage). Words like "say" or "tell" do not count as matches."""
+    wanted = set(question_tokens) - _WEAK_WORDS or set(question_tokens)
     scored: list[tuple[float, int, int, str, Chunk]] = []
     for rank, hit in enumerate(hits[:3]):
         prior = (1.0, 0.7, 0.5)[rank]
-        for position, sentence in enumerate(_candidate_sentences(hit.chunk)):
+        for position, sentence in enumerate(_candidate_sentences(hit.chunk, as_of)):
             score = _sentence_score(sentence, wanted) * prior
             if score > 0:
                 scored.append((score, rank, position, sentence, hit.chunk))
@@ -262,69 +297,69 @@ def parse_steps(
 # ---------------------------------------------------------------- conflicts
 
 
-def _amount_kind(amount: str) -> str:
-    """Money in one currency, a percentage or a time: only like is compared with like."""
-    if ":" in amount:
-        return "time"
-    if amount.endswith("%"):
-        return "percent"
-    return re.sub(r"[\d,.\s]|k$|m$|million$", "", amount) or "number"
+@dataclass(frozen=True)
+class Change:
+    """A later document changed a value an older current document still states."""
+
+    old: Fact
+    new: Fact
 
 
-def _similarity(a: str, b: str) -> float:
-    """Jaccard overlap of two sentences' words, amounts left out."""
-    words_a = set(tokenize(_AMOUNT.sub(" ", a)))
-    words_b = set(tokenize(_AMOUNT.sub(" ", b)))
-    return len(words_a & words_b) / len(words_a | words_b) if words_a | words_b else 0.0
+@dataclass(frozen=True)
+class FactReview:
+    conflicts: tuple[str, ...] = ()  # "documents disagree" notices
+    changes: tuple[Change, ...] = ()
 
 
-def find_conflicts(hits: Sequence[Hit], question_tokens: Sequence[str]) -> list[str]:
-    """Notices for current documents that state different amounts for what was asked: two
-    sentences from different documents, both about the question, alike in wording, with
-    amounts of the same kind (money in one currency, percentages, times) that differ."""
+def review_facts(
+    hits: Sequence[Hit], question_tokens: Sequence[str], as_of: dt.date | None = None
+) -> FactReview:
+    """Compare the amounts the top current passages state about what was asked (kb.facts):
+    the same thing with different amounts in two documents is a change when the later one
+    announces changes (a dated column, a "Fee Changes" notice) and a conflict otherwise."""
     wanted = set(question_tokens)
-    candidates: dict[str, list[tuple[str, Chunk]]] = {}
+    facts: list[Fact] = []
     for hit in hits[:5]:
-        if hit.status != DocumentStatus.CURRENT:
-            continue
-        for sentence in _candidate_sentences(hit.chunk):
-            overlap = len(wanted.intersection(tokenize(sentence)))
-            if _AMOUNT.search(sentence) and overlap >= max(2, math.ceil(0.5 * len(wanted))):
-                candidates.setdefault(hit.chunk.document.document_id, []).append(
-                    (sentence, hit.chunk)
-                )
-    notices: list[str] = []
-    documents = list(candidates)
-    for i, doc_a in enumerate(documents):
-        for doc_b in documents[i + 1 :]:
-            notice = _first_disagreement(candidates[doc_a], candidates[doc_b])
-            if notice:
-                notices.append(notice)
-    return notices[:2]
-
-
-def _first_disagreement(
-    left: Sequence[tuple[str, Chunk]], right: Sequence[tuple[str, Chunk]]
-) -> str | None:
-    for sentence_a, chunk_a in left:
-        for sentence_b, chunk_b in right:
-            if _similarity(sentence_a, sentence_b) < 0.35:
-                continue  # different things (say, telephone and online limits)
-            for kind in {_amount_kind(a) for a in _AMOUNT.findall(sentence_a)}:
-                amounts_a = {a for a in _AMOUNT.findall(sentence_a) if _amount_kind(a) == kind}
-                amounts_b = {a for a in _AMOUNT.findall(sentence_b) if _amount_kind(a) == kind}
-                only_a, only_b = amounts_a - amounts_b, amounts_b - amounts_a
-                if only_a and only_b:
-                    return Message(
+        if hit.status == DocumentStatus.CURRENT:
+            facts += [f for f in chunk_facts(hit.chunk, as_of) if about(f, wanted)]
+    conflicts: list[str] = []
+    changes: list[Change] = []
+    reported: set[frozenset[str]] = set()
+    for i, a in enumerate(facts):
+        for b in facts[i + 1 :]:
+            pair = frozenset((a.document_id, b.document_id))
+            if len(pair) < 2 or pair in reported or a.amount == b.amount:
+                continue
+            if not same_thing(a, b):
+                continue
+            newer, older = (a, b) if _effective(a) > _effective(b) else (b, a)
+            if _effective(newer) > _effective(older) and announces_change(newer):
+                changes.append(Change(older, newer))
+            else:
+                conflicts.append(
+                    Message(
                         "conflict",
-                        title_a=chunk_a.document.title,
-                        section_a=chunk_a.section,
-                        amounts_a=", ".join(sorted(only_a)),
-                        title_b=chunk_b.document.title,
-                        section_b=chunk_b.section,
-                        amounts_b=", ".join(sorted(only_b)),
+                        title_a=a.chunk.document.title,
+                        section_a=a.chunk.section,
+                        amounts_a=a.amount,
+                        title_b=b.chunk.document.title,
+                        section_b=b.chunk.section,
+                        amounts_b=b.amount,
                     )
-    return None
+                )
+            reported.add(pair)
+    return FactReview(tuple(conflicts[:2]), tuple(changes))
+
+
+def _effective(fact: Fact) -> dt.date:
+    return fact.in_force_from or fact.chunk.document.effective_date or dt.date.min
+
+
+def find_conflicts(
+    hits: Sequence[Hit], question_tokens: Sequence[str], as_of: dt.date | None = None
+) -> list[str]:
+    """The "documents disagree" notices of `review_facts`."""
+    return list(review_facts(hits, question_tokens, as_of).conflicts)
 
 
 # ---------------------------------------------------------------- the answer
@@ -344,6 +379,7 @@ def build_answer(
     originals: Mapping[tuple[str, int], str | None] | None = None,
     notices: Sequence[str] = (),
     max_passages: int = 5,
+    as_of: dt.date | None = None,
 ) -> Answer:
     """Assemble what the agent sees from ranked hits (current documents first).
 
@@ -376,9 +412,31 @@ def build_answer(
             advice=ESCALATION_ADVICE,
         )
 
-    sentences = tuple(
-        (highlight(s, tokens), cite(chunk)) for s, chunk in best_sentences(hits, tokens)
-    )
+    review = review_facts(hits, tokens, as_of)
+    chosen = best_sentences(hits, tokens, as_of=as_of)
+    replaced: dict[tuple[str, str], list[Change]] = {}
+    for change in review.changes:  # the value in force leads; the superseded one goes
+        old, new = change.old, change.new
+        chosen = [
+            (text, chunk)
+            for text, chunk in chosen
+            if not (chunk.chunk_id == old.chunk.chunk_id and old.amount in text)
+        ]
+        if not any(text == new.text for text, _ in chosen):
+            chosen.insert(0, (new.text, new.chunk))
+        replaced.setdefault((new.document_id, new.amount), []).append(change)
+    change_notices = [
+        Message(
+            "changed",
+            title=group[0].new.chunk.document.title,
+            date=_effective(group[0].new),
+            new=group[0].new.amount,
+            old=", ".join(dict.fromkeys(c.old.amount for c in group)),
+            old_title="”, “".join(dict.fromkeys(c.old.chunk.document.title for c in group)),
+        )
+        for group in replaced.values()
+    ]
+    sentences = tuple((highlight(s, tokens), cite(chunk)) for s, chunk in chosen[:3])
     steps: tuple[Step, ...] = ()
     step_notices: list[str] = []
     if procedure_options is not None:
@@ -434,7 +492,8 @@ def build_answer(
                     if confident_from is not None and confidence_value < confident_from
                     else []
                 ),
-                *find_conflicts(hits, tokens),
+                *change_notices[:2],
+                *review.conflicts,
                 *notices,
             ]
         ),

@@ -43,6 +43,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Steps from “{target}” ({section}): “{source}” says to follow that procedure.",
         "zh": "步骤来自“{target}”（{section}）：“{source}”要求按该程序办理。",
     },
+    "changed": {
+        "en": (
+            "Changed on {date}: “{title}” sets {new}, replacing {old} in “{old_title}”. "
+            "Quote {new}."
+        ),
+        "zh": "已于 {date} 变更：“{title}”规定为 {new}，取代“{old_title}”中的 {old}。请按 {new} 答复。",
+    },
     "expired": {
         "en": "“{title}” also matches but expired on {date}; it is not used for this answer.",
         "zh": "“{title}”也相关，但已于 {date} 失效，本答案未采用。",

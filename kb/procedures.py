@@ -17,11 +17,11 @@ top document, and the sections of referenced documents); this module only scores
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kb.lexical import tokenize
-from kb.types import Chunk
+from kb.types import Chunk, ChunkKind, Hit
 
 _REFERRING = re.compile(
     r"(?:follow(?:ing|s)?|see|per|under|using|use|in line with|as set out in|according to|"
@@ -29,11 +29,25 @@ _REFERRING = re.compile(
     r"按照|参见|参阅|详见|见|依照|依据|根据|按)\W{0,3}(?:the\s+)?(?:our\s+)?[《“\"']?$",
     re.IGNORECASE,
 )
+_GENERIC_TITLE_WORDS = frozenset(
+    tokenize(
+        "procedure procedures policy guide guidance standard faq manual playbook process "
+        "handbook quick reference notes 规程 政策 指引 流程 程序 指南 手册 须知 办法 规定"
+    )
+)
+_HANDING_OVER = re.compile(
+    r"(?:follow(?:ing|s)?|in line with|as set out in|in accordance with|as described in|"
+    r"as in|按照|依照|依据)\W{0,3}(?:the\s+)?(?:our\s+)?[《“\"']?$",
+    re.IGNORECASE,
+)
 HEADING_BONUS = 0.6
-"""Added to an option whose own section heading names the situation ("abroad"): enough to
-beat the top-ranked section of the same procedure (score 1.0) from a sibling (0.5)."""
-REFERENCE_SCORE = 1.2
-"""A referenced procedure outranks the passage that pointed to it (at most 1.0)."""
+"""Added, times the share of its distinctive heading words the situation names, to an
+option whose own heading names the situation ("Reporting from abroad" for a card lost
+abroad): enough to beat the top-ranked section of the same procedure from a sibling."""
+REFERENCE_LEAD = 0.2
+"""A referenced procedure outranks the passage that pointed to it by this much."""
+TOP_DOCUMENT_BONUS = 0.1
+"""A procedure of the best passage's own document is preferred on close calls."""
 SIBLING_SCORE = 0.5
 OTHER_DOCUMENT_SHARE = 0.8
 """A procedure of another document among the hits counts for this share of that document's
@@ -58,11 +72,14 @@ class ProcedureOption:
 
 
 def referenced_documents(
-    text: str, titles: Mapping[str, str], exclude: str | None = None
+    text: str, titles: Mapping[str, str], exclude: str | None = None, strong_only: bool = False
 ) -> list[str]:
     """Ids of the documents whose title `text` refers to ("following the X Procedure",
     "see X", "按照《X》"), in order of appearance; a title merely mentioned is not a
-    reference, and a document never refers to itself."""
+    reference, and a document never refers to itself. With `strong_only`, only references
+    that hand the work over ("following", "in line with", "按照") count, not "see": a
+    procedure that says "(see the PIN FAQ)" for one sub-case is still the procedure."""
+    referring = _HANDING_OVER if strong_only else _REFERRING
     lowered = text.lower()
     found: list[tuple[int, str]] = []
     for document_id, title in titles.items():
@@ -71,7 +88,7 @@ def referenced_documents(
         needle = title.lower()
         start = lowered.find(needle)
         while start >= 0:
-            if _REFERRING.search(lowered[max(0, start - 40) : start]):
+            if referring.search(lowered[max(0, start - 40) : start]):
                 found.append((start, document_id))
                 break
             start = lowered.find(needle, start + 1)
@@ -101,9 +118,9 @@ def choose_procedure(
     options: Sequence[ProcedureOption], situation_tokens: Iterable[str]
 ) -> ProcedureOption | None:
     """The option to show. A passage that refers to another procedure gives way to it. Then
-    the highest evidence, less how far its similarity to the question is
-    below the most similar option's, plus a bonus when its own heading names the situation;
-    ties go to the earlier option (retrieval order)."""
+    the highest evidence, less how far its similarity to the question is below the most
+    similar option's, plus a bonus for the share of its heading the situation names; ties go
+    to the earlier option (retrieval order)."""
     referring = {o.referred_by.chunk_id for o in options if o.referred_by is not None}
     options = [o for o in options if not referring & {c.chunk_id for c in o.parts}]
     if not options:
@@ -113,7 +130,8 @@ def choose_procedure(
     top_similarity = max(known) if known else 0.0
     best, best_score = None, float("-inf")
     for option, heading in zip(options, _distinctive_heading_tokens(options), strict=True):
-        score = option.score + (HEADING_BONUS if heading & wanted else 0.0)
+        fit = len(heading & wanted) / len(heading) if heading else 0.0
+        score = option.score + HEADING_BONUS * fit
         if option.similarity is not None:
             score -= SIMILARITY_SCALE * (top_similarity - option.similarity)
         if score > best_score + 1e-9:
@@ -127,3 +145,73 @@ def procedure_sections(chunks: Sequence[Chunk]) -> list[tuple[Chunk, ...]]:
     for chunk in sorted(chunks, key=lambda c: c.position):
         sections.setdefault(chunk.section_path, []).append(chunk)
     return [tuple(parts) for parts in sections.values()]
+
+
+def title_fits(title: str, situation_tokens: set[str]) -> bool:
+    """Whether a referenced document is about the situation at all: its title shares a
+    word with the question or the call, generic words ("procedure", "policy") aside. A
+    payments procedure's "if it is a scam, follow the Fraud Escalation Procedure" is a side
+    branch, not the answer to "how do I send an international payment"."""
+    return bool((set(tokenize(title)) - _GENERIC_TITLE_WORDS) & situation_tokens)
+
+
+def gather_options(
+    hits: Sequence[Hit],
+    sections_of: Callable[[str], Sequence[tuple[Chunk, ...]]],
+    titles: Mapping[str, str],
+    situation_tokens: Iterable[str],
+) -> list[ProcedureOption]:
+    """Every procedure section an answer could show, with its evidence:
+
+    - a procedure passage among the top five hits: its fused score relative to the top hit
+      (plus TOP_DOCUMENT_BONUS in the top hit's document);
+    - the other sections of the top document (SIBLING_SCORE) and of the other documents
+      among the hits (OTHER_DOCUMENT_SHARE of that document's best hit);
+    - the sections of a document that the top hit, or a procedure among the hits, refers to
+      (REFERENCE_LEAD above the referrer), when its title fits the situation.
+
+    `sections_of(document_id)` gives a current document's procedure sections; `titles`
+    holds the documents the asker may read."""
+    if not hits:
+        return []
+    situation = set(situation_tokens)
+    top = hits[0]
+    top_id = top.chunk.document.document_id
+    options: dict[tuple[str, tuple[str, ...]], ProcedureOption] = {}
+
+    def add(parts: tuple[Chunk, ...], score: float, via: Chunk | None = None) -> None:
+        key = (parts[0].document.document_id, parts[0].section_path)
+        if key not in options or options[key].score < score:
+            options[key] = ProcedureOption(parts, score, via)
+
+    def ratio(hit: Hit) -> float:
+        return hit.score / top.score if top.score else 0.0
+
+    document_ratio: dict[str, float] = {}
+    for hit in hits[:8]:
+        document_ratio.setdefault(hit.chunk.document.document_id, ratio(hit))
+    referrers: list[tuple[Chunk, float]] = [(top.chunk, 1.0)]
+    for hit in hits[:5]:
+        chunk = hit.chunk
+        if chunk.kind != ChunkKind.PROCEDURE:
+            continue
+        bonus = TOP_DOCUMENT_BONUS if chunk.document.document_id == top_id else 0.0
+        for parts in sections_of(chunk.document.document_id):
+            if parts[0].section_path == chunk.section_path:
+                add(parts, ratio(hit) + bonus)
+        if hit is not top:
+            referrers.append((chunk, ratio(hit) + bonus))
+    for hit in hits[:5]:
+        document_id = hit.chunk.document.document_id
+        for parts in sections_of(document_id):
+            share = SIBLING_SCORE if document_id == top_id else OTHER_DOCUMENT_SHARE
+            add(parts, share * document_ratio[document_id])
+    for chunk, score in referrers:
+        strong_only = chunk.kind == ChunkKind.PROCEDURE  # a procedure only hands over
+        for document_id in referenced_documents(
+            chunk.text, titles, exclude=chunk.document.document_id, strong_only=strong_only
+        )[:2]:
+            if title_fits(titles[document_id], situation):
+                for parts in sections_of(document_id):
+                    add(parts, score + REFERENCE_LEAD, chunk)
+    return list(options.values())

@@ -22,14 +22,7 @@ from kb.glossary import default_glossary
 from kb.insights_report import InsightsBuilder, InsightsReport
 from kb.lexical import tokenize
 from kb.messages import Message
-from kb.procedures import (
-    OTHER_DOCUMENT_SHARE,
-    REFERENCE_SCORE,
-    SIBLING_SCORE,
-    ProcedureOption,
-    procedure_sections,
-    referenced_documents,
-)
+from kb.procedures import ProcedureOption, gather_options, procedure_sections
 from kb.querylog import QueryLog, shows_low_confidence
 from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase
@@ -264,10 +257,11 @@ class Services:
             confidence_value=value,
             threshold=calibration.refuse_below if threshold is None else threshold,
             confident_from=calibration.confident_from,
-            procedure_options=self._procedure_options(used, replace(query, as_of=as_of), resolved),
+            procedure_options=self._procedure_options(used, replace(query, as_of=as_of), plan),
             situation=plan.context or "",
             originals=self._originals(used),
             notices=notices,
+            as_of=as_of,
         )
 
     def _calibration(self) -> Calibration:
@@ -290,57 +284,27 @@ class Services:
         return confidence(similarity, word_coverage, self._calibration())
 
     def _procedure_options(
-        self, hits: Sequence[Hit], query: Query, question: str
+        self, hits: Sequence[Hit], query: Query, plan: SearchPlan
     ) -> list[ProcedureOption]:
-        """The procedure sections an answer may show (kb.procedures chooses): those the best
-        passage refers to, those among the hits, and the top document's other sections."""
-        if not hits:
-            return []
-        top = hits[0]
-        options: dict[tuple[str, tuple[str, ...]], ProcedureOption] = {}
+        """The procedure sections an answer may show, with their similarity to the question
+        (kb.procedures gathers and chooses; this only fetches what they need)."""
 
-        def sections(document_id: str, version: int) -> list[tuple[Chunk, ...]]:
+        def sections(document_id: str) -> list[tuple[Chunk, ...]]:
+            version = self.kb.registry.document_info(document_id).version
             chunks = self.document_chunks(document_id, version)
             return procedure_sections([c for c in chunks if c.kind == ChunkKind.PROCEDURE])
 
-        def add(parts: tuple[Chunk, ...], score: float, via: Chunk | None = None) -> None:
-            key = (parts[0].document.document_id, parts[0].section_path)
-            if key not in options:
-                options[key] = ProcedureOption(parts, score, via)
-
         titles = self.retriever.titles(Scope.of(replace(query, include_inactive=False)))
-        top_id = top.chunk.document.document_id
-        for document_id in referenced_documents(top.chunk.text, titles, exclude=top_id)[:2]:
-            record = self.kb.registry.document_info(document_id)
-            for parts in sections(document_id, record.version):
-                add(parts, REFERENCE_SCORE, top.chunk)
-        document_ratio: dict[str, float] = {}
-        for hit in hits[:8]:
-            document_ratio.setdefault(
-                hit.chunk.document.document_id, hit.score / top.score if top.score else 0.0
-            )
-        for hit in hits[:5]:
-            chunk = hit.chunk
-            ratio = document_ratio[chunk.document.document_id]
-            own = hit.score / top.score if top.score else 0.0
-            for parts in sections(chunk.document.document_id, chunk.document.version):
-                if (
-                    parts[0].section_path == chunk.section_path
-                    and chunk.kind == ChunkKind.PROCEDURE
-                ):
-                    add(parts, own)
-                elif chunk.document.document_id == top_id:
-                    add(parts, SIBLING_SCORE)
-                else:
-                    add(parts, OTHER_DOCUMENT_SHARE * ratio)
+        situation = tokenize(f"{plan.question} {plan.context or ''}")
+        options = gather_options(hits, sections, titles, situation)
         if not options:
             return []
         similarity = self.retriever.similarity(
-            question, [c.chunk_id for o in options.values() for c in o.parts]
+            plan.question, [c.chunk_id for o in options for c in o.parts]
         )
         return [
             replace(o, similarity=max(similarity.get(c.chunk_id, 0.0) for c in o.parts))
-            for o in options.values()
+            for o in options
         ]
 
     def _procedure_parts(self, hits: Sequence[Hit]) -> dict[str, list[Chunk]]:

@@ -1,0 +1,266 @@
+"""Amounts stated in passages, with what they are for: the basis of conflicts and changes. Pure.
+
+"Documents disagree" is only worth saying when two current documents give a different
+amount for the same thing: the same kind of amount (a fee, a limit, a rate, a time), for
+the same subject (CHAPS, the daily online transfer limit), for the same product and
+channel (personal or business, debit or credit, online or telephone). A sentence that
+gives a debit card limit and a credit card limit states two facts, not a disagreement, and
+a limit never disagrees with a fee.
+
+When the two documents took effect on different dates, it is not a disagreement either: the
+later one changed the value ("Fee Changes from 1 January 2027" says CHAPS is £30). The
+answer then gives the value in force and says where it changed.
+
+Table rows are facts too, read with their header ("CHAPS payment (all channels) — Fee from
+1 January 2027: £30"), and a column dated "until 31 December 2026" or "from 1 January 2027"
+only counts on the dates it covers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ingest.clean import split_sentences
+from kb.lexical import tokenize
+from kb.types import Chunk, ChunkKind
+
+AMOUNT = re.compile(
+    r"(?:£|HK\$|HKD\s?|US\$|\$|€)\s?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?(?:k|m|million)\b)?"
+    r"|\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:%|港元|英镑|元)"
+    r"|\b\d{1,2}:\d{2}\b"
+)
+_CLAUSE = re.compile(r";|；|，|,\s+(?=(?:and|but|or|while|whereas)\b)|\band\b(?=[^£$€%\d]*[£$€\d])")
+_ATTRIBUTES = (
+    ("fee", r"\b(?:fees?|charges?|charged|costs?|price|pay)\b|费|收费|手续费|費"),
+    (
+        "limit",
+        r"\b(?:limits?|maximum|max|up to|at most|minimum|min|cap)\b|限额|上限|最多|最高|額度|限額",
+    ),
+    ("rate", r"\b(?:rates?|interest|apr|ear|aer)\b|利率|费率|年利率"),
+    ("time", r"\b(?:cut-?off|by|before|after|until|deadline|hours?)\b|截止|之前|前"),
+)
+_QUALIFIERS = {
+    "segment": (
+        ("personal", r"\bpersonal\b|个人|個人"),
+        ("business", r"\bbusiness\b|企业|企業|公司"),
+    ),
+    "card": (("debit", r"\bdebit\b|借记卡|借記卡|提款卡|金融卡"), ("credit", r"\bcredit\b|信用卡")),
+    "channel": (
+        ("online", r"\b(?:online|mobile|app|internet)\b|网上|網上|网银|網銀|手机银行|App"),
+        ("phone", r"\b(?:tele)?phone\b|电话|電話"),
+        ("branch", r"\bbranch\b|柜台|櫃檯|分行|网点"),
+        ("atm", r"\batms?\b|cash machine|取款机|提款机"),
+    ),
+    "delivery": (("standard", r"\bstandard\b|普通"), ("express", r"\bexpress\b|加急")),
+    "place": (("abroad", r"\babroad|overseas|international\b|境外|国外|海外"),),
+    "period": (
+        ("daily", r"\bdaily|per day|a day|each day\b|每日|每天|单日"),
+        ("monthly", r"\bmonthly|per month|a month\b|每月"),
+        ("single", r"\bper (?:transaction|payment|cheque)|single\b|单笔|每笔"),
+    ),
+}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        1,
+    )
+}
+_DATE = re.compile(
+    r"(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})|(\d{4})-(\d{2})-(\d{2})"
+    r"|(\d{4})年(\d{1,2})月(\d{1,2})日",
+    re.IGNORECASE,
+)
+_FROM = re.compile(r"\b(?:from|since|effective|starting|after)\b|起|自|之后", re.IGNORECASE)
+_UNTIL = re.compile(r"\b(?:until|till|up to|before|to)\b|止|前|之前|截至", re.IGNORECASE)
+_NOT_CONTENT = frozenset(tokenize("fee fees charge cost limit rate amount per day daily the new"))
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One amount in a passage and what it is for."""
+
+    amount: str
+    kind: str  # the amount's unit: a currency symbol, "percent", "time" or "number"
+    attribute: str  # fee, limit, rate, time or "" when the words do not say
+    subject: frozenset[str]  # content words naming the thing (amounts and qualifiers out)
+    qualifiers: frozenset[tuple[str, str]]  # (group, value): ("channel", "online") ...
+    text: str  # the sentence or the table row read with its header
+    chunk: Chunk
+    in_force_from: dt.date | None = None  # from a column headed "from <date>"
+
+    @property
+    def document_id(self) -> str:
+        return self.chunk.document.document_id
+
+
+def amount_kind(amount: str) -> str:
+    """Money in one currency, a percentage or a time: only like is compared with like."""
+    if ":" in amount:
+        return "time"
+    if amount.endswith("%"):
+        return "percent"
+    return re.sub(r"[\d,.\s]|k$|m$|million$", "", amount) or "number"
+
+
+def parse_date(text: str) -> dt.date | None:
+    match = _DATE.search(text)
+    if not match:
+        return None
+    g = match.groups()
+    try:
+        if g[0]:
+            return dt.date(int(g[2]), _MONTHS[g[1].lower()], int(g[0]))
+        if g[3]:
+            return dt.date(int(g[3]), int(g[4]), int(g[5]))
+        return dt.date(int(g[6]), int(g[7]), int(g[8]))
+    except ValueError:
+        return None
+
+
+def column_in_force(header: str, as_of: dt.date) -> bool:
+    """False for a column dated "until 31 December 2026" after that day, or "from 1 January
+    2027" before it; True for any other column."""
+    date = parse_date(header)
+    if date is None:
+        return True
+    before = header[: _DATE.search(header).start()]  # type: ignore[union-attr]
+    if _UNTIL.search(before) and not _FROM.search(before):
+        return as_of <= date
+    if _FROM.search(before):
+        return as_of >= date
+    return True
+
+
+def _attribute(text: str) -> str:
+    lowered = text.lower()
+    for name, pattern in _ATTRIBUTES:
+        if re.search(pattern, lowered):
+            return name
+    return ""
+
+
+def _qualifiers(text: str) -> frozenset[tuple[str, str]]:
+    lowered = text.lower()
+    found = set()
+    for group, values in _QUALIFIERS.items():
+        for value, pattern in values:
+            if re.search(pattern, lowered):
+                found.add((group, value))
+    return frozenset(found)
+
+
+def _subject(text: str) -> frozenset[str]:
+    words = set(tokenize(AMOUNT.sub(" ", text))) - _NOT_CONTENT
+    return frozenset(w for w in words if not w.isdigit())
+
+
+def render_row(header: Sequence[str], row: Sequence[str]) -> str:
+    """A table row read with its header: "CHAPS payment — Fee: £25; Notes: same day"."""
+    if not row:
+        return ""
+    label, cells = row[0], list(zip(header[1:], row[1:], strict=False))
+    parts = [f"{name}: {value}" if name else value for name, value in cells if value.strip()]
+    return f"{label} — " + "; ".join(parts) if parts else label
+
+
+def _make(
+    amount: str, context: str, text: str, chunk: Chunk, in_force_from: dt.date | None = None
+) -> Fact:
+    return Fact(
+        amount=amount.strip(),
+        kind=amount_kind(amount.strip()),
+        attribute=_attribute(context),
+        subject=_subject(context),
+        qualifiers=_qualifiers(context),
+        text=text,
+        chunk=chunk,
+        in_force_from=in_force_from,
+    )
+
+
+def table_facts(chunk: Chunk, as_of: dt.date | None = None) -> list[Fact]:
+    rows = chunk.table_rows
+    if len(rows) < 2:
+        return []
+    header, facts = rows[0], []
+    keep = [i for i, name in enumerate(header) if as_of is None or column_in_force(name, as_of)]
+    for row in rows[1:]:
+        text = render_row([header[i] for i in keep], [row[i] for i in keep if i < len(row)])
+        for column, cell in enumerate(row[1:], start=1):
+            name = header[column] if column < len(header) else ""
+            if as_of is not None and not column_in_force(name, as_of):
+                continue
+            dated = parse_date(name) if _FROM.search(name) else None
+            for amount in AMOUNT.findall(cell):
+                facts.append(_make(amount, f"{row[0]} {name} {cell}", text, chunk, dated))
+    return facts
+
+
+def sentence_facts(sentence: str, chunk: Chunk) -> list[Fact]:
+    """One fact per amount, each read with its own clause ("the debit card limit is £500;
+    the credit card limit is £300" gives two facts with different subjects)."""
+    facts = []
+    for clause in _CLAUSE.split(sentence):
+        for amount in AMOUNT.findall(clause or ""):
+            facts.append(_make(amount, clause, sentence, chunk))
+    return facts
+
+
+def chunk_facts(chunk: Chunk, as_of: dt.date | None = None) -> list[Fact]:
+    if chunk.kind == ChunkKind.TABLE and chunk.table_rows:
+        return table_facts(chunk, as_of)
+    facts = []
+    for line in chunk.text.splitlines()[1:] if chunk.section else chunk.text.splitlines():
+        if line.startswith("|"):
+            continue
+        for sentence in split_sentences(line):
+            facts += sentence_facts(sentence, chunk)
+    return facts
+
+
+def same_thing(a: Fact, b: Fact, min_overlap: float = 0.5) -> bool:
+    """Whether two facts state the same kind of amount for the same thing: same unit, same
+    attribute (when both say), no qualifier group where they differ (debit vs credit, online
+    vs phone), and subjects that overlap (share of the smaller subject)."""
+    if a.kind != b.kind or (a.attribute and b.attribute and a.attribute != b.attribute):
+        return False
+    groups_a = {g: {v for gg, v in a.qualifiers if gg == g} for g, _ in a.qualifiers}
+    groups_b = {g: {v for gg, v in b.qualifiers if gg == g} for g, _ in b.qualifiers}
+    for group in groups_a.keys() & groups_b.keys():
+        if groups_a[group] != groups_b[group]:
+            return False
+    if (groups_a.keys() ^ groups_b.keys()) & {"segment", "card"}:
+        return False  # one names the product, the other another or none: not comparable
+    smaller = min(len(a.subject), len(b.subject))
+    return smaller > 0 and len(a.subject & b.subject) / smaller >= min_overlap
+
+
+_CHANGE_TITLE = re.compile(r"chang|updat|increas|revis|new fees?|调整|变更|更新|調整|變更", re.I)
+
+
+def announces_change(fact: Fact) -> bool:
+    """Whether a fact comes from a change notice: a column dated "from <date>", or a
+    document whose title says it changes things ("Fee Changes from 1 January 2027")."""
+    return fact.in_force_from is not None or bool(_CHANGE_TITLE.search(fact.chunk.document.title))
+
+
+def about(fact: Fact, question_tokens: set[str]) -> bool:
+    """Whether a fact is about what was asked: its subject shares a question word."""
+    return bool(fact.subject & question_tokens)

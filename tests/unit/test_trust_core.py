@@ -1,0 +1,216 @@
+"""Pure parts of answers an agent can trust: agent phrasing, the call as context, the
+authoritative procedure, facts that conflict or change, readable headlines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kb.answer import best_sentences, build_answer, review_facts
+from kb.conversation import plan_search
+from kb.facts import chunk_facts, column_in_force, render_row, same_thing
+from kb.lexical import tokenize
+from kb.phrasing import search_text
+from kb.procedures import (
+    ProcedureOption,
+    choose_procedure,
+    gather_options,
+    procedure_sections,
+    referenced_documents,
+)
+from kb.types import Category, Chunk, ChunkKind, DocumentInfo, Hit, Turn
+
+
+def info(doc, title=None, effective=None):
+    return DocumentInfo(
+        doc, 1, title or doc.title(), f"{doc}.docx", "docx", "en", Category.PROCEDURE,
+        effective, None, ("everyone",),
+    )  # fmt: skip
+
+
+def chunk(text, doc="guide", position=0, kind=ChunkKind.TEXT, section=("S",), title=None,
+          effective=None, rows=()):  # fmt: skip
+    return Chunk(
+        f"{doc}:v1:{position}", info(doc, title, effective), position, kind, text, section,
+        (1,), "en", "h", rows,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- agent phrasing
+
+
+def test_agent_wrappers_and_typed_numbers_are_not_searched():
+    assert search_text("Customer wants to know the CHAPS fee") == "the CHAPS fee"
+    assert search_text("Customer wants to know the CHAPS fee, ph 07700 900123") == "the CHAPS fee"
+    assert search_text("cust says her card ending 4821 was stolen abroad") == (
+        "her card was stolen abroad"
+    )
+    assert search_text("客户想知道信用卡在国外被盗了怎么办") == "信用卡在国外被盗了怎么办"
+    rambling = (
+        "hi so I have a customer on the line, she is asking how much cash we can send, thanks"
+    )
+    assert search_text(rambling) == "how much cash we can send"
+
+
+def test_amounts_times_and_plain_questions_are_kept():
+    assert search_text("What is the CHAPS fee") == "What is the CHAPS fee"
+    assert search_text("can they send £500 by 15:30 in 3 days?") == (
+        "can they send £500 by 15:30 in 3 days?"
+    )
+    assert search_text("thanks") == "thanks"  # nothing but filler: searched as typed
+
+
+# ---------------------------------------------------------------- the call as context
+
+
+def test_a_question_with_no_call_is_searched_alone():
+    plan = plan_search("What is the CHAPS fee?", ())
+    assert plan.context is None and plan.context_weight == 0
+
+
+def test_the_call_keeps_the_opening_situation_and_weights_follow_ups_more():
+    history = (
+        Turn("user", "I'm in Spain and my debit card was stolen"),
+        Turn("assistant", "I have cancelled the card."),
+        Turn("user", "how long does the new card take?"),
+    )
+    follow_up = plan_search("and the fee?", history)
+    standalone = plan_search("What is the cut-off time for a CHAPS payment?", history)
+    assert "Spain" in follow_up.context and "cancelled" in follow_up.context
+    assert follow_up.context.startswith("and the fee?")
+    assert follow_up.context_weight > standalone.context_weight > 0
+    assert standalone.question == "What is the cut-off time for a CHAPS payment?"
+
+
+def test_context_is_bounded_but_keeps_the_opening():
+    history = (
+        Turn("user", "my card was stolen in Spain"),
+        *(Turn("assistant", "x" * 300) for _ in range(5)),
+    )
+    plan = plan_search("and now?", history)
+    assert len(plan.context) < 700 and plan.context.endswith("my card was stolen in Spain")
+
+
+# ---------------------------------------------------------------- the authoritative procedure
+
+STEPS = "1. Cancel the card.\n2. Offer an emergency card."
+
+
+def test_references_need_a_referring_verb_and_a_known_title():
+    titles = {"lost": "Lost or Stolen Card Reporting Procedure", "pin": "Card PIN FAQ"}
+    text = "The agent cancels the card following the Lost or Stolen Card Reporting Procedure."
+    assert referenced_documents(text, titles) == ["lost"]
+    assert (
+        referenced_documents("The Lost or Stolen Card Reporting Procedure was updated.", titles)
+        == []
+    )
+    assert referenced_documents("If the PIN is blocked, see Card PIN FAQ.", titles) == ["pin"]
+    assert referenced_documents("If blocked, see Card PIN FAQ.", titles, strong_only=True) == []
+
+
+def test_a_referenced_procedure_wins_at_the_section_that_fits_the_situation():
+    guide = chunk(
+        "Problems abroad\n1. Cancel the card following the Lost Card Procedure.",
+        doc="travel", kind=ChunkKind.PROCEDURE, section=("Travel", "Card lost abroad"),
+    )  # fmt: skip
+    phone = chunk(STEPS, doc="lost", position=1, kind=ChunkKind.PROCEDURE,
+                  section=("Cards", "Reporting by phone"), title="Lost Card Procedure")  # fmt: skip
+    abroad = chunk(STEPS, doc="lost", position=2, kind=ChunkKind.PROCEDURE,
+                   section=("Cards", "Reporting from abroad"), title="Lost Card Procedure")  # fmt: skip
+    sections = {"travel": [(guide,)], "lost": procedure_sections([abroad, phone])}
+    titles = {"travel": "Travel Guide", "lost": "Lost Card Procedure"}
+    hits = [Hit(guide, 0.03)]
+    options = gather_options(hits, lambda d: sections[d], titles, tokenize("lost card abroad"))
+    chosen = choose_procedure(options, tokenize("customer lost their card abroad"))
+    assert chosen is not None and chosen.parts == (abroad,) and chosen.referred_by == guide
+    by_phone = choose_procedure(options, tokenize("lost card, customer is calling by phone"))
+    assert by_phone is not None and by_phone.parts == (phone,)
+    # A reference whose title has nothing to do with the situation is a side branch.
+    unrelated = gather_options(hits, lambda d: sections[d], titles, tokenize("travel insurance"))
+    assert all(o.referred_by is None for o in unrelated)
+
+
+def test_a_less_similar_option_loses_unless_its_evidence_is_much_stronger():
+    a = chunk(STEPS, doc="a", kind=ChunkKind.PROCEDURE, section=("A",))
+    b = chunk(STEPS, doc="b", kind=ChunkKind.PROCEDURE, section=("B",))
+    close = [
+        ProcedureOption((a,), 0.9, similarity=0.87),
+        ProcedureOption((b,), 0.8, similarity=0.89),
+    ]
+    assert choose_procedure(close, []).parts == (b,)
+    assert choose_procedure([], []) is None
+
+
+def test_steps_come_from_the_referenced_procedure_and_say_who_sent_the_agent():
+    guide = chunk("Abroad\n1. Cancel the card following the Lost Card Procedure.", doc="travel",
+                  kind=ChunkKind.PROCEDURE, title="Travel Guide")  # fmt: skip
+    lost = chunk("Reporting\n" + STEPS, doc="lost", kind=ChunkKind.PROCEDURE,
+                 section=("Reporting",), title="Lost Card Procedure")  # fmt: skip
+    options = [ProcedureOption((guide,), 1.0), ProcedureOption((lost,), 1.2, referred_by=guide)]
+    answer = build_answer("lost card abroad", "lost card abroad", [Hit(guide, 0.03)],
+                          confidence_value=0.9, threshold=0.3, procedure_options=options)  # fmt: skip
+    assert [s.text for s in answer.steps] == ["Cancel the card.", "Offer an emergency card."]
+    assert answer.steps[0].citation.document_id == "lost"
+    assert any(getattr(n, "kind", "") == "referred" and "Travel Guide" in n for n in answer.notices)
+
+
+# ---------------------------------------------------------------- facts, conflicts, changes
+
+HEADER = ("Service", "Fee until 31 December 2026", "Fee from 1 January 2027", "Notes")
+ROW = ("CHAPS payment (all channels)", "£25", "£30", "Cut-off times do not change")
+
+
+def test_dated_columns_count_only_on_the_dates_they_cover():
+    assert column_in_force(HEADER[1], dt.date(2026, 12, 1))
+    assert not column_in_force(HEADER[1], dt.date(2027, 2, 1))
+    assert column_in_force(HEADER[2], dt.date(2027, 2, 1))
+    assert not column_in_force(HEADER[2], dt.date(2026, 12, 1))
+    assert column_in_force("Notes", dt.date(2027, 2, 1))
+    assert render_row(HEADER, ROW).startswith("CHAPS payment (all channels) — Fee until")
+
+
+def test_one_sentence_with_two_products_is_two_facts_not_a_conflict():
+    text = "Limits\nThe daily debit card limit is £500; the daily credit card limit is £300."
+    facts = chunk_facts(chunk(text, doc="a"))
+    assert len(facts) == 2 and not same_thing(*facts)
+    fee = chunk_facts(chunk("Fees\nThe paper statement fee is £1.50.", doc="b"))[0]
+    assert not same_thing(facts[0], fee)  # a limit never disagrees with a fee
+
+
+def test_same_thing_in_two_documents_is_a_conflict_and_a_change_notice_is_a_change():
+    guide = chunk("Limits\nThe daily online transfer limit for personal accounts is £25,000.",
+                  doc="guide", effective=dt.date(2026, 6, 1))  # fmt: skip
+    policy = chunk("Limits\nPersonal accounts: daily online transfer limit £20,000.",
+                   doc="policy", effective=dt.date(2026, 5, 1))  # fmt: skip
+    review = review_facts([Hit(guide, 0.03), Hit(policy, 0.02)],
+                          tokenize("daily online transfer limit personal"))  # fmt: skip
+    assert len(review.conflicts) == 1 and not review.changes
+    schedule = chunk("Fees\n", doc="schedule", kind=ChunkKind.TABLE, effective=dt.date(2025, 4, 1),
+                     rows=(("Service", "Fee"), ("CHAPS payment", "£25")))  # fmt: skip
+    notice = chunk("Changes\n", doc="changes", kind=ChunkKind.TABLE, title="Fee Changes 2027",
+                   effective=dt.date(2027, 1, 1), rows=(HEADER, ROW))  # fmt: skip
+    hits = [Hit(schedule, 0.03), Hit(notice, 0.02)]
+    later = review_facts(hits, tokenize("CHAPS fee"), dt.date(2027, 2, 1))
+    assert not later.conflicts and len(later.changes) == 1
+    assert (later.changes[0].old.amount, later.changes[0].new.amount) == ("£25", "£30")
+    answer = build_answer("CHAPS fee", "CHAPS fee", hits, confidence_value=0.9, threshold=0.3,
+                          as_of=dt.date(2027, 2, 1))  # fmt: skip
+    assert "£30" in answer.sentences[0][0].text and "£25" not in answer.sentences[0][0].text
+    assert any(getattr(n, "kind", "") == "changed" for n in answer.notices)
+
+
+def test_headlines_read_table_rows_with_their_header_and_skip_revision_history():
+    table = chunk("Fees\n", doc="fees", kind=ChunkKind.TABLE,
+                  rows=(("Service", "Fee", "Notes"), ("Express delivery", "£15", "Next day")))  # fmt: skip
+    history = chunk("Revision history\nExpress delivery fee changed to £15 in 2025.",
+                    doc="fees", position=2, section=("Revision history",))  # fmt: skip
+    sentences = best_sentences([Hit(history, 0.03), Hit(table, 0.02)], tokenize("express fee"))
+    assert [s for s, _ in sentences] == ["Express delivery — Fee: £15; Notes: Next day"]
+
+
+def test_a_headline_is_not_matched_on_what_the_agent_wants_to_do():
+    filler = chunk("Sanctions\nSanctions block: do not give details; say the card is blocked.",
+                   doc="sanctions")  # fmt: skip
+    useful = chunk("Freeze\nThe customer can freeze the card in the app.", doc="app", position=1)
+    sentences = best_sentences([Hit(filler, 0.03), Hit(useful, 0.02)],
+                               tokenize("what do I say about a card freeze"))  # fmt: skip
+    assert [s for s, _ in sentences] == ["The customer can freeze the card in the app."]
