@@ -20,7 +20,10 @@ DEFINITIONS = (
     "on facts**: answered plain fact questions (type `fact`, no gold steps) that show no steps.\n"
     "- **conflict P / R**: a notice of kind `conflict` (kb/messages.py, told by kind, not "
     "wording); precision over answered questions, recall over questions of type `conflict`.\n"
-    "- **refusal P / R**: precision and recall of answering NOT_COVERED, against must-refuse.\n"
+    "- **answerable refused**: share of answerable questions answered NOT_COVERED.\n"
+    "- **refusal P / R**: precision and recall of answering NOT_COVERED, against must-refuse "
+    "(in a group with no must-refuse question, recall is n/a and precision 0.0 whenever "
+    "anything in it was refused).\n"
     "- n/a: the measure has no question to count in that group."
 )
 
@@ -44,7 +47,8 @@ def pr(scores: dict) -> str:
 
 ANSWER_HEADER = (
     "| {group} | n | answer correct | in top-3 passages | top doc correct | steps when expected "
-    "| no steps on facts | conflict P / R | refusal P / R |\n|---|---|---|---|---|---|---|---|---|"
+    "| no steps on facts | conflict P / R | answerable refused | refusal P / R |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -52,7 +56,8 @@ def _answer_row(label: str, m: dict) -> str:
     return (
         f"| {label} | {m['n']} | {fmt(m['answer_correct'])} | {fmt(m['answer_in_passages'])} "
         f"| {fmt(m['top_document_correct'])} | {fmt(m['steps_shown_when_expected'])} "
-        f"| {fmt(m['no_steps_when_not_expected'])} | {pr(m['conflict'])} | {pr(m['refusal'])} |"
+        f"| {fmt(m['no_steps_when_not_expected'])} | {pr(m['conflict'])} "
+        f"| {fmt(m['answerable_refused'])} | {pr(m['refusal'])} |"
     )
 
 
@@ -148,6 +153,7 @@ DELTA_KEYS = (
     ("top doc correct", "top_document_correct"),
     ("steps when expected", "steps_shown_when_expected"),
     ("no steps on facts", "no_steps_when_not_expected"),
+    ("answerable refused", "answerable_refused"),
 )
 
 

@@ -89,7 +89,7 @@ def reliability_chart(check: dict, title: str, path: Path) -> Path:
         [b["accuracy"] for b in filled],
         marker="o",
         color="black",
-        label="bin mean confidence",
+        label="share correct at the bin's mean confidence",
     )
     top.set_ylim(0, 1)
     top.set_ylabel("share correct")

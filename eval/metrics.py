@@ -216,6 +216,7 @@ def answer_summary(outcomes: Sequence[AnswerOutcome]) -> dict:
         "answer_correct": _share(applied("answer_correct")),
         "answer_in_passages": _share(applied("answer_in_passages")),
         "top_document_correct": _share(applied("top_document_correct")),
+        "answerable_refused": _share([o.refused for o in answerable]),
         "steps_shown_when_expected": _share(
             [not o.refused and o.steps_shown for o in answerable if o.steps_expected]
         ),

@@ -8,6 +8,7 @@ curve for an embedding model from the same questions.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -574,6 +575,8 @@ def compare(
         services = Services(settings, KnowledgeBase(settings, create_embedder(model)))
         row = evaluate_retrieval(services, questions, mode, per_question=is_default)
         golden_by_question = row.pop("per_question", {})
+        if is_default:
+            results["golden_per_question"] = golden_by_question
         results["configurations"].append({"name": name, "model": model, **row})
         if is_default and not quick:
             from eval.baseline import TutorialBaseline
@@ -637,6 +640,70 @@ def evaluate_agent_style(
     result["refusal_golden_fit"] = refusals_with(features, golden_calibration)
     result["deltas"] = agent_style_deltas(golden, result)
     return result
+
+
+def refresh_from_outcomes(results: dict) -> dict:
+    """The results with every answer measure recomputed from the stored per-question
+    outcomes (a new dict), so a report made by older code gains newer measures without a
+    run of the whole evaluation."""
+    fields = {f.name for f in dataclasses.fields(AnswerOutcome)}
+
+    def refreshed(answers: dict) -> dict:
+        outcomes = [AnswerOutcome(**{k: o[k] for k in fields}) for o in answers["outcomes"]]
+        return {
+            **answers,
+            "answer_metrics": answer_breakdown(outcomes),
+            "calibration_check": calibration_summary(outcomes),
+        }
+
+    fresh = {**results}
+    if "outcomes" in results.get("answers", {}):
+        fresh["answers"] = refreshed(results["answers"])
+    agent = results.get("agent_style")
+    if agent and "outcomes" in agent.get("answers", {}):
+        agent = {**agent, "answers": refreshed(agent["answers"])}
+        per_question = results.get("golden_per_question", {})
+        golden = {"retrieval": {"per_question": per_question}, "answers": fresh["answers"]}
+        deltas = agent_style_deltas(golden, agent)
+        if not per_question:  # older results: keep the retrieval deltas they stored
+            kept = agent.get("deltas", {})
+            deltas |= {k: kept[k] for k in ("recall@5", "mrr@10") if k in kept}
+        agent["deltas"] = deltas
+        fresh["agent_style"] = agent
+    return fresh
+
+
+def write_report(results: dict, report_dir: Path, command: str) -> str:
+    """eval.json, the charts and eval.md in `report_dir`; returns the Markdown."""
+    import json
+
+    from eval.charts import language_chart, reliability_chart, retrieval_chart
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "eval.json").write_text(
+        json.dumps({"command": command, **results}, indent=2, default=str) + "\n"
+    )
+    retrieval_chart(results, report_dir / "eval-retrieval.png")
+    language_chart(results, report_dir / "eval-languages.png")
+    charts = {}
+    if "calibration_check" in results.get("answers", {}):
+        charts["reliability"] = "eval-reliability.png"
+        reliability_chart(
+            results["answers"]["calibration_check"],
+            "Golden set",
+            report_dir / charts["reliability"],
+        )
+    if "agent_style" in results:
+        charts["agent_reliability"] = "eval-reliability-agent-style.png"
+        reliability_chart(
+            results["agent_style"]["answers"]["calibration_check"],
+            "Agent-style set",
+            report_dir / charts["agent_reliability"],
+        )
+    report = markdown_report(results, command, charts)
+    report += "\n![retrieval](eval-retrieval.png)\n\n![languages](eval-languages.png)\n"
+    (report_dir / "eval.md").write_text(report)
+    return report
 
 
 def markdown_report(results: dict, command: str, charts: dict[str, str] | None = None) -> str:

@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("eval/data/agent-style.jsonl"),
         help="agent-style rewrites of the golden set, reported separately ('' to skip)",
     )
+    evaluate.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the report and charts from --report-dir/eval.json without re-running",
+    )
     eval_commands = evaluate.add_subparsers(dest="eval_command")
     beir = eval_commands.add_parser("beir", help="retrieval metrics on a BEIR-layout dataset")
     beir.add_argument("dataset", type=Path)
@@ -498,38 +503,19 @@ def _eval(args: argparse.Namespace) -> int:
         return _eval_gaps(args)
 
     from eval.golden import load_agent_style, load_golden
-    from eval.run import compare, markdown_report
+    from eval.run import compare, refresh_from_outcomes, write_report
 
+    if args.render_only:
+        stored = json.loads((args.report_dir / "eval.json").read_text())
+        command = stored.pop("command", "kb eval")
+        print(write_report(refresh_from_outcomes(stored), args.report_dir, command))
+        return 0
     questions = load_golden()
     agent = load_agent_style(args.agent_style) if str(args.agent_style) not in ("", ".") else []
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         results = compare(args.samples, questions, Path(tmp), args.quick, agent)
-    args.report_dir.mkdir(parents=True, exist_ok=True)
     command = "kb eval --quick" if args.quick else "kb eval"
-    (args.report_dir / "eval.json").write_text(
-        json.dumps({"command": command, **results}, indent=2, default=str) + "\n"
-    )
-    from eval.charts import language_chart, reliability_chart, retrieval_chart
-
-    retrieval_chart(results, args.report_dir / "eval-retrieval.png")
-    language_chart(results, args.report_dir / "eval-languages.png")
-    charts = {"reliability": "eval-reliability.png"}
-    reliability_chart(
-        results["answers"]["calibration_check"],
-        "Golden set",
-        args.report_dir / charts["reliability"],
-    )
-    if "agent_style" in results:
-        charts["agent_reliability"] = "eval-reliability-agent-style.png"
-        reliability_chart(
-            results["agent_style"]["answers"]["calibration_check"],
-            "Agent-style set",
-            args.report_dir / charts["agent_reliability"],
-        )
-    report = markdown_report(results, command, charts)
-    report += "\n![retrieval](eval-retrieval.png)\n\n![languages](eval-languages.png)\n"
-    (args.report_dir / "eval.md").write_text(report)
-    print(report)
+    print(write_report(results, args.report_dir, command))
     return 0
 
 

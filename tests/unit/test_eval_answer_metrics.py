@@ -131,6 +131,7 @@ def test_answer_summary_hand_computed():
     assert m["answer_correct"] == round(1 / 3, 4)  # 1, 2, 3 have facts; only 1 counts
     assert m["answer_in_passages"] == pytest.approx(round(2 / 3, 4))
     assert m["top_document_correct"] == pytest.approx(round(5 / 7, 4))  # 2 and 3 wrong
+    assert m["answerable_refused"] == pytest.approx(round(1 / 7, 4))
     assert m["steps_shown_when_expected"] == 0.5  # 4 yes, 5 no
     assert m["no_steps_when_not_expected"] == pytest.approx(round(2 / 3, 4))  # 1, 7 yes; 2 no
     assert m["conflict"]["precision"] == 0.5 and m["conflict"]["recall"] == 1.0

@@ -85,6 +85,7 @@ def _results() -> dict:
         {"retrieval": {"per_question": golden}, "answers": results["answers"]}, agent
     )
     results["agent_style"] = agent
+    results["golden_per_question"] = golden
     return results
 
 
@@ -120,3 +121,18 @@ def test_no_agent_section_without_the_agent_set():
     results = _results()
     del results["agent_style"]
     assert agent_sections(results, None) == []
+
+
+def test_refresh_from_outcomes_recomputes_measures_without_mutating():
+    from eval.run import refresh_from_outcomes
+
+    results = _results()
+    results["answers"] = {**results["answers"], "answer_metrics": {"stale": True}}
+    del results["agent_style"]["answers"]["calibration_check"]
+    fresh = refresh_from_outcomes(results)
+    assert "stale" not in fresh["answers"]["answer_metrics"]
+    assert fresh["answers"]["answer_metrics"]["answerable_refused"] == 0.0
+    assert fresh["agent_style"]["answers"]["calibration_check"]["n"] == 3
+    assert fresh["agent_style"]["deltas"]["recall@5"]["all"]["delta"] == -0.5
+    assert results["answers"]["answer_metrics"] == {"stale": True}  # input untouched
+    assert "calibration_check" not in results["agent_style"]["answers"]
