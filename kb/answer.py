@@ -29,6 +29,7 @@ from kb.facts import (
 from kb.lexical import tokenize
 from kb.messages import Message
 from kb.procedures import ProcedureOption, choose_procedure
+from kb.script import align
 from kb.types import (
     Answer,
     AnswerStatus,
@@ -132,11 +133,12 @@ def highlight(text: str, question_tokens: Sequence[str]) -> Highlighted:
     words), as merged character spans."""
     spans: list[tuple[int, int]] = []
     lowered = text.lower()
+    aligned = align(lowered)  # question tokens are Simplified; the passage may be Traditional
     for token in set(question_tokens):
         if re.search(r"[\u3400-\u9fff]", token):
-            if len(token) < 2:
-                continue
-            pattern = re.escape(token)
+            if len(token) >= 2:
+                spans += aligned.find_all(token)
+            continue
         else:
             if len(token) < 2 and not token.isdigit():
                 continue

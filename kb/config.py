@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Added to the similarity of passages in the other language (0: off).",
     )
+    crosslingual_lexical_weight: float = Field(
+        default=0.5,
+        ge=0,
+        description="Weight of a BM25 search of the other language's passages with the "
+        "glossary's translations of the question's terms (0: off).",
+    )
     rrf_k: float = Field(default=60.0, gt=0, description="Reciprocal rank fusion constant.")
     reranker_path: Path | None = Field(
         default=None, description="A local cross-encoder folder; none by default."

@@ -237,6 +237,20 @@ class HybridRetriever:
         condition, params = scope.sql()
         return self.lexical.search(self.lexical_tokens(text), k, condition, params)
 
+    def lexical_across(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
+        """BM25 over the other language's passages with the glossary's translations of the
+        question's terms only. In one search with the question's own words, passages in the
+        question's language match more terms and crowd out the other language's, although a
+        Chinese-only procedure may be the one answer to an English question."""
+        other = _OTHER_LANGUAGE.get(detect_language(text))
+        if other is None:
+            return []
+        translated = [t for t in default_glossary().expand(text) if detect_language(t) == other]
+        if not translated:
+            return []
+        condition, params = scope.sql()
+        return self.lexical.search(translated, k, condition, params, language=other)
+
     def retrieve(
         self,
         query: Query,
@@ -271,6 +285,10 @@ class HybridRetriever:
                 rankings.append([cid for cid, _ in found])
                 weights.append(weight * self.settings.lexical_weight)
                 lexical = lexical or found
+        if mode in ("hybrid", "lexical") and self.settings.crosslingual_lexical_weight > 0:
+            across = self.lexical_across(text, scope, pool)
+            rankings.append([cid for cid, _ in across])
+            weights.append(self.settings.crosslingual_lexical_weight * self.settings.lexical_weight)
         fused = fuse_rankings(rankings, weights, self.settings.rrf_k)
         if self.reranker is not None:
             fused = self._rerank(text, fused[: self.settings.rerank_candidates])
