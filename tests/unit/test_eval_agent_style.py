@@ -66,7 +66,9 @@ def test_committed_set_matches_the_rewriter():
     """eval/data/agent-style.jsonl is what `python -m eval.agent_style` writes today."""
     records = agent_style.read_records(sorted(agent_style.DATA.glob("golden-*.jsonl")))
     committed = agent_style.read_records([agent_style.OUTPUT])
-    assert committed == rewrite_all(records)
+    assert committed == rewrite_all(records), (
+        "eval/data/agent-style.jsonl is stale: run `python -m eval.agent_style` and commit it"
+    )
 
 
 def test_every_rule_is_used_and_must_refuse_questions_are_rewritten_too():
