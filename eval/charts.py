@@ -100,6 +100,7 @@ def reliability_chart(check: dict, title: str, path: Path) -> Path:
         if b["count"]:
             bottom.annotate(str(b["count"]), (centre, b["count"]), ha="center", va="bottom")
     bottom.set_xlim(0, 1)
+    bottom.set_ylim(0, 1.25 * max([b["count"] for b in bins] + [1]))
     bottom.set_xlabel("stated confidence (answer: confidence; refusal: 1 - confidence)")
     bottom.set_ylabel("questions")
     figure.tight_layout()
