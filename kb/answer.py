@@ -321,7 +321,8 @@ def review_facts(
     announces changes (a dated column, a "Fee Changes" notice) and a conflict otherwise."""
     wanted = set(question_tokens)
     facts: list[Fact] = []
-    for hit in hits[:5]:
+    shown = {hit.chunk.chunk_id for hit in hits[:5]}
+    for hit in hits[:8]:  # a change notice a little further down still changes the value
         if hit.status == DocumentStatus.CURRENT:
             facts += [f for f in chunk_facts(hit.chunk, as_of) if about(f, wanted)]
     conflicts: list[str] = []
@@ -337,6 +338,8 @@ def review_facts(
             newer, older = (a, b) if _effective(a) > _effective(b) else (b, a)
             if _effective(newer) > _effective(older) and announces_change(newer):
                 changes.append(Change(older, newer))
+            elif not {a.chunk.chunk_id, b.chunk.chunk_id} <= shown:
+                continue  # disagreements are reported between the passages shown only
             else:
                 conflicts.append(
                     Message(

@@ -139,7 +139,7 @@ def plan_search(question: str, history: Sequence[Turn]) -> SearchPlan:
         return SearchPlan(resolved)
     weight = (
         CONTEXT_WEIGHT_FOLLOW_UP
-        if is_follow_up(cleaned) or len(set(tokenize(cleaned))) <= 2
+        if is_follow_up(cleaned) or len(set(tokenize(cleaned))) <= 1
         else CONTEXT_WEIGHT_STANDALONE
     )
     return SearchPlan(resolved, context_text(cleaned, history), weight)

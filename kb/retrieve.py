@@ -267,28 +267,24 @@ class HybridRetriever:
         mode = mode or self.settings.retrieval_mode
         scope = Scope.of(query)
         pool = max(self.settings.retrieval_candidates, query.k)
-        searches = [(text, 1.0)]
-        if context and context_weight > 0 and context.strip() != text.strip():
-            searches.append((context, context_weight))
         rankings: list[list[str]] = []
         weights: list[float] = []
-        dense: list[tuple[str, float]] = []
-        lexical: list[tuple[str, float]] = []
-        for search, weight in searches:
-            if mode in ("hybrid", "dense"):
-                found = self.dense_both_languages(search, scope, pool)
-                rankings.append([cid for cid, _ in found])
-                weights.append(weight * self.settings.dense_weight)
-                dense = dense or found
-            if mode in ("hybrid", "lexical"):
-                found = self.lexical_search(search, scope, pool)
-                rankings.append([cid for cid, _ in found])
-                weights.append(weight * self.settings.lexical_weight)
-                lexical = lexical or found
+        dense = self.dense_both_languages(text, scope, pool) if mode in ("hybrid", "dense") else []
+        lexical = self.lexical_search(text, scope, pool) if mode in ("hybrid", "lexical") else []
+        rankings += [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
+        weights += [self.settings.dense_weight, self.settings.lexical_weight]
         if mode in ("hybrid", "lexical") and self.settings.crosslingual_lexical_weight > 0:
             across = self.lexical_across(text, scope, pool)
             rankings.append([cid for cid, _ in across])
             weights.append(self.settings.crosslingual_lexical_weight * self.settings.lexical_weight)
+        if context and context_weight > 0 and context.strip() != text.strip():
+            weight = context_weight * self._context_share(text, rankings, weights)
+            if mode in ("hybrid", "dense"):
+                rankings.append([cid for cid, _ in self.dense_both_languages(context, scope, pool)])
+                weights.append(weight * self.settings.dense_weight)
+            if mode in ("hybrid", "lexical"):
+                rankings.append([cid for cid, _ in self.lexical_search(context, scope, pool)])
+                weights.append(weight * self.settings.lexical_weight)
         fused = fuse_rankings(rankings, weights, self.settings.rrf_k)
         if self.reranker is not None:
             fused = self._rerank(text, fused[: self.settings.rerank_candidates])
@@ -310,6 +306,20 @@ class HybridRetriever:
                 )
             )
         return prefer_language(hits, detect_language(text), self.settings.same_language_ratio)
+
+    def _context_share(self, text: str, rankings: list[list[str]], weights: list[float]) -> float:
+        """How much of the call's context weight to use: all of it unless the question
+        alone already finds a passage that contains every one of its words, then a fifth
+        (a short but complete question, "What is the CHAPS fee?", names its own subject)."""
+        words = set(tokenize(text))
+        top = fuse_rankings(rankings, weights, self.settings.rrf_k)[:1]
+        if not words or not top:
+            return 1.0
+        chunk = self.kb.registry.chunks_by_id([top[0][0]]).get(top[0][0])
+        if chunk is None:
+            return 1.0
+        found = set(tokenize(chunk.text))
+        return 0.2 if words <= found else 1.0
 
     def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding; the last few are kept, since one ask embeds it up to 3 times."""

@@ -34,10 +34,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def served_app(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: .ci/run should have installed it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    require_chromium()
     data_dir = tmp_path_factory.mktemp("browser") / "kb"
     env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
     kb = [sys.executable, "-m", "kb.cli"]
@@ -49,6 +46,14 @@ def served_app(tmp_path_factory):
         env=env,
         check=True,
     )
+    server, url = start_app(env)
+    yield url, data_dir
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def start_app(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """Serve the app on a free port with `env` (KB_DATA_DIR ...) and wait until it is up."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -63,9 +68,14 @@ def served_app(tmp_path_factory):
                 break
         except OSError:
             time.sleep(0.5)
-    yield url, data_dir
-    server.terminate()
-    server.wait(timeout=20)
+    return server, url
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: .ci/run should have installed it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
 
 
 def sign_in(page, url: str, name: str, password: str) -> None:
