@@ -373,6 +373,14 @@ class LexicalIndex:
         rows = self._filtered(expression, condition, [*allowed_params, language, language], k)
         return [(chunk_id, score) for chunk_id, _, score in rows]
 
+    def vocabulary(self) -> dict[str, int]:
+        """Every indexed token with the number of chunks that contain it (for spelling)."""
+        self.db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_vocabulary "
+            "USING fts5vocab(main, chunk_terms, 'row')"
+        )
+        return {t: n for t, n in self.db.execute("SELECT term, doc FROM temp.chunk_vocabulary")}
+
     def search_superseded(
         self, tokens: Sequence[str], k: int, allowed_sql: str, allowed_params: Sequence[object]
     ) -> list[tuple[str, int, float]]:

@@ -21,6 +21,7 @@ from kb.config import Settings
 from kb.glossary import default_glossary
 from kb.lexical import LexicalIndex, tokenize
 from kb.ports import Reranker
+from kb.spelling import SpellFix
 from kb.store import KnowledgeBase
 from kb.types import EVERYONE, Category, DocumentInfo, DocumentStatus, Hit, Query, readable_by
 
@@ -173,6 +174,7 @@ class HybridRetriever:
         self._catalog: tuple[int, _Catalog] | None = None
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self._spelling: tuple[int, SpellFix] | None = None
 
     def _current_catalog(self) -> _Catalog:
         index = self.kb.index
@@ -181,6 +183,16 @@ class HybridRetriever:
             if self._catalog is None or self._catalog[0] != generation:
                 self._catalog = (generation, _Catalog(self.kb, index.ids))
             return self._catalog[1]
+
+    def correct_spelling(self, text: str) -> str:
+        """`text` with typos corrected against the knowledge base's words (kb.spelling); the
+        vocabulary is read once per index generation."""
+        generation = self.kb.loaded_generation
+        with self._lock:
+            if self._spelling is None or self._spelling[0] != generation:
+                self._spelling = (generation, SpellFix(self.lexical.vocabulary()))
+            fixer = self._spelling[1]
+        return fixer.correct(text)
 
     def titles(self, scope: Scope) -> dict[str, str]:
         """Title of every document `scope` may read, by id (for references between them)."""

@@ -158,7 +158,13 @@ class Services:
 
     def retrieve(self, query: Query, mode: str | None = None) -> list[Hit]:
         """Hits for a query (the call as context), within its scope; for evaluation too."""
-        return self.search_hits(query, plan_search(query.text, query.history), mode)
+        return self.search_hits(query, self.plan(query), mode)
+
+    def plan(self, query: Query) -> SearchPlan:
+        """What to search with (kb.conversation), typos corrected against the base's words."""
+        plan = plan_search(query.text, query.history)
+        corrected = self.retriever.correct_spelling(plan.question)
+        return replace(plan, question=corrected) if corrected != plan.question else plan
 
     def search_hits(self, query: Query, plan: SearchPlan, mode: str | None = None) -> list[Hit]:
         return self.retriever.retrieve(
@@ -228,7 +234,7 @@ class Services:
         )
 
     def _answer(self, query: Query, today: dt.date | None) -> Answer:
-        plan = plan_search(query.text, query.history)
+        plan = self.plan(query)
         resolved = plan.question
         as_of = query.as_of or today or dt.date.today()
         # Search inactive documents too, to say when one matched, but answer from current ones

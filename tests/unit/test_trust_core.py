@@ -214,3 +214,19 @@ def test_a_headline_is_not_matched_on_what_the_agent_wants_to_do():
     sentences = best_sentences([Hit(filler, 0.03), Hit(useful, 0.02)],
                                tokenize("what do I say about a card freeze"))  # fmt: skip
     assert [s for s, _ in sentences] == ["The customer can freeze the card in the app."]
+
+
+# ---------------------------------------------------------------- typos
+
+
+def test_typos_are_corrected_against_the_knowledge_base_words_only():
+    from kb.spelling import SpellFix
+
+    fix = SpellFix({"delivery": 9, "emergency": 5, "replacement": 4, "express": 7, "card": 30})
+    assert fix.correct("express delivry of a replacment card") == (
+        "express delivery of a replacement card"
+    )
+    assert fix.correct("emeregncy cash") == "emergency cash"  # two letters swapped
+    assert fix.correct("sourdough bread") == "sourdough bread"  # nothing one edit away
+    assert fix.correct("crad") == "crad"  # short words are left alone
+    assert SpellFix({"delivery": 1}).correct("delivry") == "delivry"  # too rare to trust

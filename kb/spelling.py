@@ -1,0 +1,80 @@
+"""Typos typed mid-call, corrected against the knowledge base's own words. Pure.
+
+"express delivry", "emeregncy cash": the dense model shrugs most typos off, but BM25 finds
+nothing for a word no passage contains, and the confidence's word coverage counts it as
+missing. A word is corrected only when it is not in the knowledge base's vocabulary and one
+edit (a letter dropped, added, changed or two swapped) turns it into a word that is; among
+several, the most frequent wins. Short words, numbers and Chinese are left alone: the
+risk of turning one real word into another is highest there.
+
+Lookup uses the deletion trick (SymSpell): every vocabulary word is indexed under itself
+and each string one deletion away, so a candidate is found with a few dictionary probes
+instead of comparing with every word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from kb.lexical import _stem  # the same stems the index holds
+
+_WORD = re.compile(r"[A-Za-z]{4,}")
+MIN_LENGTH = 5
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance of exactly one (the candidates come from deletions,
+    which also admit two-edit pairs that share a deletion)."""
+    if a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        if len(diff) != 2:
+            return False
+        i, j = diff
+        return j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+class SpellFix:
+    """Corrects words of a question against a vocabulary of stems and their frequencies."""
+
+    def __init__(self, vocabulary: Mapping[str, int], min_frequency: int = 2) -> None:
+        self.vocabulary = {w: n for w, n in vocabulary.items() if n >= min_frequency}
+        self._index: dict[str, list[str]] = {}
+        for word in self.vocabulary:
+            if len(word) >= MIN_LENGTH - 1 and word.isascii() and word.isalpha():
+                for key in {word, *_deletes(word)}:
+                    self._index.setdefault(key, []).append(word)
+
+    def correct_word(self, word: str) -> str | None:
+        """The vocabulary stem one edit away from `word`, or None if it is known or has none."""
+        lowered = word.lower()
+        stem = _stem(lowered)
+        if len(lowered) < MIN_LENGTH or stem in self.vocabulary or lowered in self.vocabulary:
+            return None
+        candidates: set[str] = set()
+        for key in {lowered, *_deletes(lowered)}:
+            candidates.update(self._index.get(key, ()))
+        found = [c for c in candidates if _one_edit(lowered, c) or _one_edit(stem, c)]
+        if not found:
+            return None
+        return max(found, key=lambda c: (self.vocabulary[c], c))
+
+    def correct(self, text: str) -> str:
+        """`text` with each misspelt word replaced by its correction (other text untouched)."""
+
+        def fix(match: re.Match[str]) -> str:
+            return self.correct_word(match.group()) or match.group()
+
+        return _WORD.sub(fix, text)
