@@ -13,7 +13,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,6 @@ from eval.metrics import (
     top_document_correct,
 )
 from kb.answer import Calibration, confidence
-from kb.conversation import resolve_question
 from kb.services import Services
 from kb.types import EVERYONE, Answer, AnswerStatus, Hit, Query
 
@@ -342,13 +341,7 @@ def confidence_features(
     """(similarity of the top hit, share of question words in it, must refuse) per question."""
     features = []
     for question in questions:
-        query = replace(query_of(question, k=5))
-        resolved = resolve_question(question.text, question.history)
-        hits = services.retriever.retrieve(query, resolved)
-        if not hits:
-            features.append((0.0, 0.0, question.must_refuse))
-            continue
-        similarity, word_coverage = services.evidence(resolved, hits)
+        similarity, word_coverage = services.confidence_evidence(query_of(question, k=8))
         features.append((similarity, word_coverage, question.must_refuse))
     return features
 

@@ -270,6 +270,17 @@ class Services:
             as_of=as_of,
         )
 
+    def confidence_evidence(
+        self, query: Query, today: dt.date | None = None
+    ) -> tuple[float, float]:
+        """(similarity, word coverage) exactly as `ask` computes them for this query, so the
+        calibration is fit on what the answers use; (0, 0) when nothing was found."""
+        plan = self.plan(query)
+        as_of = query.as_of or today or dt.date.today()
+        wide = replace(query, include_inactive=True, as_of=as_of, k=query.k + 4)
+        hits = [h for h in self.search_hits(wide, plan) if h.status == DocumentStatus.CURRENT]
+        return self.evidence(plan.question, hits[: query.k]) if hits else (0.0, 0.0)
+
     def _calibration(self) -> Calibration:
         return CALIBRATIONS.get(self.kb.embedder.name, CALIBRATIONS["e5"])
 
