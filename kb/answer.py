@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from ingest.clean import split_sentences
 from ingest.steps import parse_step_number
 from kb.facts import (
+    HISTORY_SECTION,
     Fact,
     about,
     announces_change,
     chunk_facts,
     column_in_force,
+    question_subject,
     render_row,
-    same_thing,
+    same_answer_to,
 )
 from kb.lexical import tokenize
 from kb.messages import Message
@@ -164,10 +166,7 @@ def _body(chunk: Chunk) -> str:
     )
 
 
-_HISTORY_SECTION = re.compile(
-    r"revision|document history|change log|changelog|version history|修订|修訂|版本记录|版本記錄",
-    re.IGNORECASE,
-)
+_HISTORY_SECTION = HISTORY_SECTION
 _WEAK_WORDS = frozenset(
     tokenize("say tell ask know want need get help make give check find explain let")
 )
@@ -319,7 +318,7 @@ def review_facts(
     """Compare the amounts the top current passages state about what was asked (kb.facts):
     the same thing with different amounts in two documents is a change when the later one
     announces changes (a dated column, a "Fee Changes" notice) and a conflict otherwise."""
-    wanted = set(question_tokens)
+    wanted = question_subject(question_tokens)
     facts: list[Fact] = []
     shown = {hit.chunk.chunk_id for hit in hits[:5]}
     for hit in hits[:8]:  # a change notice a little further down still changes the value
@@ -333,7 +332,7 @@ def review_facts(
             pair = frozenset((a.document_id, b.document_id))
             if len(pair) < 2 or pair in reported or a.amount == b.amount:
                 continue
-            if not same_thing(a, b):
+            if not same_answer_to(a, b, wanted):
                 continue
             newer, older = (a, b) if _effective(a) > _effective(b) else (b, a)
             if _effective(newer) > _effective(older) and announces_change(newer):

@@ -19,8 +19,9 @@ only counts on the dates it covers.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ingest.clean import split_sentences
@@ -166,8 +167,21 @@ def _qualifiers(text: str) -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
+_SAME_WORD = {
+    "app": "online", "mobile": "online", "internet": "online", "web": "online",
+    "telephone": "phone", "day": "daily", "send": "transfer", "pay": "payment",
+    "网银": "网上银行", "手机银行": "网上银行", "每天": "每日", "汇款": "转账",
+}  # fmt: skip
+"""Words agents and documents use for the same thing ("through the app" and "online
+banking", "in one day" and "daily"), read as one when comparing what facts are about."""
+
+
+def _normal(words: Iterable[str]) -> set[str]:
+    return {_SAME_WORD.get(w, w) for w in words}
+
+
 def _subject(text: str) -> frozenset[str]:
-    words = set(tokenize(AMOUNT.sub(" ", text))) - _NOT_CONTENT
+    words = _normal(tokenize(AMOUNT.sub(" ", text))) - _NOT_CONTENT
     return frozenset(w for w in words if not w.isdigit())
 
 
@@ -223,7 +237,16 @@ def sentence_facts(sentence: str, chunk: Chunk) -> list[Fact]:
     return facts
 
 
+HISTORY_SECTION = re.compile(
+    r"revision|document history|change log|changelog|version history|修订|修訂|版本记录|版本記錄",
+    re.IGNORECASE,
+)
+
+
 def chunk_facts(chunk: Chunk, as_of: dt.date | None = None) -> list[Fact]:
+    """The facts a passage states; none from a revision history, whose amounts are past."""
+    if any(HISTORY_SECTION.search(part) for part in chunk.section_path):
+        return []
     if chunk.kind == ChunkKind.TABLE and chunk.table_rows:
         return table_facts(chunk, as_of)
     facts = []
@@ -261,6 +284,34 @@ def announces_change(fact: Fact) -> bool:
     return fact.in_force_from is not None or bool(_CHANGE_TITLE.search(fact.chunk.document.title))
 
 
-def about(fact: Fact, question_tokens: set[str]) -> bool:
-    """Whether a fact is about what was asked: its subject shares a question word."""
-    return bool(fact.subject & question_tokens)
+_ASKING = frozenset(tokenize("what how much many when which who can does is tell say know need"))
+_QUALIFIER_WORDS = frozenset(tokenize("daily monthly"))
+
+
+def question_subject(question_tokens: Iterable[str]) -> frozenset[str]:
+    """The words of a question that name its subject: without "fee", "limit", "how much"."""
+    words = _normal(question_tokens)
+    return frozenset((words - _NOT_CONTENT - _ASKING) | (words & _QUALIFIER_WORDS))
+
+
+def about(fact: Fact, subject: frozenset[str]) -> bool:
+    """Whether a fact is about what was asked: its subject holds at least half of the
+    question's subject words, and it names no other product or channel than the question
+    does (an online limit is not the answer to a question about telephone banking)."""
+    if len(fact.subject & subject) < max(1, math.ceil(0.5 * len(subject))):
+        return False
+    asked = _qualifiers(" ".join(sorted(subject)))
+    for group in {g for g, _ in asked}:
+        stated = {v for g, v in fact.qualifiers if g == group}
+        if stated and not stated & {v for g, v in asked if g == group}:
+            return False
+    return True
+
+
+def same_answer_to(a: Fact, b: Fact, subject: frozenset[str]) -> bool:
+    """Whether two facts answer the question about the same thing: the question's subject
+    words each contains are mostly the same (Jaccard at least 0.6), and `same_thing`."""
+    in_a, in_b = a.subject & subject, b.subject & subject
+    if not in_a or not in_b or len(in_a & in_b) / len(in_a | in_b) < 0.6:
+        return False
+    return same_thing(a, b)
