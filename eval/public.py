@@ -267,7 +267,7 @@ def evaluate_public(
     if queries:  # warm up (model, caches) so the first timed query is not a cold start
         answerdesk(queries[0], queries[0].history)
         fusion.search(concatenated(queries[0]), embedder.embed_query(concatenated(queries[0])))
-    resolve = _resolver()
+    explain = _planner(services)
     rows: dict[str, list[dict[str, float]]] = {name: [] for name, _ in SYSTEMS}
     latency: dict[str, list[float]] = {name: [] for name, _ in SYSTEMS}
     per_query: list[dict] = []
@@ -294,9 +294,8 @@ def evaluate_public(
             "id": query.id,
             "kind": query.kind,
             "turns": len(query.history) + 1,
-            # Did AnswerDesk search with more than the latest turn (history used at all)?
-            "answerdesk_follow_up": resolve(query.text, query.history).strip()
-            != query.text.strip(),
+            # How AnswerDesk used the history for this turn (its search plan).
+            "answerdesk_plan": explain(query.text, query.history)[1],
         }
         for name, _ in SYSTEMS:
             rows[name].append(_scores(ranked[name], query.relevant) | {"kind": query.kind})
@@ -330,19 +329,18 @@ def evaluate_public(
         }
         for kind in kinds
     }  # fmt: skip
-    follow_up = [record["answerdesk_follow_up"] for record in per_query]
-    by_follow_up = {
+    plans = [record["answerdesk_plan"] for record in per_query]
+    by_plan = {
         label: {
-            "n": sum(1 for f in follow_up if f == flag),
+            "n": plans.count(label),
             **{
-                name: {key: _mean([r for r, f in zip(rows[name], follow_up, strict=True)
-                                   if f == flag], key)
+                name: {key: _mean([r for r, p in zip(rows[name], plans, strict=True)
+                                   if p == label], key)
                        for key in ("recall@5", "mrr@10")}
                 for name, _ in SYSTEMS
             },
         }
-        for label, flag in (("AnswerDesk used the history", True),
-                            ("AnswerDesk searched with the latest turn alone", False))
+        for label in dict.fromkeys(sorted(plans))
     }  # fmt: skip
     paired: dict[str, dict] = {"recall@1": {}, "recall@5": {}}
     for key, table in paired.items():
@@ -368,7 +366,7 @@ def evaluate_public(
                     "kind": query.kind,
                     "history_tail": [f"{t.role}: {t.text}" for t in query.history[-3:]],
                     "turn": query.text,
-                    "answerdesk_searched_with": resolve(query.text, query.history),
+                    "answerdesk_searched_with": explain(query.text, query.history)[0],
                     "gold": f"{gold}: {titles.get(gold, '')}",
                     "answerdesk_rank": _rank(ours, query.relevant),
                     "answerdesk_top3": [f"{d}: {titles.get(d, '')}" for d in ours[:3]],
@@ -388,7 +386,7 @@ def evaluate_public(
         "baseline_index_seconds": round(baseline_seconds, 1),
         "systems": systems,
         "by_kind": by_kind,
-        "by_answerdesk_follow_up": by_follow_up,
+        "by_answerdesk_plan": by_plan,
         "paired_vs_answerdesk": paired,
         "answerdesk_misses_baseline_hits": {"count": len(misses), "examples": misses[:examples]},
         "per_query": per_query,
@@ -403,14 +401,38 @@ def _forget_query_vectors(services: object) -> None:
         cache.clear()
 
 
-def _resolver() -> Callable[[str, tuple[Turn, ...]], str]:
-    """What AnswerDesk searched with, for the examples; tolerant of kb.conversation changing
-    (it is being reworked in parallel)."""
+def _planner(services: object) -> Callable[[str, tuple[Turn, ...]], tuple[str, str]]:
+    """(what AnswerDesk searched with, how it used the history) for a turn, read from its
+    search plan (`Services.plan`) or, in older code, `resolve_question`. Tolerant of both
+    changing: kb.conversation and kb.services are being reworked in parallel."""
+    plan_of = getattr(services, "plan", None)
+    if callable(plan_of):
+
+        def from_plan(text: str, history: tuple[Turn, ...]) -> tuple[str, str]:
+            plan = plan_of(Query(text=text, history=history, k=10))
+            question = str(getattr(plan, "question", text))
+            context = getattr(plan, "context", None)
+            weight = getattr(plan, "context_weight", 0.0)
+            if context:
+                return (
+                    f"{question} || call context, weight {weight:g}: {context}",
+                    f"question + call context (weight {weight:g})",
+                )
+            changed = question.strip() != text.strip()
+            return question, "resolved question only" if changed else "latest turn alone"
+
+        return from_plan
     try:
         from kb.conversation import resolve_question
     except ImportError:  # pragma: no cover - only if the function is renamed
-        return lambda text, _history: text
-    return lambda text, history: str(resolve_question(text, history))
+        return lambda text, _history: (text, "latest turn alone")
+
+    def resolved(text: str, history: tuple[Turn, ...]) -> tuple[str, str]:
+        question = str(resolve_question(text, history))
+        changed = question.strip() != text.strip()
+        return question, "resolved with the previous question" if changed else "latest turn alone"
+
+    return resolved
 
 
 def _sign_test(wins: int, losses: int) -> float:
@@ -451,7 +473,8 @@ def markdown_report(results: dict) -> str:
             f"{data['baseline_chunks']} tutorial chunks), {data['queries']} queries",
             f"- sampling: {manifest.get('sampling', '?')}",
             f"- ingestion: {data['ingest_seconds']} s with the real pipeline; baseline index "
-            f"{data['baseline_index_seconds']} s; evaluated {data.get('evaluated_at', '?')}",
+            f"{data['baseline_index_seconds']} s; evaluated {data.get('evaluated_at', '?')} "
+            f"with the code at {data.get('code', '?')}",
             "",
             "| system | " + " | ".join(METRICS) + " | p50 ms | p95 ms |",
             "|---" * (len(METRICS) + 3) + "|",
@@ -495,11 +518,11 @@ def markdown_report(results: dict) -> str:
                     + " | ".join(f"{row[name]['recall@5']:.3f}" for name, _ in SYSTEMS)
                     + " |"
                 )
-        split = data.get("by_answerdesk_follow_up", {})
+        split = data.get("by_answerdesk_plan", {})
         if len(queries_with(split)) > 1:
             lines += [
                 "",
-                "Recall@5 by whether AnswerDesk's follow-up resolution used the history:",
+                "Recall@5 by how AnswerDesk used the history (its search plan for the turn):",
                 "",
                 "| AnswerDesk searched with | n | "
                 + " | ".join(SHORT[name] for name, _ in SYSTEMS)
@@ -524,13 +547,34 @@ def markdown_report(results: dict) -> str:
                 "",
                 f'- `{example["id"]}` ({example["kind"] or "turn"}): "{example["turn"]}"',
                 f"  - previous turns: {history[:300]}",
-                f'  - AnswerDesk searched with: "{example["answerdesk_searched_with"][:200]}"',
+                f'  - AnswerDesk searched with: "{example["answerdesk_searched_with"][:240]}"',
                 f"  - gold: {example['gold']}; AnswerDesk rank {example['answerdesk_rank']}, "
                 f"baseline rank {example['baseline_rank']}",
                 f"  - AnswerDesk's top 3: {'; '.join(example['answerdesk_top3'])}",
             ]
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def code_version() -> str:
+    """The commit the evaluated code is at, and whether kb/, ingest/ or eval/ had
+    uncommitted changes: AnswerDesk's retrieval changes often, so numbers need a version."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise OSError(done.stderr)
+        return done.stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "kb", "ingest", "eval")
+    except OSError:
+        return "unknown"
+    return head + (" + uncommitted changes" if dirty else "")
 
 
 def queries_with(split: dict) -> list[str]:
@@ -578,6 +622,7 @@ def run_public(
         result = evaluate_public(folder, work_dir / name, progress(name) if progress else None)
         result["wall_seconds"] = round(time.perf_counter() - started, 1)
         result["evaluated_at"] = dt.datetime.now().isoformat(timespec="minutes")
+        result["code"] = code_version()
         merged["datasets"][name] = result
     merged["command"] = command
     merged["machine"] = machine_description()

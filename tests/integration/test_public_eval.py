@@ -94,8 +94,8 @@ def test_four_systems_scored_and_history_matters(tmp_path, embedder):
     assert latest != (1, 1)
     assert systems["answerdesk_latest_turn"]["recall@1"] < 1.0
     assert set(result["by_kind"]) == {"follow_up", "first_turn"}
-    assert ranks["q3"]["answerdesk_follow_up"] is False  # no history: nothing to resolve
-    split = result["by_answerdesk_follow_up"]
+    assert ranks["q3"]["answerdesk_plan"] == "latest turn alone"  # no history to use
+    split = result["by_answerdesk_plan"]
     assert sum(group["n"] for group in split.values()) == 3
     for key in ("recall@1", "recall@5"):
         assert set(result["paired_vs_answerdesk"][key]) == {name for name, _ in SYSTEMS[1:]}
