@@ -612,6 +612,7 @@ def run_public(
     json_path = report_dir / "public.json"
     merged: dict = json.loads(json_path.read_text("utf-8")) if json_path.is_file() else {}
     merged.setdefault("datasets", {})
+    version = code_version()  # before the first dataset imports the code it measures
     for name in names:
         folder = data_dir / name
         if not folder.is_dir():
@@ -622,7 +623,7 @@ def run_public(
         result = evaluate_public(folder, work_dir / name, progress(name) if progress else None)
         result["wall_seconds"] = round(time.perf_counter() - started, 1)
         result["evaluated_at"] = dt.datetime.now().isoformat(timespec="minutes")
-        result["code"] = code_version()
+        result["code"] = version
         merged["datasets"][name] = result
     merged["command"] = command
     merged["machine"] = machine_description()
