@@ -201,6 +201,35 @@ def _candidate_sentences(chunk: Chunk, as_of: dt.date | None = None) -> list[str
     return pieces
 
 
+_EXPECTS = (
+    # (what the question asks for, what an answering sentence then contains)
+    (
+        re.compile(r"\b(how much|fee|fees|cost|charge|price|limit|maximum|minimum)\b|多少钱|费|限额|上限|最多", re.I),
+        re.compile(r"[£$€]\s?\d|\d\s?(?:%|港元|英镑|元)|\bfree\b|免费", re.I),
+    ),
+    (
+        re.compile(r"\b(how long|how soon|how many days|when|deadline|within|time limit|how quickly)\b|多久|几天|多长时间|何时|什么时候", re.I),
+        re.compile(r"\d+\s*(?:business |working |calendar )?(?:days?|weeks?|months?|hours?|minutes?|years?)\b|\d+\s*(?:个)?(?:工作日|天|日|周|个月|小时|分钟|年)|\b\d{1,2}:\d{2}\b|D\+\d", re.I),
+    ),
+    (
+        re.compile(r"\b(what time|cut-?off|opening hours|open)\b|几点|截止时间", re.I),
+        re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?(?:am|pm)\b|\d+点", re.I),
+    ),
+    (
+        re.compile(r"\b(how many|number of|how old|age)\b|几个|多少个|几位", re.I),
+        re.compile(r"\d"),
+    ),
+)  # fmt: skip
+ANSWER_TYPE_BOOST = 1.5
+"""A sentence that holds the kind of thing asked for (an amount for "how much", a duration
+for "how long") counts this much more: it is the answer, not a sentence about the topic."""
+
+
+def expected_answer(question: str) -> list[re.Pattern[str]]:
+    """What an answering sentence contains, by what the question asks (none if unsure)."""
+    return [answer for asks, answer in _EXPECTS if asks.search(question)]
+
+
 def _sentence_score(sentence: str, question_tokens: set[str]) -> float:
     words = tokenize(sentence)
     if not words:
@@ -214,16 +243,20 @@ def best_sentences(
     question_tokens: Sequence[str],
     limit: int = 3,
     as_of: dt.date | None = None,
+    question: str = "",
 ) -> list[tuple[str, Chunk]]:
     """Up to `limit` verbatim sentences (or table rows with their header) that best answer
     the question, from the top passages, in a stable order (by passage rank, then position
     in the passage). Words like "say" or "tell" do not count as matches."""
     wanted = set(question_tokens) - _WEAK_WORDS or set(question_tokens)
+    expects = expected_answer(question)
     scored: list[tuple[float, int, int, str, Chunk]] = []
     for rank, hit in enumerate(hits[:3]):
         prior = (1.0, 0.7, 0.5)[rank]
         for position, sentence in enumerate(_candidate_sentences(hit.chunk, as_of)):
             score = _sentence_score(sentence, wanted) * prior
+            if score > 0 and any(p.search(sentence) for p in expects):
+                score *= ANSWER_TYPE_BOOST
             if score > 0:
                 scored.append((score, rank, position, sentence, hit.chunk))
     if not scored:
@@ -417,7 +450,7 @@ def build_answer(
         )
 
     review = review_facts(hits, tokens, as_of)
-    chosen = best_sentences(hits, tokens, as_of=as_of)
+    chosen = best_sentences(hits, tokens, as_of=as_of, question=resolved_question)
     replaced: dict[tuple[str, str], list[Change]] = {}
     for change in review.changes:  # the value in force leads; the superseded one goes
         old, new = change.old, change.new
