@@ -254,8 +254,19 @@ def chunk_facts(chunk: Chunk, as_of: dt.date | None = None) -> list[Fact]:
         if line.startswith("|"):
             continue
         for sentence in split_sentences(line):
-            facts += sentence_facts(sentence, chunk)
+            if as_of is None or not mentions_later_date(sentence, as_of):
+                facts += sentence_facts(sentence, chunk)
     return facts
+
+
+def mentions_later_date(text: str, as_of: dt.date) -> bool:
+    """Whether `text` speaks of a day after `as_of` ("fees change on 1 January 2027"): its
+    amounts may not be in force yet, so they are neither a change nor a disagreement."""
+    for match in _DATE.finditer(text):
+        date = parse_date(match.group())
+        if date is not None and date > as_of:
+            return True
+    return False
 
 
 def same_thing(a: Fact, b: Fact, min_overlap: float = 0.5) -> bool:

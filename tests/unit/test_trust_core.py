@@ -230,3 +230,14 @@ def test_typos_are_corrected_against_the_knowledge_base_words_only():
     assert fix.correct("sourdough bread") == "sourdough bread"  # nothing one edit away
     assert fix.correct("crad") == "crad"  # short words are left alone
     assert SpellFix({"delivery": 1}).correct("delivry") == "delivry"  # too rare to trust
+
+
+def test_a_value_announced_for_a_later_day_is_not_yet_a_change():
+    bulletin = chunk(
+        "Bulletin\nSome fees change on 1 January 2027, including CHAPS (£25 to £30).",
+        doc="bulletin", title="Fee changes bulletin", effective=dt.date(2026, 11, 23),
+    )  # fmt: skip
+    schedule = chunk("Fees\n", doc="schedule", kind=ChunkKind.TABLE, effective=dt.date(2025, 4, 1),
+                     rows=(("Service", "Fee"), ("CHAPS payment", "£25")))  # fmt: skip
+    hits = [Hit(schedule, 0.03), Hit(bulletin, 0.02)]
+    assert not review_facts(hits, tokenize("CHAPS fee"), dt.date(2026, 12, 1)).changes
