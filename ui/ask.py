@@ -64,7 +64,14 @@ if asked and question.strip():
     with st.spinner(t("Searching the knowledge base...")):
         state["answer"] = services.ask(query, user=user.name)
     state["answered"] += 1
-    state["history"] = [*state["history"], Turn("user", question.strip())]
+    # The call so far is the context of the next question: what the agent asked, and what
+    # the agent was given to tell the customer (the answer's first sentence).
+    reply = (
+        [Turn("assistant", state["answer"].sentences[0][0].text)]
+        if state["answer"].sentences
+        else []
+    )
+    state["history"] = [*state["history"], Turn("user", question.strip()), *reply]
 
 answer = state["answer"]
 if answer is not None:
