@@ -163,6 +163,69 @@ def _delta(a: float | None, b: float | None) -> str:
     return f"{b - a:+.4f}"
 
 
+def regressions(golden_outcomes: list[dict], agent_outcomes: list[dict]) -> list[dict]:
+    """Agent-style questions that went wrong where their golden original went right, with
+    what went wrong: the examples that tell the answer logic's owners what to fix."""
+
+    def right(o: dict) -> bool:
+        if o["must_refuse"]:
+            return o["refused"]
+        return not o["refused"] and bool(o["top_document_correct"])
+
+    golden = {o["id"]: o for o in golden_outcomes}
+    found = []
+    for o in agent_outcomes:
+        source = golden.get(o.get("derived_from"))
+        if source is None:
+            continue
+        if right(source) and not right(o):
+            if o["must_refuse"]:
+                what = "must refuse, answered"
+            elif o["refused"]:
+                what = "answerable, refused"
+            else:
+                what = "wrong first document"
+        elif right(source) and right(o) and source["answer_correct"] and not o["answer_correct"]:
+            what = "facts lost from the headline"
+        else:
+            continue
+        found.append({"what": what, "agent": o, "golden": source})
+    return found
+
+
+def _cell(text: str, limit: int = 220) -> str:
+    text = " ".join(str(text).split()).replace("|", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def regression_table(golden_outcomes: list[dict], agent_outcomes: list[dict]) -> list[str]:
+    found = regressions(golden_outcomes, agent_outcomes)
+    if not found:
+        return []
+    counts = Counter(f["what"] for f in found)
+    lines = [
+        "",
+        "### Where the agent-style version fails and the golden one does not",
+        "",
+        f"{len(found)} questions: "
+        + ", ".join(f"{what} {n}" for what, n in counts.most_common())
+        + ". 'searched as' is the question after the conversation and the agent's wrapper "
+        "were handled.",
+        "",
+        "| id | what went wrong | rules | confidence (golden -> agent) | typed | searched as "
+        "| first document |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in found:
+        o, g = f["agent"], f["golden"]
+        lines.append(
+            f"| {o['id']} | {f['what']} | {', '.join(o['rewrite'])} "
+            f"| {g['confidence']} -> {o['confidence']} | {_cell(o.get('text', ''))} "
+            f"| {_cell(o.get('resolved', ''))} | {fmt(o.get('first_document'))} |"
+        )
+    return lines
+
+
 def agent_sections(results: dict, reliability_png: str | None) -> list[str]:
     agent = results.get("agent_style")
     if not agent:
@@ -263,4 +326,5 @@ def agent_sections(results: dict, reliability_png: str | None) -> list[str]:
     lines += ["", *reliability_table(check)]
     if reliability_png:
         lines += ["", f"![agent-style reliability]({reliability_png})"]
+    lines += regression_table(results["answers"]["outcomes"], answers["outcomes"])
     return lines

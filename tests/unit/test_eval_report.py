@@ -136,3 +136,37 @@ def test_refresh_from_outcomes_recomputes_measures_without_mutating():
     assert fresh["agent_style"]["deltas"]["recall@5"]["all"]["delta"] == -0.5
     assert results["answers"]["answer_metrics"] == {"stale": True}  # input untouched
     assert "calibration_check" not in results["agent_style"]["answers"]
+
+
+def test_regressions_name_what_went_wrong():
+    from eval.answer_report import regressions
+
+    def o(id_, derived, must_refuse=False, refused=False, top=True, facts=True):
+        return {
+            "id": id_,
+            "derived_from": derived,
+            "must_refuse": must_refuse,
+            "refused": refused,
+            "top_document_correct": None if must_refuse else top,
+            "answer_correct": None if must_refuse else facts,
+            "confidence": 0.5,
+            "rewrite": ["typo"],
+            "text": "t",
+        }
+
+    golden = [o("a", None), o("b", None), o("c", None, must_refuse=True, refused=True),
+              o("d", None), o("e", None, top=False)]  # fmt: skip
+    agent = [
+        o("x-a", "a", refused=True),
+        o("x-b", "b", top=False),
+        o("x-c", "c", must_refuse=True),
+        o("x-d", "d", facts=False),
+        o("x-e", "e", refused=True),  # its original was already wrong: not a regression
+    ]
+    found = {f["agent"]["id"]: f["what"] for f in regressions(golden, agent)}
+    assert found == {
+        "x-a": "answerable, refused",
+        "x-b": "wrong first document",
+        "x-c": "must refuse, answered",
+        "x-d": "facts lost from the headline",
+    }
