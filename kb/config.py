@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         "'zh' (Chinese questions), 'en', 'both' or 'none'.",
     )
     same_language_ratio: float = Field(
-        default=0.6,
+        default=0.8,
         ge=0,
         le=1,
         description="A passage in the question's language goes first if its fused score is at "
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         description="Added to the similarity of passages in the other language (0: off).",
     )
     crosslingual_lexical_weight: float = Field(
-        default=0.7,
+        default=0.0,
         ge=0,
         description="Weight of a BM25 search of the other language's passages with the "
         "glossary's translations of the question's terms (0: off).",

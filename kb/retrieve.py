@@ -238,11 +238,18 @@ class HybridRetriever:
 
     def lexical_tokens(self, text: str) -> list[str]:
         """The question's search words, plus the glossary's equivalents of its banking terms
-        (透支 -> overdraft) when expansion is on for the question's language, so a question can
-        match passages in the other language word for word."""
+        when expansion is on for the question's language. With the cross-lingual search on
+        (`lexical_across`), only equivalents in the question's own language are added here
+        ("client" for "customer"): translations in one search with the question's words let
+        a passage in the other language match every translated term and outrank the
+        passages in the agent's own language."""
         tokens = tokenize(text)
-        if self.settings.glossary_expansion in ("both", detect_language(text)):
-            tokens += default_glossary().expand(text)
+        language = detect_language(text)
+        if self.settings.glossary_expansion in ("both", language):
+            expanded = default_glossary().expand(text)
+            if self.settings.crosslingual_lexical_weight > 0 and language in _OTHER_LANGUAGE:
+                expanded = [t for t in expanded if detect_language(t) == language]
+            tokens += expanded
         return tokens
 
     def lexical_search(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
