@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from kb.lexical import _stem  # the same stems the index holds
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
-MIN_LENGTH = 5
+MIN_LENGTH = 7
+"""Shorter words are left alone: one edit turns too many real words into other real words
+("bread" into "read", "round" into "pound")."""
 
 
 def _deletes(word: str) -> set[str]:
@@ -63,6 +65,8 @@ class SpellFix:
         stem = _stem(lowered)
         if len(lowered) < MIN_LENGTH or stem in self.vocabulary or lowered in self.vocabulary:
             return None
+        if any(lowered[:n] in self.vocabulary for n in range(4, len(lowered) - 1)):
+            return None  # a form of a known word ("scammed" beside "scam"), not a typo
         candidates: set[str] = set()
         for key in {lowered, *_deletes(lowered)}:
             candidates.update(self._index.get(key, ()))

@@ -229,6 +229,8 @@ def test_typos_are_corrected_against_the_knowledge_base_words_only():
     assert fix.correct("emeregncy cash") == "emergency cash"  # two letters swapped
     assert fix.correct("sourdough bread") == "sourdough bread"  # nothing one edit away
     assert fix.correct("crad") == "crad"  # short words are left alone
+    assert SpellFix({"read": 9}).correct("bread") == "bread"
+    assert SpellFix({"scam": 9, "scammer": 3}).correct("scammed") == "scammed"
     assert SpellFix({"delivery": 1}).correct("delivry") == "delivry"  # too rare to trust
 
 
