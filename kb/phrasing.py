@@ -63,6 +63,14 @@ _TYPED_NUMBERS = re.compile(
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
+_EXPANSIONS = {
+    "whats": "what is", "hows": "how is", "wheres": "where is", "whens": "when is",
+    "whos": "who is", "cant": "cannot", "dont": "do not", "doesnt": "does not",
+    "didnt": "did not", "isnt": "is not", "wont": "will not", "im": "I am",
+}  # fmt: skip
+_APOSTROPHE_LESS = re.compile(r"\b(?:" + "|".join(_EXPANSIONS) + r")\b", re.IGNORECASE)
+"""Contractions typed without the apostrophe ("whats the fee"): as words they would count
+as content that no passage contains."""
 
 
 def strip_typed_data(text: str) -> str:
@@ -71,6 +79,9 @@ def strip_typed_data(text: str) -> str:
     masked = PLACEHOLDER.sub(" \x00", mask(text).text)  # one mark per masked item
 
     def keep_label(match: re.Match[str]) -> str:
+        before = masked[: match.start()].rstrip()
+        if not before or before[-1] in "?？.。!！,，;；-":
+            return " "  # a datum appended to the question ("…fee? card ending 4821")
         label = re.match(r"[^\d*xX#:：]+", match.group())
         word = label.group().split()[0] if label and label.group().split() else ""
         word = {"acct": "account", "a/c": "account"}.get(word.lower(), word)
@@ -85,6 +96,7 @@ def search_text(question: str) -> str:
     sign-offs and typed customer data. Falls back to the original when nothing would be left,
     so a question made only of filler is still searched as typed."""
     text = strip_typed_data(question)
+    text = _APOSTROPHE_LESS.sub(lambda m: _EXPANSIONS[m.group().lower()], text)
     text = _OPENERS.sub("", text)
     text = _SPEAKER.sub(" ", text)
     text = _CJK_SPEAKER.sub("", text)
