@@ -166,7 +166,6 @@ def _body(chunk: Chunk) -> str:
     )
 
 
-_HISTORY_SECTION = HISTORY_SECTION
 _WEAK_WORDS = frozenset(
     tokenize("say tell ask know want need get help make give check find explain let")
 )
@@ -177,7 +176,7 @@ matched only on "say" is no answer."""
 def _candidate_sentences(chunk: Chunk, as_of: dt.date | None = None) -> list[str]:
     """The sentences a headline may quote: a table's rows read with their header (only the
     columns in force on `as_of`), nothing from a revision history."""
-    if chunk.section_path and _HISTORY_SECTION.search(chunk.section_path[-1]):
+    if chunk.section_path and HISTORY_SECTION.search(chunk.section_path[-1]):
         return []
     body = _body(chunk)
     if chunk.kind == ChunkKind.TABLE:

@@ -234,13 +234,8 @@ class Services:
         )
 
     def _answer(self, query: Query, today: dt.date | None) -> Answer:
-        plan = self.plan(query)
+        plan, as_of, hits = self._wide_hits(query, today)
         resolved = plan.question
-        as_of = query.as_of or today or dt.date.today()
-        # Search inactive documents too, to say when one matched, but answer from current ones
-        # unless the agent asked to include them.
-        wide = replace(query, include_inactive=True, as_of=as_of, k=query.k + 4)
-        hits = self.search_hits(wide, plan)
         current = [h for h in hits if h.status == DocumentStatus.CURRENT]
         inactive = [h for h in hits if h.status != DocumentStatus.CURRENT]
         used = hits[: query.k] if query.include_inactive else current[: query.k]
@@ -275,11 +270,20 @@ class Services:
     ) -> tuple[float, float]:
         """(similarity, word coverage) exactly as `ask` computes them for this query, so the
         calibration is fit on what the answers use; (0, 0) when nothing was found."""
+        plan, _, hits = self._wide_hits(query, today)
+        current = [h for h in hits if h.status == DocumentStatus.CURRENT][: query.k]
+        return self.evidence(plan.question, current) if current else (0.0, 0.0)
+
+    def _wide_hits(
+        self, query: Query, today: dt.date | None
+    ) -> tuple[SearchPlan, dt.date, list[Hit]]:
+        """The plan, the as-of date and the hits an answer is built from. Inactive documents
+        are searched too, to say when one matched; answers come from current ones unless
+        the agent asked to include them."""
         plan = self.plan(query)
         as_of = query.as_of or today or dt.date.today()
         wide = replace(query, include_inactive=True, as_of=as_of, k=query.k + 4)
-        hits = [h for h in self.search_hits(wide, plan) if h.status == DocumentStatus.CURRENT]
-        return self.evidence(plan.question, hits[: query.k]) if hits else (0.0, 0.0)
+        return plan, as_of, self.search_hits(wide, plan)
 
     def _calibration(self) -> Calibration:
         return CALIBRATIONS.get(self.kb.embedder.name, CALIBRATIONS["e5"])
@@ -306,10 +310,16 @@ class Services:
         """The procedure sections an answer may show, with their similarity to the question
         (kb.procedures gathers and chooses; this only fetches what they need)."""
 
+        read: dict[str, list[tuple[Chunk, ...]]] = {}
+
         def sections(document_id: str) -> list[tuple[Chunk, ...]]:
-            version = self.kb.registry.document_info(document_id).version
-            chunks = self.document_chunks(document_id, version)
-            return procedure_sections([c for c in chunks if c.kind == ChunkKind.PROCEDURE])
+            if document_id not in read:  # gather_options asks for a document several times
+                version = self.kb.registry.document_info(document_id).version
+                chunks = self.document_chunks(document_id, version)
+                read[document_id] = procedure_sections(
+                    [c for c in chunks if c.kind == ChunkKind.PROCEDURE]
+                )
+            return read[document_id]
 
         titles = self.retriever.titles(Scope.of(replace(query, include_inactive=False)))
         situation = tokenize(f"{plan.question} {plan.context or ''}")
@@ -323,21 +333,6 @@ class Services:
             replace(o, similarity=max(similarity.get(c.chunk_id, 0.0) for c in o.parts))
             for o in options
         ]
-
-    def _procedure_parts(self, hits: Sequence[Hit]) -> dict[str, list[Chunk]]:
-        """All parts of each procedure among the hits, in order (the chunker splits long ones)."""
-        parts: dict[str, list[Chunk]] = {}
-        for hit in hits:
-            chunk = hit.chunk
-            if chunk.kind != ChunkKind.PROCEDURE:
-                continue
-            siblings = self.document_chunks(chunk.document.document_id, chunk.document.version)
-            parts[chunk.chunk_id] = [
-                c
-                for c in siblings
-                if c.kind == ChunkKind.PROCEDURE and c.section_path == chunk.section_path
-            ]
-        return parts
 
     def _originals(self, hits: Sequence[Hit]) -> dict[tuple[str, int], str | None]:
         keys = {(h.chunk.document.document_id, h.chunk.document.version) for h in hits}
