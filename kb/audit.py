@@ -24,7 +24,7 @@ from kb.pii import mask
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "question", "answer_shown", "feedback", "upload",
     "version_change", "metadata_edit", "deletion", "user_change", "export", "training_change",
-    "training_attempt",
+    "training_attempt", "escalation_rule_change",
 )  # fmt: skip
 
 _SCHEMA = """

@@ -365,6 +365,32 @@ class Services:
         self.questions.close()
         self.training.close()
 
+    # ------------------------------------------------------------------ escalation rules
+
+    def escalation_rules(self):  # type: ignore[no-untyped-def]  # -> kb.escalation.RuleStore
+        """The knowledge team's escalation rules (kb.escalation), versioned beside the
+        registry and audited in this knowledge base's audit trail; opened once."""
+        if "_escalation_rules" not in self.__dict__:
+            from kb.escalation import RuleStore
+
+            self.__dict__["_escalation_rules"] = RuleStore(
+                self.settings.data_dir / "escalation.sqlite", audit=self.audit
+            )
+        return self.__dict__["_escalation_rules"]
+
+    def escalation_detector(self):  # type: ignore[no-untyped-def]  # -> EscalationDetector
+        """A detector over the current rules, using this knowledge base's embedder (loaded on
+        first use) for meaning; rebuilt when the rule store's version changes."""
+        from kb.escalation import EscalationDetector
+
+        store = self.escalation_rules()
+        version = store.version()
+        cached = self.__dict__.get("_escalation_detector")
+        if cached is None or cached.version != version:
+            cached = EscalationDetector(store.current(), embedder=self.kb.embedder)
+            self.__dict__["_escalation_detector"] = cached
+        return cached
+
 
 def build_services(settings: Settings) -> Services:
     embedder = create_embedder(settings.embedding_model, settings.embedding_batch_size)
