@@ -25,6 +25,7 @@ ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "question", "answer_shown", "feedback", "upload",
     "version_change", "metadata_edit", "deletion", "user_change", "export", "training_change",
     "training_attempt", "escalation_rule_change",
+    "api_request", "call", "handoff", "token_change",  # the HTTP API (api/, kb.calls, kb.tokens)
 )  # fmt: skip
 
 _SCHEMA = """

@@ -172,6 +172,36 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--csv", type=Path, help="write the events to this CSV file")
     audit.add_argument("--verify", action="store_true", help="check the hash chain")
 
+    serve = commands.add_parser(
+        "serve", help="the HTTP API for the contact centre (OpenAPI at /docs)"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    tokens = commands.add_parser("tokens", help="integration accounts and their API tokens")
+    tokens_commands = tokens.add_subparsers(dest="tokens_command", required=True)
+    create_token = tokens_commands.add_parser("create", help="prints the token once")
+    create_token.add_argument("name")
+    create_token.add_argument("--role", required=True, help="assist, chatbot or rpa")
+    create_token.add_argument("--groups", type=_groups, default=())
+    create_token.add_argument(
+        "--rate", type=int, default=120, help="requests per minute (default 120)"
+    )
+    tokens_commands.add_parser("list")
+    revoke_token = tokens_commands.add_parser("revoke")
+    revoke_token.add_argument("name")
+
+    call = commands.add_parser("call", help="live calls through the HTTP API")
+    call_commands = call.add_subparsers(dest="call_command", required=True)
+    simulate = call_commands.add_parser(
+        "simulate", help="replay a recorded call (JSONL) through the API and print the assist"
+    )
+    simulate.add_argument("file", type=Path)
+    simulate.add_argument("--speed", type=float, default=1.0, help="2: twice as fast")
+    simulate.add_argument("--url", default="http://127.0.0.1:8000")
+    simulate.add_argument("--token", required=True, help="from `kb tokens create`")
+    simulate.add_argument("--acting-for", help="the agent the call is for")
+
     search = commands.add_parser("search", help="nearest passages to a query (dense only)")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5)
@@ -409,6 +439,54 @@ def _users(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
     return 0
 
 
+def _serve(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from api import create_app
+
+    print(f"AnswerDesk API on http://{args.host}:{args.port} (OpenAPI: /docs)", file=sys.stderr)
+    uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _tokens(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    accounts = services.integration_accounts()
+    if args.tokens_command == "create":
+        account, token = accounts.create(args.name, args.role, args.groups, args.rate)
+        services.audit.record(
+            "cli", "token_change", change="created", account=account.name, role=account.role,
+            groups=list(account.groups), rate=account.rate_per_minute,
+        )  # fmt: skip
+        print(
+            f"created {account.name} ({account.role}), groups: {', '.join(account.access_groups)}, "
+            f"{account.rate_per_minute} requests/minute"
+        )
+        print(f"token (shown once, store it now): {token}")
+    elif args.tokens_command == "revoke":
+        account = accounts.revoke(args.name)
+        services.audit.record("cli", "token_change", change="revoked", account=account.name)
+        print(f"revoked the token of {account.name}")
+    else:
+        for account in accounts.list():
+            state = f" (revoked {account.revoked_at})" if account.revoked else ""
+            print(
+                f"{account.name:20} {account.role:8} {account.rate_per_minute:5}/min  "
+                f"{', '.join(account.access_groups)}  created {account.created_at}{state}"
+            )
+    return 0
+
+
+def _call(args: argparse.Namespace) -> int:
+    from api.simulate import simulate
+
+    try:
+        simulate(args.file, args.url, args.token, args.speed, args.acting_for)
+    except KBError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _eval_beir(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -596,6 +674,8 @@ def main(argv: list[str] | None = None) -> int:
         return _bench(args)
     if args.command == "eval":
         return _eval(args)
+    if args.command == "call":
+        return _call(args)
     try:
         services = build_services(Settings())
         try:
@@ -607,9 +687,12 @@ def main(argv: list[str] | None = None) -> int:
                 "users": _users,
                 "audit": _audit,
                 "insights": _insights,
+                "serve": _serve,
+                "tokens": _tokens,
             }[args.command]
             return handler(services, args)
         finally:
+            services.close_api_stores()
             services.close()
     except KBError as e:
         print(f"error: {e}", file=sys.stderr)

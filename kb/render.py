@@ -22,6 +22,11 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def json_ready(value: Any) -> Any:
+    """Any record (dataclasses, enums, dates, tuples) as plain JSON-ready data."""
+    return _json_value(value)
+
+
 def answer_record(answer: Answer) -> dict[str, Any]:
     """The whole answer as plain JSON-ready data; sources carry document id, title and file."""
     record = _json_value(answer)

@@ -365,6 +365,35 @@ class Services:
         self.questions.close()
         self.training.close()
 
+    # ------------------------------------------------------------------ calls and the API
+
+    def call_sessions(self):  # type: ignore[no-untyped-def]  # -> kb.calls.CallSessions
+        """Live call sessions (kb.calls), their store beside the registry; opened once."""
+        if "_call_sessions" not in self.__dict__:
+            from kb.calls import CallSessions, CallStore
+
+            store = CallStore(self.settings.data_dir / "calls.sqlite")
+            self.__dict__["_call_sessions"] = CallSessions(self, store)
+        return self.__dict__["_call_sessions"]
+
+    def integration_accounts(self):  # type: ignore[no-untyped-def]  # -> kb.tokens.TokenStore
+        """The systems that call the HTTP API and their hashed tokens (kb.tokens)."""
+        if "_integration_accounts" not in self.__dict__:
+            from kb.tokens import TokenStore
+
+            self.__dict__["_integration_accounts"] = TokenStore(
+                self.settings.data_dir / "tokens.sqlite"
+            )
+        return self.__dict__["_integration_accounts"]
+
+    def close_api_stores(self) -> None:
+        """Close what call_sessions() and integration_accounts() opened (close() does not
+        know them)."""
+        for name in ("_call_sessions", "_integration_accounts"):
+            opened = self.__dict__.pop(name, None)
+            if opened is not None:
+                opened.close()
+
     # ------------------------------------------------------------------ escalation rules
 
     def escalation_rules(self):  # type: ignore[no-untyped-def]  # -> kb.escalation.RuleStore

@@ -1,0 +1,239 @@
+"""Call sessions in their own SQLite file (`calls.sqlite` beside the registry), masked.
+
+Turns are masked (kb.pii) here, whatever the caller did, like kb.querylog: the contact
+centre's transcript carries card and phone numbers as the customer reads them out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kb.calls.records import (
+    CallFeedback,
+    CallRecord,
+    CallStatus,
+    CallTurnRecord,
+    Speaker,
+    Verdict,
+)
+from kb.errors import KBError
+from kb.pii import mask
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    call_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    acting_for TEXT,
+    groups_json TEXT NOT NULL,
+    reference TEXT,
+    status TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    ended_at TEXT,
+    summary_json TEXT
+);
+CREATE TABLE IF NOT EXISTS turns (
+    call_id TEXT NOT NULL REFERENCES calls(call_id),
+    idx INTEGER NOT NULL,
+    speaker TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (call_id, idx)
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL REFERENCES calls(call_id),
+    suggestion_id TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shown (
+    call_id TEXT NOT NULL REFERENCES calls(call_id),
+    document_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    first_turn INTEGER NOT NULL,
+    PRIMARY KEY (call_id, document_id)
+);
+"""
+
+
+class CallNotFoundError(KBError):
+    """No such call, or not one the caller opened (the same answer, so ids reveal nothing)."""
+
+
+class CallEndedError(KBError):
+    """The call has ended: no more turns or feedback."""
+
+
+class CallAccessError(KBError):
+    """The call was opened for another agent."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _utc(at: dt.datetime | None) -> dt.datetime:
+    if at is None:
+        return _now()
+    if at.tzinfo is None:
+        return at.replace(tzinfo=dt.UTC)
+    return at.astimezone(dt.UTC)
+
+
+class CallStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def open(
+        self,
+        account: str,
+        acting_for: str | None,
+        groups: Sequence[str],
+        reference: str | None = None,
+    ) -> CallRecord:
+        call_id = "call_" + secrets.token_hex(8)
+        opened = _now()
+        with self._lock:
+            self.db.execute(
+                "INSERT INTO calls(call_id, account, acting_for, groups_json, reference, status, "
+                "opened_at) VALUES (?,?,?,?,?,?,?)",
+                (
+                    call_id,
+                    account,
+                    acting_for,
+                    json.dumps(list(groups)),
+                    mask(reference).text if reference else None,
+                    CallStatus.OPEN.value,
+                    opened.isoformat(),
+                ),
+            )
+        return self.call(call_id)
+
+    def call(self, call_id: str) -> CallRecord:
+        row = self.db.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        if row is None:
+            raise CallNotFoundError(f"no call with id '{call_id}'")
+        return CallRecord(
+            call_id=row["call_id"],
+            account=row["account"],
+            acting_for=row["acting_for"],
+            groups=tuple(json.loads(row["groups_json"])),
+            reference=row["reference"],
+            status=CallStatus(row["status"]),
+            opened_at=dt.datetime.fromisoformat(row["opened_at"]),
+            ended_at=dt.datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
+        )
+
+    def add_turns(
+        self, call_id: str, turns: Sequence[tuple[Speaker, str, dt.datetime | None]]
+    ) -> list[CallTurnRecord]:
+        """Append turns (masked) in order; returns the whole call's turns."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.db.execute(
+                    "SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE call_id = ?", (call_id,)
+                ).fetchone()
+                for offset, (speaker, text, at) in enumerate(turns):
+                    self.db.execute(
+                        "INSERT INTO turns(call_id, idx, speaker, text, at) VALUES (?,?,?,?,?)",
+                        (
+                            call_id,
+                            row[0] + offset,
+                            Speaker(speaker).value,
+                            mask(text).text,
+                            _utc(at).isoformat(),
+                        ),
+                    )
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return self.turns(call_id)
+
+    def turns(self, call_id: str) -> list[CallTurnRecord]:
+        rows = self.db.execute(
+            "SELECT idx, speaker, text, at FROM turns WHERE call_id = ? ORDER BY idx", (call_id,)
+        ).fetchall()
+        return [
+            CallTurnRecord(
+                r["idx"], Speaker(r["speaker"]), r["text"], dt.datetime.fromisoformat(r["at"])
+            )
+            for r in rows
+        ]
+
+    def add_feedback(
+        self, call_id: str, suggestion_id: str, document_id: str, verdict: Verdict, by: str
+    ) -> CallFeedback:
+        at = _now()
+        with self._lock:
+            self.db.execute(
+                "INSERT INTO feedback(call_id, suggestion_id, document_id, verdict, at, by) "
+                "VALUES (?,?,?,?,?,?)",
+                (call_id, suggestion_id, document_id, Verdict(verdict).value, at.isoformat(), by),
+            )
+        return CallFeedback(call_id, suggestion_id, document_id, Verdict(verdict), at, by)
+
+    def feedback(self, call_id: str) -> list[CallFeedback]:
+        rows = self.db.execute(
+            "SELECT * FROM feedback WHERE call_id = ? ORDER BY id", (call_id,)
+        ).fetchall()
+        return [
+            CallFeedback(
+                r["call_id"],
+                r["suggestion_id"],
+                r["document_id"],
+                Verdict(r["verdict"]),
+                dt.datetime.fromisoformat(r["at"]),
+                r["by"],
+            )
+            for r in rows
+        ]
+
+    def record_shown(self, call_id: str, shown: Sequence[tuple[str, str]], turn: int) -> None:
+        """(document id, title) of suggestions on screen; the first showing is kept."""
+        with self._lock:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO shown(call_id, document_id, title, first_turn) "
+                "VALUES (?,?,?,?)",
+                [(call_id, d, t, turn) for d, t in shown],
+            )
+
+    def shown(self, call_id: str) -> list[tuple[str, str]]:
+        rows = self.db.execute(
+            "SELECT document_id, title FROM shown WHERE call_id = ? ORDER BY first_turn, rowid",
+            (call_id,),
+        ).fetchall()
+        return [(r["document_id"], r["title"]) for r in rows]
+
+    def end(self, call_id: str, summary: dict[str, Any], ended_at: dt.datetime) -> None:
+        """Close the call and keep its summary (kb.calls.assist.summarise builds it masked)."""
+        body = json.dumps(summary, ensure_ascii=False, sort_keys=True)
+        with self._lock:
+            self.db.execute(
+                "UPDATE calls SET status = ?, ended_at = ?, summary_json = ? WHERE call_id = ?",
+                (CallStatus.ENDED.value, ended_at.isoformat(), body, call_id),
+            )
+
+    def summary(self, call_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT summary_json FROM calls WHERE call_id = ?", (call_id,)
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
