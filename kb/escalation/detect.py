@@ -82,6 +82,7 @@ class EscalationDetector:
                         self.embedder,
                         self.rules.meaning_threshold,
                         self.rules.meaning_margin,
+                        self.rules.ordinary,
                     )
         return self._meaning
 
@@ -110,24 +111,30 @@ class EscalationDetector:
             if speaker != "customer" or not text.strip():
                 continue
             normal = normalise(text)
+            negated: set[str] = set()
             for compiled in lexical:
                 if compiled.rule.id in found:
                     continue
-                hits = compiled.lexical_hits(normal)
+                hits, dropped = compiled.examine(normal)
                 if hits:
                     add(compiled, index, hits[0].matched, hits[0].how)
+                elif dropped:
+                    negated.add(compiled.rule.category)
             if meaning is not None:
                 by_meaning = meaning.hits(text, meaning_threshold)
                 for compiled in lexical:
-                    hit = by_meaning.get(compiled.rule.id)
-                    if hit is not None and compiled.rule.id not in found:
-                        add(compiled, index, hit.matched, "meaning")
+                    rule_id = compiled.rule.id
+                    hit = by_meaning.get(rule_id)
+                    if hit is None or rule_id in found or compiled.rule.category in negated:
+                        continue
+                    add(compiled, index, hit.matched, "meaning")
         for compiled in self._compiled:
             signal = compiled.rule.signal
             if signal is None:
                 continue
             if signal.kind == "repeated_question":
-                hit = repeated_question(pairs, signal.count)
+                same = meaning.same_question if meaning is not None else None
+                hit = repeated_question(pairs, signal.count, same_meaning=same)
             else:
                 hit = bot_failures(pairs, compiled, signal.count)
             if hit is not None:

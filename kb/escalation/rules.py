@@ -84,6 +84,9 @@ class RuleSet:
     meaning_threshold: float = 0.9
     meaning_margin: float = 0.0
     calibration: str = ""  # how meaning_threshold was chosen
+    # Everyday requests no rule should fire on: a sentence fires a rule by meaning only when
+    # it is nearer that rule's examples than any of these (and the rule's counter-examples).
+    ordinary: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -253,12 +256,19 @@ def rule_set_from_dict(data: Mapping[str, Any], version: int = 0) -> RuleSet:
         )
     rules = tuple(rule_from_dict(item) for item in data["rules"])
     known = {"format", "rules", "meaning_threshold", "meaning_margin", "calibration"}
+    known.add("ordinary_utterances")
+    ordinary = data.get("ordinary_utterances", [])
+    if not isinstance(ordinary, list) or not all(
+        isinstance(u, str) and u.strip() for u in ordinary
+    ):
+        raise EscalationRuleError("ordinary_utterances must be a list of non-empty strings")
     return RuleSet(
         rules=rules,
         version=version,
         meaning_threshold=float(data.get("meaning_threshold", 0.9)),
         meaning_margin=float(data.get("meaning_margin", 0.0)),
         calibration=str(data.get("calibration", "")),
+        ordinary=tuple(ordinary),
         extra={k: v for k, v in data.items() if k not in known},
     )
 
@@ -270,6 +280,7 @@ def rule_set_to_dict(rule_set: RuleSet) -> dict[str, Any]:
         "meaning_threshold": rule_set.meaning_threshold,
         "meaning_margin": rule_set.meaning_margin,
         "calibration": rule_set.calibration,
+        "ordinary_utterances": list(rule_set.ordinary),
         "rules": [rule_to_dict(rule) for rule in rule_set.rules],
     }
 

@@ -12,7 +12,7 @@ Pure functions over turns; the detector turns what they find into alerts.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -103,27 +103,34 @@ def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def repeated_question(
-    turns: Sequence[tuple[str, str]], count: int = 2, similarity: float = REPEAT_SIMILARITY
+    turns: Sequence[tuple[str, str]],
+    count: int = 2,
+    similarity: float = REPEAT_SIMILARITY,
+    same_meaning: Callable[[str, str], bool] | None = None,
 ) -> SignalHit | None:
-    """The first customer turn that makes `count` near-identical asks of one question.
+    """The first customer turn that makes `count` asks of one question.
 
-    `turns` are (speaker, text) pairs; only customer turns with at least two content units
-    count, so "yes" said twice is not a repeated question."""
-    asked: list[tuple[frozenset[str], int]] = []  # (units, times asked)
+    `turns` are (speaker, text) pairs. Two turns ask the same question when their content
+    words overlap enough (Jaccard >= `similarity`) or, given `same_meaning` (the detector
+    passes an embedding comparison), when it says so. Only customer turns with at least two
+    content units count, so "ok thanks" said twice is not a repeated question."""
+    asked: list[tuple[frozenset[str], str, int]] = []  # (units, text, times asked)
     for index, (speaker, text) in enumerate(turns):
         if speaker != "customer":
             continue
         units = content_units(text)
         if len(units) < MIN_CONTENT:
             continue
-        for position, (earlier, times) in enumerate(asked):
-            if _similarity(units, earlier) >= similarity:
-                asked[position] = (earlier, times + 1)
+        for position, (earlier, earlier_text, times) in enumerate(asked):
+            if _similarity(units, earlier) >= similarity or (
+                same_meaning is not None and same_meaning(text, earlier_text)
+            ):
+                asked[position] = (earlier, earlier_text, times + 1)
                 if times + 1 >= count:
                     return SignalHit(index, text)
                 break
         else:
-            asked.append((units, 1))
+            asked.append((units, text, 1))
     return None
 
 

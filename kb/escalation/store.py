@@ -119,6 +119,7 @@ class RuleStore:
             meaning_threshold=float(settings.get("meaning_threshold", 0.9)),
             meaning_margin=float(settings.get("meaning_margin", 0.0)),
             calibration=settings.get("calibration", ""),
+            ordinary=tuple(json.loads(settings.get("ordinary_utterances", "[]"))),
         )
 
     def history(self, rule_id: str) -> list[RuleVersion]:
@@ -243,6 +244,10 @@ class RuleStore:
                     ("meaning_threshold", str(defaults.meaning_threshold)),
                     ("meaning_margin", str(defaults.meaning_margin)),
                     ("calibration", defaults.calibration),
+                    (
+                        "ordinary_utterances",
+                        json.dumps(list(defaults.ordinary), ensure_ascii=False),
+                    ),
                 ):
                     db.execute(
                         "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value)

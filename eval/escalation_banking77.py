@@ -1,0 +1,217 @@
+"""The BANKING77 half of the escalation test split: real customer wording, labelled by hand.
+
+Why: the tune split (eval/data/escalation/tune.jsonl) was written by reading the sample bank's
+documents, in their voice. This half of the test split is real customers' messages to a bank
+from BANKING77 (Casanueva et al., 2020, PolyAI; CC BY 4.0, kb/data/banking77/LICENSE), so the
+rules are measured on wording nobody here wrote. How the messages were chosen (from
+kb/data/banking77/test.csv, before any test result was seen):
+
+- fraud: 24 drawn at random (seed 77) from the intents card_payment_not_recognised,
+  cash_withdrawal_not_recognised, compromised_card and direct_debit_payment_not_recognised,
+  plus 6 with "someone" from the same test file (mostly compromised_card);
+- complaint: every message matching a dissatisfaction word list (18);
+- hard negatives: 8 messages with "again", "already", "several times", "keep" (repeat words
+  that are not a repeat contact), 4 with "someone" that ask no person for anything, and 22
+  drawn at random (seed 2077) from the other intents;
+- conversation signals: 18 pairs of messages, 12 from one intent (seed 2077) and 6 from two
+  different intents, asked one after the other with a chatbot's fallback between them (and a
+  second fallback after every other pair). The fallback wordings are not those of the tune
+  split.
+
+Labels were given by reading each message, by these rules: `fraud_scam` when the customer
+reports or suspects a payment, withdrawal or access they did not make or allow (a purely
+hypothetical "what should I do if..." is not labelled); `complaint` when they express
+dissatisfaction with the bank's own service, product, fees or decisions (unhappiness with a
+merchant's goods is not); `repeat_contact` only when they say they contacted us before;
+`repeated_question` when the second message asks the same thing as the first (same intent is
+not enough: "Why did I get blocked?" after "How do I reset my PIN?" is a new question);
+`bot_failure` when the bot gave two fallbacks.
+
+`python -m eval.escalation_banking77` rewrites eval/data/escalation/test-banking77.jsonl.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "kb" / "data" / "banking77" / "test.csv"
+OUTPUT = ROOT / "eval" / "data" / "escalation" / "test-banking77.jsonl"
+CREDIT = "BANKING77 test.csv (Casanueva et al., 2020, PolyAI), CC BY 4.0"
+
+F, C = "fraud_scam", "complaint"
+
+SINGLE: list[tuple[str, tuple[str, ...]]] = [
+    # fraud intents, random seed 77
+    ("I don't recognize a debit payment that was made and would like to find out about the payment.", (F,)),
+    ("I saw a payment i did not do", (F,)),
+    ("I understand that this is extremely late. After going over my transactions for the last couple of months I noticed a large charge that I'm sure I did not make. Is there anyway I can still dispute this?", (F,)),
+    ("The app is showing an ATM withdrawl that I didn't make.", (F,)),
+    ("I checked the app and saw an extra cash withdrawal that I didn't authorize", (F,)),
+    ("I have a payment I didn't do", (F,)),
+    ("im so mad right now. theres several charges that I think my x boyfriend made on my card. the companys on the website wouldn't refund me my money, they told me to contact my bank. DO something please.", (F,)),
+    ("Can I dispute a payment even if I notice it several weeks after it was made?", ()),
+    ("My account has a weird withdrawal.", (F,)),
+    ("There's a Direct Debit payment in my account that I didn't make", (F,)),
+    ("What should I do to get transactions off of my account if I didn't make them?  My card must have been compromised and I need to freeze it asap!", (F,)),
+    ("There is a direct debit that's not mine.", (F,)),
+    ("someone is using my account", (F,)),
+    ("What do I do if I notice a strange withdrawl in my statement?", ()),
+    ("Unknown direct deposit", ()),
+    ("Why is there a random withdrawal in my app?", (F,)),
+    ("How do I freeze my bank card, as there has been a strange withdrawal?", (F,)),
+    ("I think someone else is using my card.  There are transactions I didn't make.", (F,)),
+    ("In my statement there is a payment that is I do not recognize", (F,)),
+    ("There is a strange payment on my statement. What should I do?", (F,)),
+    ("There's a recent charge on my card that I know I didn't make because I've never seen the name before. Can we investigate this?", (F,)),
+    ("Payment i did not do", (F,)),
+    ("How do I freeze my account?", ()),
+    ("I have a strange cash withdrawal in my statement", (F,)),
+    # "someone"
+    ("I think I lost my card . I dont know how long it has been missing. Can you see if maybe someone else has been using it?", (F,)),
+    ("Someone has my card number, freeze my account.", (F,)),
+    ("I'm not certain, but someone may be using my card.", (F,)),
+    ("What should I do if I think that someone else may be using my card.", ()),
+    ("Someone I don't know has used my card without permission.", (F,)),
+    ("My card is being used online to make a bunch of purchases! Someone else is using it fraudulently. Can you help me freeze it?", (F,)),
+    ("Can someone assist me with the details explaining which fiat currencies that you support?", ()),
+    ("Can someone assist me by explaining why my card is not working?", ()),
+    ("Can someone please assist me with finding my nearest ATM?", ()),
+    ("Someone stole my card. I need to report it stolen. I made a police report already, but how do I report it with you?", ()),
+    # dissatisfaction words: every match in test.csv
+    ("Im very upset as my top-up was canceled and I have no idea why.", (C,)),
+    ("I sent you a cheque couple days ago, nothing happened to my account yet! This is unacceptable, where is my money??", (C,)),
+    ("This is very frustrating. I can't get my card to work on any ATM I try and I've tried 3 of them so far. What's going on? Can you please fix this issue immediately?", (C,)),
+    ("I am unhappy with my purchase, how do I cancel the order?", ()),
+    ("I am not Happy with this product can i get a refund?", ()),
+    ("I am chatting about an order from a long while back.  I never got it to this day and am deeply upset by this!  I want all of my money back!  I just can not accept paying for something I never got.", ()),
+    ("It's been a week and I have done everything that I was asked to do and still nothing. I have contacted the seller and have not gotten a response. Please understand my frustration and put the money back in my account.", (C,)),
+    ("The new card that was just sent to me was declined multiple times yesterday when I tried to use it at a restaurant to pay for my dinner.  I am really disappointed  and embarrassed that my card was denied when I tried to use it to pay for my friend's birthday dinner.", (C,)),
+    ("unhappy with you, how to delete account", (C,)),
+    ("This company is terrible! Can you delete my account?", (C,)),
+    ("Please delete my account. I am not happy with the service from your company.", (C,)),
+    ("I am sick of this damn company and want to close out my account.", (C,)),
+    ("Your service is terrible,.  Delete my account,", (C,)),
+    ("I am extremely unhappy with this app and want to get rid of my account?", (C,)),
+    ("I want to delete my account. I'm unhappy with the service you're providing.", (C,)),
+    ("I purchased some makeup through a site in China, and I was under the impression that when I make transfers there is no fee.  Why am I seeing this fee now?  I am not happy about this at all.", (C,)),
+    ("I withdrew some cash out of the ATM over the holiday. It seems that I was charged some outrageous fees. I would not have done that had I been aware of these outrageous charges!", (C,)),
+    ("I used the ATM machine to get money out for Holiday shopping and saw the outrageous charges. Why is that? I would not have used the ATM if I had known!", (C,)),
+    # repeat words that are not a repeat contact
+    ("my card was not in the mail again can you advise?", ()),
+    ("I have tried to use my card several times and it does not work.", ()),
+    ("I need your help to check my account, please! My card keeps being declined at the ATM, and I've already tried two different ones!", ()),
+    ("I am getting continuous failure for all my transfers. I have cross checked each recipient detail again and again and everything is correct.", ()),
+    ("I received cash from the ATM earlier, but this shows up as pending in the app.  I've got the cash already.  How can this be still pending?", ()),
+    ("do I need to verify my identity every time I log into my account?", ()),
+    ("Good morning. I tried to make a purchase with my credit card last night and again this morning. Both times it was declined. Can you investigate?", ()),
+    ("I've already topped up, but I cannot see the funds being available. What happened?", ()),
+    # random, other intents (seed 2077)
+    ("Help me transfer money to my credit card.", ()),
+    ("Why was a charged a fee for using the card?", ()),
+    ("How can I fix a problem where my virtual card is rejected?", ()),
+    ("Where can I use this card at an ATM?", ()),
+    ("I keep checking my bank statements but I don't see a refund that I've requested from a seller. Can you ensure that I receive the refund from the seller?", ()),
+    ("I bought something but now I would like a refund. How do I do that?", ()),
+    ("My passcode doesn't work", ()),
+    ("Why does it say pending cash withdrawal on my statement?", ()),
+    ("I do not know my passcode.", ()),
+    ("How can I request cash back? The ATM just gave me the wrong amount, the app shows the amount that I've been actually charged though...", ()),
+    ("How come my disposable virtual card used to pay for a gym subscription got rejected?", ()),
+    ("I need some help with identity verification.", ()),
+    ("I made a bank transfer and my account balance did not show it.", ()),
+    ("Please help me as i am continuously facing the issue in transferring money to my friends, as all my transactions are getting failed.", ()),
+    ("How do I change GBP to AUD?", ()),
+    ("Hi,I tried to get some money out but the machine was not working .The transaction still seems in progress! Can you please check what's going on.I don't want to be charged for money that I did not received.", ()),
+    ("How do I use the top up app with my apple watch?", ()),
+    ("Do you have to order a new card before your current card expires?", ()),
+    ("What should I do if I forgot my passcode?", ()),
+    ("Topping up my card is not working because I believe the top up is pending", ()),
+    ("Top up on my Google Pay isn't working.", ()),
+    ("Can I use my Apple Watch to to top up?", ()),
+]  # fmt: skip
+
+# (first message, second message, same question?, labels from the words themselves)
+PAIRS: list[tuple[str, str, bool, tuple[str, ...]]] = [
+    ("I need your help to check my account, please! My card keeps being declined at the ATM, and I've already tried two different ones!", "I can't get money out of the ATM", True, ()),
+    ("Can I exchange currencies with my account?", "If I need GBP instead of AUD what do I do?", True, ()),
+    ("Help me reset the passcode.", "Tell me how to reset the passcode.", True, ()),
+    ("I'm trying to transfer money to another country. It's just pending and not sending. My account details are correct. Please help me.", "My transfer is still coming up as pending.", True, ()),
+    ("Is it possible to receive a Visa and a MasterCard?", "I would prefer a visa card", False, ()),
+    ("I would appreciate it if I could get an item refunded", "I bought something but now I would like a refund. How do I do that?", True, ()),
+    ("Is it possible to get a transfer from SWIFT?", "Should I expect to be charged for topping up by transfer?", False, ()),
+    ("When traveling, can I auto top-up my card at certain times?", "How do I enable auto-top up?", False, ()),
+    ("I accidentally blocked my PIN. How do I reset it?", "Why did I get blocked?", False, ()),
+    ("Card payment declined?", "Why was a transaction on my card declined?", True, ()),
+    ("How do I link this new card?", "How do I add the card to my account?", True, ()),
+    ("My card was denied at an ATM earlier today but the transaction is pending. Please cancel it as I did not receive my money.", "Why is a transaction showing as pending when I recieved cash from an ATM?", False, ()),
+    ("How do I go about activating my new card?", "I don't understand how to top up my account, can you please explain the process?", False, ()),
+    ("How do I get an actual card?", "Someone else may be using my card.  There are transactions I don't recognize.", False, (F,)),
+    ("When I made a transfer, there was a fee.  Why?", "I need to get some more physical cards.", False, ()),
+    ("Why is the exchange rate wrong when I purchase something abroad?", "Can you help my fix my contactless?", False, ()),
+    ("My address has updated and I need to change it.", "Do I have to do an identity check?", False, ()),
+    ("Even though it's late, I wanted to see about disputing a charge. I was just looking through my transactions over the past couple of months and noticed a pretty large amount that was not completed by me. Is this possibly something I can still do.", "For what reason would a top up be reverted and returned to my account?", False, (F,)),
+]  # fmt: skip
+
+GREETINGS = (
+    [
+        {
+            "speaker": "bot",
+            "text": "Hi! I'm Pine, the Harbour & Pine assistant. What can I help you with today?",
+        }
+    ],
+    [{"speaker": "agent", "text": "Harbour and Pine, you're speaking with Alex. How can I help?"}],
+    [],
+)
+FALLBACKS = (
+    "Hmm, I'm not sure I follow. Could you try asking another way?",
+    "Sorry, that's not something I can help with yet.",
+    "Oops! I didn't quite catch that.",
+    "I'm sorry, I don't know the answer to that one.",
+    "Apologies, I couldn't find anything about that. Could you use different words?",
+    "I'm afraid I don't have an answer for that right now.",
+)
+
+
+def build() -> list[dict]:  # type: ignore[type-arg]
+    known = {row["text"] for row in csv.DictReader(SOURCE.open(encoding="utf-8"))}
+    records: list[dict] = []  # type: ignore[type-arg]
+    for text, labels in SINGLE:
+        if text not in known:
+            raise ValueError(f"not a BANKING77 test message: {text!r}")
+        turns = [*GREETINGS[len(records) % 3], {"speaker": "customer", "text": text}]
+        records.append({"labels": sorted(labels), "turns": turns})
+    for index, (first, second, same, labels) in enumerate(PAIRS):
+        for text in (first, second):
+            if text not in known:
+                raise ValueError(f"not a BANKING77 test message: {text!r}")
+        two_failures = index % 2 == 0
+        turns = [
+            {"speaker": "customer", "text": first},
+            {"speaker": "bot", "text": FALLBACKS[index % len(FALLBACKS)]},
+            {"speaker": "customer", "text": second},
+        ]
+        if two_failures:
+            turns.append({"speaker": "bot", "text": FALLBACKS[(index + 3) % len(FALLBACKS)]})
+        found = set(labels) | ({"repeated_question"} if same else set())
+        found |= {"bot_failure"} if two_failures else set()
+        records.append({"labels": sorted(found), "turns": turns})
+    return [
+        {"id": f"test-b77-{n:03d}", "lang": "en", "source": CREDIT, **record}
+        for n, record in enumerate(records, 1)
+    ]
+
+
+def main() -> None:
+    records = build()
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUTPUT.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"{len(records)} transcripts -> {OUTPUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
