@@ -32,7 +32,7 @@ class Principal:
 
     @property
     def caller(self) -> Caller:
-        return Caller(self.actor, self.acting_for, self.groups)
+        return Caller(f"api:{self.account.name}", self.acting_for, self.groups)
 
 
 def _unauthorised(message: str) -> HTTPException:

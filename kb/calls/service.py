@@ -54,8 +54,8 @@ class Caller:
 
     @property
     def actor(self) -> str:
-        """The name the audit trail records."""
-        return self.account
+        """The name the audit trail records: the account, `/AGENT` when acting for one."""
+        return f"{self.account}/{self.acting_for}" if self.acting_for else self.account
 
 
 @dataclass(frozen=True)
