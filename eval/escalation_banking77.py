@@ -27,7 +27,14 @@ merchant's goods is not); `repeat_contact` only when they say they contacted us 
 not enough: "Why did I get blocked?" after "How do I reset my PIN?" is a new question);
 `bot_failure` when the bot gave two fallbacks.
 
-`python -m eval.escalation_banking77` rewrites eval/data/escalation/test-banking77.jsonl.
+`python -m eval.escalation_banking77` rewrites eval/data/escalation/test-banking77.jsonl and
+fresh-banking77.jsonl.
+
+The fresh sample: after the first test run, the rules were revised by looking at the test
+errors, so the test split no longer measures them blind. A second sample was then drawn from
+BANKING77's train.csv (../shared/data/banking77/, seed 11: 16 from the four fraud intents, 14
+dissatisfaction-word matches, 12 from other intents, 10 message pairs with yet other chatbot
+fallbacks) and labelled by the same rules before the revised rules were run on it.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "kb" / "data" / "banking77" / "test.csv"
 OUTPUT = ROOT / "eval" / "data" / "escalation" / "test-banking77.jsonl"
+FRESH_SOURCE = ROOT.parent / "shared" / "data" / "banking77" / "train.csv"
+FRESH_OUTPUT = ROOT / "eval" / "data" / "escalation" / "fresh-banking77.jsonl"
+FRESH_CREDIT = "BANKING77 train.csv (Casanueva et al., 2020, PolyAI), CC BY 4.0"
 CREDIT = "BANKING77 test.csv (Casanueva et al., 2020, PolyAI), CC BY 4.0"
 
 F, C = "fraud_scam", "complaint"
@@ -155,6 +165,71 @@ PAIRS: list[tuple[str, str, bool, tuple[str, ...]]] = [
     ("Even though it's late, I wanted to see about disputing a charge. I was just looking through my transactions over the past couple of months and noticed a pretty large amount that was not completed by me. Is this possibly something I can still do.", "For what reason would a top up be reverted and returned to my account?", False, (F,)),
 ]  # fmt: skip
 
+FRESH_SINGLE: list[tuple[str, tuple[str, ...]]] = [
+    ("I just got an email in confirming my purchase with my card. I login to the mobile app on the card and found out there are several purchase were made without me aware of it. Evidently someone had stole my card information and made these fraudulent purchase. I need the transaction to be reverse and have my card suspended.", (F,)),
+    ("I don't recognize this debit transaction in my billing statement?", (F,)),
+    ("How do I report possible fraudulent activity on my account?", (F,)),
+    ("Someone else made a Direct Debit transaction on my account", (F,)),
+    ("Some cash has been withdrawn but I didn't do it.", (F,)),
+    ("Someone has a copy of my card !! I definitely still have it here but someone just made a 500£ cash withdrawal, HELP!", (F,)),
+    ("There was a strange transaction made on my account a couple weeks ago by a seller I don't recognize. May you please check on this transaction for me.", (F,)),
+    ("There are a couple of payments with my card shown in the app that I really didn't make myself. What's going on with this?", (F,)),
+    ("Just today there was a purchase on my card that wasn't done by me. Can this be reversed and my card be frozen? I can't have this continue!", (F,)),
+    ("There is a debit paymet that I don't recognize.", (F,)),
+    ("I just saw some charges on my card from the past days that I dont recognize, I need to freeze the card asap! Will I be able to get my money back?", (F,)),
+    ("I was the victim of someone stealing my wallet.  My card is being used and it isn't me.  What should I do?", (F,)),
+    ("How can I dispute a direct debit charge on my account?", ()),
+    ("hey, I think someone stole my card numbers. There is a purchase showing up on my app from a store pretty far away from me.. I really need that money back to pay my rent.", (F,)),
+    ("What is this card payment, I do not recognize it.", (F,)),
+    ("I need help with some transactions in my account that I dont recognize or remember purchasing. Im not sure if the name is just different or what. Should my card be put on hold while the issue gets figured out to be safe or is it ok?", (F,)),
+    ("this verifying the top up is annoying", (C,)),
+    ("So I've been using my account frequently to manage payments for my vacation house in a different country, and now I'm getting hit with ridiculously high fees! What's with that? Ought not I be rewarded as a frequent user?", (C,)),
+    ("I am not happy with your service and request that my account be terminated!", (C,)),
+    ("This is terrible, i want to delete my account", (C,)),
+    ("I contacted a seller about a refund last week but he still hasn't returned my money. I am frustrated and need these funds. Please help me get my money back.", ()),
+    ("While on vacation I used an ATM to get cash and was overcharged. These charges are ridiculous and had I known about them I would have never used it.", (C,)),
+    ("I am confused about your fee structure and was disappointed to see a fee for my transfer.", (C,)),
+    ("I am unhappy with an item I bought. How do I get a refund?", ()),
+    ("I did all that was asked of me and I am rather frustrated. I don't understand why you just won't credit me my money back. I have contacted the seller and nothing has been done. It's been a week!", (C,)),
+    ("for god sake, just delete my account i am sick of this", (C,)),
+    ("your company is awful, i would like to delete my account please", (C,)),
+    ("I have made several unsuccessful attempts to make a transfer.  I'm getting frustrated at getting error messages and it not going through.", (C,)),
+    ("I would like to close my account, as I'm not happy.", (C,)),
+    ("This exchange rate you use is awful! Please tell me this is a mistake and not the official interbank exchange rate!", (C,)),
+    ("My payment has been declined several times.  Can you help me?", ()),
+    ("what can I do if I got my American Express in Apple Bay but top up is not working?", ()),
+    ("I finally got my card.  Now I want to link it.  Is that something you have to do or can I do that?", ()),
+    ("I'm still waiting for my top-up to go through", ()),
+    ("Please help me change my PIN.", ()),
+    ("What should I do if the atm eats my card?", ()),
+    ("Why did it cost money to transfer funds?", ()),
+    ("Can I have more disposable cards?", ()),
+    ("Do any of your machines provide cash from my home country? I don't have any money on me and I'm on holiday so I'm concerned. Also, will I be charged anything to do this?", ()),
+    ("I received a refund, however I cannot see it in my account", ()),
+    ("What do you need for the identity verification", ()),
+    ("I forgot my PIN number.", ()),
+]  # fmt: skip
+
+FRESH_PAIRS: list[tuple[str, str, bool, tuple[str, ...]]] = [
+    ("My card was stolen and used to make several purchases. Please freeze my card so no one can use it.", "The card has suffered a security breach.", True, (F,)),
+    ("What is going on with it saying my card payment was declined?", "My card would not work at a shop.", True, ()),
+    ("I haven't received my virtual card yet, do yo know why?", "Can you give me a virtual card?", False, ()),
+    ("At what places accept my card?", "Can i use this card at any store?", True, ()),
+    ("My order hasn't shown up yet, what can I do?", "Am I able to get a refund for a purchase?", False, ()),
+    ("My account was charged a debit payment I don't recognize.", "There was a strange transaction made on my account a couple weeks ago by a seller I don't recognize. May you please check on this transaction for me.", True, (F,)),
+    ("wheres my pin", "I was wondering how long does it take for a payment to go thru? It seems my last payment is stuck and hasn't moved.", False, ()),
+    ("I tried to do a transfer and it hasn't worked!", "I topped up but it isn't in my account", False, ()),
+    ("Why do you guys need to verify my identity?", "My balance doesn't include my latest transfer", False, ()),
+    ("I sent payment with EU transfer and they still haven't received it. How long does it take?", "I transferred some money to my mom 2 days ago and she has not received it. I double checked the information and it looks right. Can you help me?", True, ()),
+]  # fmt: skip
+
+FRESH_FALLBACKS = (
+    "Sorry, I'm having trouble understanding your request.",
+    "I didn't find a match for that. Can you tell me more?",
+    "That one's beyond me, I'm afraid.",
+    "Hmm, I couldn't work out what you need.",
+)
+
 GREETINGS = (
     [
         {
@@ -175,42 +250,56 @@ FALLBACKS = (
 )
 
 
-def build() -> list[dict]:  # type: ignore[type-arg]
-    known = {row["text"] for row in csv.DictReader(SOURCE.open(encoding="utf-8"))}
+def build(
+    single: list[tuple[str, tuple[str, ...]]] = SINGLE,
+    pairs: list[tuple[str, str, bool, tuple[str, ...]]] = PAIRS,
+    fallbacks: tuple[str, ...] = FALLBACKS,
+    source: Path = SOURCE,
+    credit: str = CREDIT,
+    prefix: str = "test-b77",
+) -> list[dict]:  # type: ignore[type-arg]
+    known = {row["text"] for row in csv.DictReader(source.open(encoding="utf-8"))}
     records: list[dict] = []  # type: ignore[type-arg]
-    for text, labels in SINGLE:
+    for text, labels in single:
         if text not in known:
-            raise ValueError(f"not a BANKING77 test message: {text!r}")
+            raise ValueError(f"not a BANKING77 message: {text!r}")
         turns = [*GREETINGS[len(records) % 3], {"speaker": "customer", "text": text}]
         records.append({"labels": sorted(labels), "turns": turns})
-    for index, (first, second, same, labels) in enumerate(PAIRS):
+    for index, (first, second, same, labels) in enumerate(pairs):
         for text in (first, second):
             if text not in known:
-                raise ValueError(f"not a BANKING77 test message: {text!r}")
+                raise ValueError(f"not a BANKING77 message: {text!r}")
         two_failures = index % 2 == 0
         turns = [
             {"speaker": "customer", "text": first},
-            {"speaker": "bot", "text": FALLBACKS[index % len(FALLBACKS)]},
+            {"speaker": "bot", "text": fallbacks[index % len(fallbacks)]},
             {"speaker": "customer", "text": second},
         ]
         if two_failures:
-            turns.append({"speaker": "bot", "text": FALLBACKS[(index + 3) % len(FALLBACKS)]})
+            turns.append({"speaker": "bot", "text": fallbacks[(index + 3) % len(fallbacks)]})
         found = set(labels) | ({"repeated_question"} if same else set())
         found |= {"bot_failure"} if two_failures else set()
         records.append({"labels": sorted(found), "turns": turns})
     return [
-        {"id": f"test-b77-{n:03d}", "lang": "en", "source": CREDIT, **record}
+        {"id": f"{prefix}-{n:03d}", "lang": "en", "source": credit, **record}
         for n, record in enumerate(records, 1)
     ]
 
 
-def main() -> None:
-    records = build()
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUTPUT.open("w", encoding="utf-8") as out:
+def _write(records: list[dict], output: Path) -> None:  # type: ignore[type-arg]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    print(f"{len(records)} transcripts -> {OUTPUT.relative_to(ROOT)}")
+    print(f"{len(records)} transcripts -> {output.relative_to(ROOT)}")
+
+
+def main() -> None:
+    _write(build(), OUTPUT)
+    fresh = build(
+        FRESH_SINGLE, FRESH_PAIRS, FRESH_FALLBACKS, FRESH_SOURCE, FRESH_CREDIT, "fresh-b77"
+    )
+    _write(fresh, FRESH_OUTPUT)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ _EN_NOT_NEGATING = re.compile(
     r"\bno idea\b|\bnot only\b|\bno longer\b|\bnot long ago\b"
 )
 _ZH_NOT_NEGATING = re.compile(
-    r"能不能|可不可以|是不是|要不要|有没有|会不会|行不行|好不好|没想到|沒想到|不知道|不确定|不小心|不得不|不停|不断|不久|不少|不一定|没多久|不见了|不了"
+    r"非常|无论|無論|能不能|可不可以|是不是|要不要|有没有|会不会|行不行|好不好|没想到|沒想到|不知道|不确定|不小心|不得不|不停|不断|不久|不少|不一定|没多久|不见了|不了"
 )
 _EN_WINDOW_WORDS = 6
 _ZH_WINDOW_CHARS = 4
