@@ -34,7 +34,8 @@ The fresh sample: after the first test run, the rules were revised by looking at
 errors, so the test split no longer measures them blind. A second sample was then drawn from
 BANKING77's train.csv (../shared/data/banking77/, seed 11: 16 from the four fraud intents, 14
 dissatisfaction-word matches, 12 from other intents, 10 message pairs with yet other chatbot
-fallbacks) and labelled by the same rules before the revised rules were run on it.
+fallbacks) and labelled by the same rules before the revised rules were run on it. The same again after
+the second revision: fresh2-banking77.jsonl (seed 12, 46 transcripts).
 """
 
 from __future__ import annotations
@@ -230,6 +231,67 @@ FRESH_FALLBACKS = (
     "Hmm, I couldn't work out what you need.",
 )
 
+# Drawn after the second revision (seed 12, train.csv, excluding the first fresh sample) and
+# labelled before the rules were run on it; yet other chatbot fallbacks.
+FRESH2_SINGLE: list[tuple[str, tuple[str, ...]]] = [
+    ("There's a payment with my card that I didn't perform. I don't know that name shown.", (F,)),
+    ("I am seeing in the App a payment that its not mine", (F,)),
+    ("I just lost my wallet and I think someone is using my card to withdraw my money. Can you please cancel or freeze my card?!!", (F,)),
+    ("My account shows that I made a cash withdrawal but I cannot remember doing so!", (F,)),
+    ("i do not know what this charge is for", (F,)),
+    ("There is  a charge I don't recognize.", (F,)),
+    ("There's a payment in the app that I didn't authorize.", (F,)),
+    ("Can I dispute a debit payment that I am seeing that I didn't make from a couple of months ago?", (F,)),
+    ("My app says I made a withdrawal, but I didn't.", (F,)),
+    ("My app is displaying a payment I didn't make", (F,)),
+    ("I see money go out that I didn't withdraw.", (F,)),
+    ("Is there any way to know how the transaction got on my account?", (F,)),
+    ("There is a cash withdrawal from an ATM listed but I don't remember making this withdrawal.", (F,)),
+    ("My statement shows a strange direct debit.", (F,)),
+    ("I'm pretty frustrated about a pound charge that keeps  showing up in my account statement. It's listed in the app as \"pending\", it never changes, and now I'm thinking someone's hacked my account!", (C, F)),
+    ("I'm upset because I got charged a ridiculous fee when making an ATM withdrawal over a holiday weekend.  It didn't notify me beforehand either or I wouldn't have ever done it.", (C,)),
+    ("I am angry that I got charged for using my card.", (C,)),
+    ("unhappy with service need to delete account", (C,)),
+    ("I hate this ATM, it charged me an extra fee, Why did it charge?", (C,)),
+    ("I am not happy with your company. Please delete my account asap.", (C,)),
+    ("how to delete account, not happy", (C,)),
+    ("I hate this company! Can you delete my account?", (C,)),
+    ("Why is the exchange rate terrible?  That can't be close to the actual interbank rate.", (C,)),
+    ("I made a terrible mistake when typing in my account number.  I accidently sent money to the wrong account.  I noticed the app won't allow me to void the transaction.  Can someone help me with this immediately?", ()),
+    ("I would like to delete my account. I'm not happy with the service you're providing", (C,)),
+    ("This is frustrating, I'm at work and my transfers are not going through. I keep getting an error message, I do not have time for this.", (C,)),
+    ("I thought transfers were free of charge.  I bought something abroad and got charged a ridiculous fee. How do I get this problem fixed.", (C,)),
+    ("I am very upset that i went to use my new card today and it kept getting declined. Why is this happening and what do I do to not have it declined?", (C,)),
+    ("I was charged a fee with my cash withdrawal that I shouldn't have been charged.", (C,)),
+    ("How do I use a card to top up?", ()),
+    ("Can you  tell me how to get AUD not GBP?", ()),
+    ("What do I do to verify a top-up?", ()),
+    ("The exchange rate was incorrect for an item I bought.", ()),
+    ("Can I order a second card?", ()),
+    ("What steps do I have to take to change my PIN?", ()),
+    ("A payment is showing twice. Why is that?", ()),
+    ("I would like to receive instructions showing the verification process for top up cards..", ()),
+    ("is there a reason that my payment didnt go through", ()),
+]  # fmt: skip
+
+FRESH2_PAIRS: list[tuple[str, str, bool, tuple[str, ...]]] = [
+    ("Where can I get a new passcode?", "What should I do if my passcode won't work?", True, ()),
+    ("Is there somewhere I can send a check to add to my account?", "Can I use cash to top up", False, ()),
+    ("The top-up verification code is not visible.", "how do I find the code to verify the top up card?", True, ()),
+    ("Is it possible to get one of your cards in the European Union?", "Do you have to be in the UK to get a card?", True, ()),
+    ("Explain why my top up would be reverted.", "What happened to my top-up? I think it was cancelled.", True, ()),
+    ("How does the exchange rate work on this app?", "I noticed that there's a payment on my card that's pending.", False, ()),
+    ("My Virtual card was rejected for a car rental. Why?", "Why is the exchange rate wrong for my cash withdrawal?", False, ()),
+    ("How can it be that my Card is not functioning anymore?", "What businesses can I use this card with?", False, ()),
+]  # fmt: skip
+
+FRESH2_FALLBACKS = (
+    "I'm sorry, I can't answer that one.",
+    "My apologies, I haven't been trained on that topic yet.",
+    "I didn't recognise that question, sorry.",
+    "Hmm, that's not something I know about.",
+)
+
 GREETINGS = (
     [
         {
@@ -300,6 +362,10 @@ def main() -> None:
         FRESH_SINGLE, FRESH_PAIRS, FRESH_FALLBACKS, FRESH_SOURCE, FRESH_CREDIT, "fresh-b77"
     )
     _write(fresh, FRESH_OUTPUT)
+    fresh2 = build(
+        FRESH2_SINGLE, FRESH2_PAIRS, FRESH2_FALLBACKS, FRESH_SOURCE, FRESH_CREDIT, "fresh2-b77"
+    )
+    _write(fresh2, FRESH_OUTPUT.with_name("fresh2-banking77.jsonl"))
 
 
 if __name__ == "__main__":

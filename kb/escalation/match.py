@@ -87,10 +87,20 @@ def normalise_phrase(phrase: str) -> str:
     return normalise(phrase.strip()).text
 
 
+_ISE = re.compile(r"(?<=[a-z]{3})i[sz](?=e\b|ed\b|es\b|ing\b|ation)")
+
+
+def _word_regex(word: str) -> str:
+    """One word of a phrase: apostrophes optional (customers type "dont", "Im"), British and
+    American -ise/-ize alike (recognise, recognize)."""
+    out = re.escape(word).replace("'", "'?")
+    return _ISE.sub("i[sz]", out)
+
+
 def _phrase_regex(phrase: str) -> str:
     """Words separated by any whitespace (or a hyphen); ASCII ends are word boundaries."""
     text = normalise_phrase(phrase)
-    parts = [re.escape(part) for part in re.split(r"[\s]+", text) if part]
+    parts = [_word_regex(part) for part in re.split(r"[\s]+", text) if part]
     body = r"[\s\-]+".join(parts)
     if text and text[0].isascii() and text[0].isalnum():
         body = r"\b" + body

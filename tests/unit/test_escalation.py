@@ -93,6 +93,24 @@ def test_negated_hedged_and_lookalike_words_do_not_fire(detector, text):
     assert detector.detect(customer(text)) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I dont recognize this payment", "fraud_scam"),
+        ("there is a payment i didnt authorize", "fraud_scam"),
+        ("This is terrible, close my account", "complaint"),
+        ("我非常不滿意", "complaint"),
+        ("人工！", "human_request"),
+    ],
+)
+def test_typed_without_apostrophes_american_spelling_and_bare_words(detector, text, category):
+    assert category in categories(detector, customer(text))
+
+
+def test_still_waiting_is_not_a_repeat_contact(detector):
+    assert "repeat_contact" not in categories(detector, customer("still waiting on my new card"))
+
+
 def test_a_negation_in_another_clause_does_not_cancel(detector):
     assert "complaint" in categories(detector, customer("No, I want to make a complaint"))
     assert "fraud_scam" in categories(detector, customer("我没想到会被骗"))
