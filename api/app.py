@@ -32,6 +32,7 @@ from api.models import (
     HandoffResponse,
     OpenCallRequest,
     TurnsRequest,
+    ValidationErrorResponse,
 )
 from api.ratelimit import RateLimiter
 from kb.calls import (
@@ -75,6 +76,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "rate limit reached: retry after Retry-After seconds"),
     )
 }
+_ERRORS[422] = {"model": ValidationErrorResponse, "description": "invalid request: what and where"}
 _CALL_ERRORS = {
     **_ERRORS,
     404: {"model": ErrorResponse, "description": "no such call for this account"},

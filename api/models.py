@@ -94,3 +94,14 @@ class HandoffResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class Problem(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str | None = None
+
+
+class ValidationErrorResponse(BaseModel):
+    detail: str = Field(description="every problem in one sentence")
+    errors: list[Problem]
