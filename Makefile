@@ -14,7 +14,13 @@ export UNSTRUCTURED_DISABLE_NOTICE := 1
 
 .PHONY: run test setup sample-kb lint samples clean
 
+API_HOST ?= 127.0.0.1
+API_PORT ?= 8000
+
+# The HTTP API (`kb serve`) runs in the background beside the app and stops when it stops.
 run: setup sample-kb
+	@$(BIN)/kb serve --host $(API_HOST) --port $(API_PORT) & api=$$!; \
+	trap 'kill $$api 2>/dev/null; wait $$api 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/streamlit run app.py
 
 test: setup
