@@ -1,9 +1,12 @@
 """Escalation rules measured: precision and recall per category on labelled transcripts.
 
 Data (eval/data/escalation/, README.md there): `tune.jsonl`, written by reading the sample
-bank's documents, is the only part looked at while writing rules and the only part the meaning
-threshold is calibrated on; `test-*.jsonl` is kept apart: real customer wording from BANKING77
-(CC BY 4.0) and transcripts written in a chat voice, English and Chinese in both scripts.
+bank's documents, is the part the rules were first written against and the only part the
+meaning threshold is calibrated on; `test-*.jsonl` is real customer wording from BANKING77
+(CC BY 4.0) and transcripts written in a chat voice, English and Chinese in both scripts;
+`fresh*-*.jsonl` are further BANKING77 samples drawn after each revision of the rules.
+`--freeze SPLIT LABEL` records a run on a split nobody has read yet in
+eval/reports/escalation-heldout.json, which the report shows first.
 
 Three systems on the same transcripts:
 - keyword baseline: a plain list of trigger words per category found anywhere in a customer
