@@ -223,7 +223,7 @@ def meaning_only(rules: RuleSet) -> RuleSet:
     kept = [
         replace(rule, phrases=(), patterns=(), exclusions=(), signal=None)
         for rule in rules.enabled
-        if rule.examples
+        if rule.examples and rule.signal is None
     ]
     return replace(rules, rules=tuple(kept))
 

@@ -35,7 +35,8 @@ errors, so the test split no longer measures them blind. A second sample was the
 BANKING77's train.csv (../shared/data/banking77/, seed 11: 16 from the four fraud intents, 14
 dissatisfaction-word matches, 12 from other intents, 10 message pairs with yet other chatbot
 fallbacks) and labelled by the same rules before the revised rules were run on it. The same again after
-the second revision: fresh2-banking77.jsonl (seed 12, 46 transcripts).
+the second revision: fresh2-banking77.jsonl (seed 12, 46 transcripts), and after the third:
+fresh3-banking77.jsonl (seed 13, 44 transcripts).
 """
 
 from __future__ import annotations
@@ -292,6 +293,65 @@ FRESH2_FALLBACKS = (
     "Hmm, that's not something I know about.",
 )
 
+# Drawn after the third revision (seed 13, train.csv, excluding both earlier fresh samples) and
+# labelled before the rules were run on it; yet other chatbot fallbacks.
+FRESH3_SINGLE: list[tuple[str, tuple[str, ...]]] = [
+    ("A random charge got added to my card", (F,)),
+    ("I don't know where a direct debit payment came from", (F,)),
+    ("Hello, i just checked my statement and there seems to be a payment from my card that I have never seen before.", (F,)),
+    ("Is there a strict timeline regarding disputing transactions made on my account? I just noticed a fraudulent charge on a statement from a couple months ago.", (F,)),
+    ("I got a notice from my app that I withdrew cash but I don't remember doing so. How do I fix this?", (F,)),
+    ("There are charges on my card that I haven't purchased.", (F,)),
+    ("How can I dispute a debit transaction?", ()),
+    ("There's a payment in the app I don't recognize.", (F,)),
+    ("Hello, Please look into this matter urgently. As i have lost my wallet and i can see one withdrawal, now i do not want to loose more money.", (F,)),
+    ("Hello, I noticed there is a payment from my card to a business that I am not familiar with. I definitely did not make this payment.", (F,)),
+    ("what is this charge on my card?", (F,)),
+    ("I do not recognize the card payment.", (F,)),
+    ("I see in the app some cash was withdrawn, but it's not mine.", (F,)),
+    ("The app is showing a payment I never made.", (F,)),
+    ("I'm not happy with the services I'm getting with this company. Can you please delete my account?", (C,)),
+    ("I'm not happy, I want to close my account.", (C,)),
+    ("When I used one of the ATMs in the city centre today, I tried to take out some money, but for whatever reason, the machine declined my card. Just checked it out in my account and that amount is still showing as pending! Is there any way that you can cancel this transaction, because I did not receive any money whatsoever from the ATM", ()),
+    ("I am looking to delete my account. I'm not happy with the service provided by you.", (C,)),
+    ("totally unacceptable.  I'm stranded with no cash because the ATM wouldn't give me any money!", (C,)),
+    ("The exchange rate you're using is terrible - this can't be the official interbank exchange rate, can it?", (C,)),
+    ("I am upset with your service.  Please delete my account.", (C,)),
+    ("My card isn't working at all, I need assistance. It's really frustrating.", (C,)),
+    ("I'd like to discuss an order I placed quite a long time ago. I have yet to receive it and am growing upset.  I want a refund as I now refuse to pay for the product.", ()),
+    ("Hi, Today i have tried to make payment by my new card, but payment got declined many times. I am very disappointed, please look into this.", (C,)),
+    ("I just recently got a new beach condo in Bora Bora, and to furnish it I used this account a lot from overseas. It's upsetting, being a long-time customer of yours, that I saw extra fees on my account from my currency transfer. Is this what I should expect from you in the future?", (C,)),
+    ("I goofed up and used the wrong account.  Please help.", ()),
+    ("Please tell me how I can receive a physical card", ()),
+    ("Who charged me a fee for paying by card?", ()),
+    ("My card is stuck in the ATM?", ()),
+    ("Can I activate my card with the app?", ()),
+    ("I need my card to be activated right now.", ()),
+    ("Is there any amount in which I would get cut off from topping up?", ()),
+    ("What's up with verifying top-ups?", ()),
+    ("How do I return something for a full refund?", ()),
+    ("My wallet doesn't show my recent top up.", ()),
+    ("Why is my card not working anymore?", ()),
+]  # fmt: skip
+
+FRESH3_PAIRS: list[tuple[str, str, bool, tuple[str, ...]]] = [
+    ("Is my card activated?", "What is the process for activating my card and using it?", False, ()),
+    ("Why didn't my friend's transaction arrive yet?", "A transaction I did to my friend hasn't arrived yet, why?", True, ()),
+    ("When does my transfer from the US arrive in my account?", "When will my money be in my account?", True, ()),
+    ("I've got a weird problem: I purchased something a week or maybe it was two weeks ago, and the funds have come back into my account! Can you explain this?", "Did a card payment that I made get cancelled?", True, ()),
+    ("People are using my debit card - help!", "How do I dispute a debit that I didn't make?", True, (F,)),
+    ("The company is no good, please terminate my account.", "How do I deactivate a stolen card?", False, (C,)),
+    ("I am concerned that I am being doubled charged for several items purchased in the past week.  Please review my statement and correct.", "I made a transfer from France a couple days ago and don't see the transaction yet. How long does an international transfer take?", False, ()),
+    ("I can't remember my password.", "Why aren't my payment funds available to me?", False, ()),
+]  # fmt: skip
+
+FRESH3_FALLBACKS = (
+    "Sorry! I'm still learning and can't answer that.",
+    "Hmm, could you put that differently?",
+    "I'm not quite sure what you're after.",
+    "That's outside what I can do right now.",
+)
+
 GREETINGS = (
     [
         {
@@ -366,6 +426,10 @@ def main() -> None:
         FRESH2_SINGLE, FRESH2_PAIRS, FRESH2_FALLBACKS, FRESH_SOURCE, FRESH_CREDIT, "fresh2-b77"
     )
     _write(fresh2, FRESH_OUTPUT.with_name("fresh2-banking77.jsonl"))
+    fresh3 = build(
+        FRESH3_SINGLE, FRESH3_PAIRS, FRESH3_FALLBACKS, FRESH_SOURCE, FRESH_CREDIT, "fresh3-b77"
+    )
+    _write(fresh3, FRESH_OUTPUT.with_name("fresh3-banking77.jsonl"))
 
 
 if __name__ == "__main__":

@@ -136,13 +136,25 @@ class EscalationDetector:
                 same = meaning.same_question if meaning is not None else None
                 hit = repeated_question(pairs, signal.count, same_meaning=same)
             else:
-                hit = bot_failures(pairs, compiled, signal.count)
+                hit = bot_failures(pairs, compiled, signal.count, _by_meaning(meaning, compiled))
             if hit is not None:
                 add(compiled, hit.turn_index, hit.matched, "signal")
         return sorted(
             found.values(),
             key=lambda a: (-SEVERITY_RANK[a.severity], a.turn_index, a.rule_id),
         )
+
+
+def _by_meaning(meaning: MeaningIndex | None, compiled: CompiledRule):  # type: ignore[no-untyped-def]
+    """A bot turn -> the sentence that matched the rule's examples by meaning, or None."""
+    if meaning is None or not compiled.rule.examples:
+        return None
+
+    def matched(text: str) -> str | None:
+        hit = meaning.hits(text).get(compiled.rule.id)
+        return hit.matched if hit is not None else None
+
+    return matched
 
 
 def handoff_decision(detector: EscalationDetector, turns: Sequence[CallTurn]) -> HandoffDecision:

@@ -135,16 +135,22 @@ def repeated_question(
 
 
 def bot_failures(
-    turns: Sequence[tuple[str, str]], rule: CompiledRule, count: int = 2
+    turns: Sequence[tuple[str, str]],
+    rule: CompiledRule,
+    count: int = 2,
+    by_meaning: Callable[[str], str | None] | None = None,
 ) -> SignalHit | None:
-    """The bot turn at which the bot has failed `count` times (by the rule's phrases)."""
+    """The bot turn at which the bot has failed `count` times: a bot turn fails when the
+    rule's phrases or patterns find it or, given `by_meaning` (the detector passes the rule's
+    example fallbacks compared by embedding), when that returns the words that matched."""
     failures = 0
     for index, (speaker, text) in enumerate(turns):
         if speaker != "bot":
             continue
         hits = rule.lexical_hits(normalise(text))
-        if hits:
+        matched = hits[0].matched if hits else (by_meaning(text) if by_meaning else None)
+        if matched:
             failures += 1
             if failures >= count:
-                return SignalHit(index, hits[0].matched)
+                return SignalHit(index, matched)
     return None
