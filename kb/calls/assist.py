@@ -43,6 +43,12 @@ MIN_GAIN = 0.02
 ABSENT_DECAY = 0.8
 """A suggestion the latest search no longer finds loses this share of its strength per turn,
 so it gives way to a clearly better one after a few turns, not at once."""
+RANK_DISCOUNT = 0.25
+"""The answer's second document counts 1/1.25 of its first, the third 1/1.5: fused scores
+sit close together, so the answer's own order carries most of the difference."""
+FREE_SLOT_SHARE = 0.5
+"""A newcomer takes an empty slot only if at least half as strong as the strongest shown:
+an empty slot is better than a suggestion the call hardly supports."""
 WHY_WORDS = 10
 
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
@@ -121,7 +127,8 @@ def suggestions_from_answer(
 ) -> tuple[Suggestion, ...]:
     """One suggestion per document, best first: the answer's procedure (its steps) and the
     articles its passages come from; for a question the base does not cover, the closest
-    articles without steps."""
+    articles without steps. Beyond the first, a document must contain some of the
+    customer's words to be suggested."""
     turn_count = len(turns)
     steps_by_doc: dict[str, list[Step]] = {}
     for step in answer.steps:
@@ -134,14 +141,14 @@ def suggestions_from_answer(
     if answer.status == AnswerStatus.ANSWERED:
         top = max((p.score for p in answer.passages), default=0.0) or 1.0
         order = list(dict.fromkeys([*steps_by_doc, *passages_by_doc]))
-        for document_id in order:
+        for rank, document_id in enumerate(order):
             steps = steps_by_doc.get(document_id, [])
             passages = passages_by_doc.get(document_id, [])
             best = max((p.score for p in passages), default=top if steps else 0.0)
             title = (steps[0].citation if steps else passages[0].citation).title
             kind = "procedure" if steps else "article"
             citations = [s.citation for s in steps] + [p.citation for p in passages]
-            strength = answer.confidence * (best / top)
+            strength = answer.confidence * (best / top) / (1 + RANK_DISCOUNT * rank)
             drafts.append((document_id, kind, title, steps, passages, citations, strength))
     else:
         for rank, citation in enumerate(answer.related):
@@ -154,6 +161,8 @@ def suggestions_from_answer(
     for document_id, kind, title, steps, passages, citations, strength in drafts[:limit]:
         text = " ".join([title, *(s.text for s in steps), *(p.text.text for p in passages)])
         why, why_turns = matched_words(turns, text, tokenizer)
+        if suggestions and not why:
+            continue  # nothing the customer said is in it: the agent could not see why
         suggestions.append(
             Suggestion(
                 id=document_id,
@@ -183,8 +192,8 @@ def stabilise(
 
     A suggestion still found is refreshed in place (content, why, strength); one no longer
     found stays, its strength decaying, unless pinned (then it stays as it was). A newcomer
-    takes a free slot, or the weakest unpinned one's if it is clearly stronger (by `margin`
-    and MIN_GAIN). Positions change the same way: one suggestion moves above another only
+    takes a free slot if at least FREE_SLOT_SHARE as strong as the strongest shown, or the
+    weakest unpinned one's if it is clearly stronger (by `margin` and MIN_GAIN). Positions change the same way: one suggestion moves above another only
     when clearly stronger, and never above a pinned one. Dismissed suggestions are gone."""
     gone = set(dismissed)
     fresh = {c.id: c for c in candidates if c.id not in gone}
@@ -206,7 +215,10 @@ def stabilise(
             kept.append(replace(old, strength=decayed))
             standing.append(old)
     for newcomer in sorted(fresh.values(), key=lambda s: -s.strength):
+        strongest = max((s.strength for s in standing), default=0.0)
         if len(kept) < slots:
+            if newcomer.strength < FREE_SLOT_SHARE * strongest:
+                continue
             kept.append(newcomer)
             standing.append(newcomer)
             continue

@@ -122,17 +122,30 @@ def test_answer_becomes_one_suggestion_per_document_procedure_first():
     assert [(s.id, s.kind) for s in found] == [("lost-card", "procedure"), ("travel", "article")]
     assert [s.text for s in found[0].steps] == ["Cancel the card", "Offer an emergency card"]
     assert found[0].strength == pytest.approx(0.8 * 0.03 / 0.04)
-    assert found[1].strength == pytest.approx(0.8)
+    assert found[1].strength == pytest.approx(0.8 / 1.25)  # second in the answer's order
     assert "stolen" in found[0].why and found[0].why_turns == (0,)
+
+
+def test_documents_beyond_the_first_need_some_of_the_customers_words():
+    answer = Answer(
+        question="q", resolved_question="q", status=AnswerStatus.ANSWERED, confidence=0.7,
+        passages=(
+            Passage(Highlighted("Reporting a stolen card"), citation("lost-card"), 0.04, ChunkKind.TEXT),
+            Passage(Highlighted("Mortgage payment holidays"), citation("mortgage"), 0.039, ChunkKind.TEXT),
+            Passage(Highlighted("Card stolen while travelling"), citation("travel"), 0.038, ChunkKind.TEXT),
+        ),
+    )  # fmt: skip
+    found = suggestions_from_answer(answer, [turn(0, "customer", "my card was stolen")])
+    assert [s.id for s in found] == ["lost-card", "travel"]
 
 
 def test_not_covered_suggests_the_closest_articles_without_steps():
     answer = Answer(
         question="q", resolved_question="q", status=AnswerStatus.NOT_COVERED, confidence=0.2,
-        related=(citation("a"), citation("b")),
+        related=(citation("card-fees"), citation("travel")),
     )  # fmt: skip
-    found = suggestions_from_answer(answer, [])
-    assert [s.id for s in found] == ["a", "b"] and not found[0].steps
+    found = suggestions_from_answer(answer, [turn(0, "customer", "card fees when I travel")])
+    assert [s.id for s in found] == ["card-fees", "travel"] and not found[0].steps
     assert found[0].strength > found[1].strength
 
 
@@ -150,6 +163,15 @@ def test_a_clearly_better_newcomer_replaces_the_weakest_and_moves_up():
     latest = (suggestion("d", 0.95), suggestion("a", 0.5), suggestion("b", 0.45))
     result = stabilise(shown, latest)
     assert [s.id for s in result] == ["d", "a", "b"]  # c (absent, decayed) gave way
+
+
+def test_a_weak_newcomer_leaves_a_free_slot_empty():
+    shown = (suggestion("a", 0.8),)
+    assert [s.id for s in stabilise(shown, (suggestion("a", 0.8), suggestion("b", 0.3)))] == ["a"]
+    assert [s.id for s in stabilise(shown, (suggestion("a", 0.8), suggestion("b", 0.5)))] == [
+        "a",
+        "b",
+    ]
 
 
 def test_order_changes_only_when_clearly_stronger():
