@@ -166,3 +166,24 @@ def test_eval_runner_reports_per_category_figures(tmp_path: Path, embedder):
     ]
     markdown = render(report)
     assert "| complaint | 1 |" in markdown and "keyword baseline" in markdown
+
+
+@pytest.mark.parametrize(
+    ("fallback", "fires"),
+    [
+        ("I'm afraid I cannot assist with that request.", True),
+        ("抱歉，这个我还回答不了。", True),
+        ("Your new card will arrive in 5 working days.", False),
+    ],
+)
+def test_bot_failures_by_meaning(embedder, fallback, fires):
+    turns = [
+        CallTurn("customer", "how do I close my account"),
+        CallTurn("bot", fallback),
+        CallTurn("customer", "what are your opening hours"),
+        CallTurn("bot", fallback),
+    ]
+    rules = load_rule_set()
+    assert EscalationDetector(rules).detect(turns) == []  # no phrase of the rule is there
+    alerts = EscalationDetector(rules, embedder=embedder).detect(turns)
+    assert [(a.category, a.turn_index) for a in alerts] == ([("bot_failure", 3)] if fires else [])
