@@ -55,6 +55,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 Tokenizer = Callable[[str], list[str]]
+Equivalents = Callable[[str], dict[str, set[str]]]
 
 
 # ---------------------------------------------------------------------- the question
@@ -83,10 +84,15 @@ def call_query(
 
 
 def matched_words(
-    turns: Sequence[CallTurnRecord], text: str, tokenizer: Tokenizer = tokenize
+    turns: Sequence[CallTurnRecord],
+    text: str,
+    tokenizer: Tokenizer = tokenize,
+    equivalents: Equivalents | None = None,
 ) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """The customer's words in the call that occur in `text` (compared as search tokens:
-    stems, Simplified Chinese), as said, once each, and the turns they were said in."""
+    stems, Simplified Chinese), as said, once each, and the turns they were said in. With
+    `equivalents` (the glossary's), a word also counts when a translation or synonym of it
+    occurs, so a Chinese call explains an English procedure."""
     wanted = set(tokenizer(text))
     words: dict[str, str] = {}  # token -> word as said
     where: set[int] = set()
@@ -94,16 +100,19 @@ def matched_words(
         if turn.speaker != Speaker.CUSTOMER:
             continue  # the agent's own words ("thank you for calling") explain nothing
         said = search_text(turn.text)
+        same = equivalents(said) if equivalents else {}
+
+        def found_in_text(token: str) -> bool:
+            return token in wanted or not wanted.isdisjoint(same.get(token, ()))  # noqa: B023
+
         for match in _LATIN_WORD.finditer(said):
             found = tokenizer(match.group())
-            if len(found) == 1 and found[0] in wanted and found[0] not in words:
-                words[found[0]] = match.group().lower()
-                where.add(turn.index)
-            elif len(found) == 1 and found[0] in wanted:
+            if len(found) == 1 and found_in_text(found[0]):
+                words.setdefault(found[0], match.group().lower())
                 where.add(turn.index)
         if _CJK.search(said):
             for token in tokenizer(said):
-                if _CJK.search(token) and len(token) >= 2 and token in wanted:
+                if _CJK.search(token) and len(token) >= 2 and found_in_text(token):
                     words.setdefault(token, token)
                     where.add(turn.index)
     chosen = list(words.values())
@@ -124,6 +133,7 @@ def suggestions_from_answer(
     turns: Sequence[CallTurnRecord],
     limit: int = MAX_SUGGESTIONS,
     tokenizer: Tokenizer = tokenize,
+    equivalents: Equivalents | None = None,
 ) -> tuple[Suggestion, ...]:
     """One suggestion per document, best first: the answer's procedure (its steps) and the
     articles its passages come from; for a question the base does not cover, the closest
@@ -160,7 +170,7 @@ def suggestions_from_answer(
     suggestions = []
     for document_id, kind, title, steps, passages, citations, strength in drafts[:limit]:
         text = " ".join([title, *(s.text for s in steps), *(p.text.text for p in passages)])
-        why, why_turns = matched_words(turns, text, tokenizer)
+        why, why_turns = matched_words(turns, text, tokenizer, equivalents)
         if suggestions and not why:
             continue  # nothing the customer said is in it: the agent could not see why
         suggestions.append(

@@ -34,6 +34,7 @@ from kb.calls.records import (
 )
 from kb.calls.store import CallAccessError, CallEndedError, CallNotFoundError, CallStore
 from kb.errors import KBError
+from kb.glossary import default_glossary
 from kb.pii import mask
 
 if TYPE_CHECKING:
@@ -253,7 +254,9 @@ class CallSessions:
             answer = self.services.ask(query)
             status, confidence = answer.status.value, answer.confidence
             question = mask(query.text).text
-            candidates = suggestions_from_answer(answer, turns)
+            candidates = suggestions_from_answer(
+                answer, turns, equivalents=default_glossary().equivalents
+            )
             notices = answer.notices
         feedback = self.store.feedback(call.call_id)
         dismissed = {f.suggestion_id for f in feedback if f.verdict == Verdict.DISMISSED}

@@ -99,6 +99,16 @@ def test_why_holds_the_customers_words_found_in_the_suggestion():
     assert where == (1, 2)
 
 
+def test_why_crosses_languages_through_the_glossary():
+    from kb.glossary import default_glossary
+
+    turns = [turn(0, "customer", "我的信用卡被偷了")]
+    english = "Report a stolen credit card at once"
+    assert matched_words(turns, english) == ((), ())
+    words, where = matched_words(turns, english, equivalents=default_glossary().equivalents)
+    assert "信用卡" in words and where == (0,)
+
+
 # ---------------------------------------------------------------------- suggestions
 
 
