@@ -3,6 +3,7 @@ the groups that apply, and whether its role and rate limit let this request thro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,6 +16,7 @@ from kb.calls import Caller
 from kb.tokens import ROLE_PERMISSIONS, IntegrationAccount, InvalidTokenError, acting_groups
 from kb.users import UserNotFoundError
 
+FAILED_PER_MINUTE = 30
 bearer = HTTPBearer(auto_error=False, description="an integration token from `kb tokens create`")
 
 
@@ -39,6 +41,10 @@ def _unauthorised(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _too_many(message: str, wait: float) -> HTTPException:
+    return HTTPException(429, message, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
 def requires(permission: str) -> Callable[..., Principal]:
     """A dependency: the authenticated, rate-limited principal whose role allows `permission`."""
 
@@ -57,18 +63,25 @@ def requires(permission: str) -> Callable[..., Principal]:
         limiter: RateLimiter = request.app.state.rate_limiter
         if credentials is None or not credentials.credentials:
             raise _unauthorised("an API token is required: Authorization: Bearer TOKEN")
+        # Wrong tokens are limited per account id too, so guessing costs argon2 work only
+        # FAILED_PER_MINUTE times a minute.
+        parts = credentials.credentials.split("_", 2)
+        failures = f"failed:{parts[1] if len(parts) == 3 else '?'}"
+        wait = limiter.wait(failures)
+        if wait > 0:
+            raise _too_many(f"too many invalid tokens; retry in {wait:.1f}s", wait)
         try:
             account = services.integration_accounts().authenticate(credentials.credentials)
         except InvalidTokenError as e:
+            limiter.take(failures, FAILED_PER_MINUTE)
             raise _unauthorised(str(e)) from None
         request.state.actor = f"api:{account.name}"
         wait = limiter.take(account.account_id, account.rate_per_minute)
         if wait > 0:
-            raise HTTPException(
-                429,
+            raise _too_many(
                 f"rate limit of {account.rate_per_minute} requests per minute reached; "
                 f"retry in {wait:.1f}s",
-                headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+                wait,
             )
         if not account.may(permission):
             allowed = ", ".join(sorted(ROLE_PERMISSIONS.get(account.role, ()))) or "nothing"

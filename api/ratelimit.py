@@ -28,15 +28,19 @@ class TokenBucket:
         self.clock = clock
         self.updated = clock()
 
-    def take(self) -> float:
-        """0.0 if a request may go now (and counts it), else the seconds until one may."""
+    def wait(self) -> float:
+        """0.0 if a request may go now, else the seconds until one may (counts nothing)."""
         now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1.0:
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+    def take(self) -> float:
+        """0.0 if a request may go now (and counts it), else the seconds until one may."""
+        wait = self.wait()
+        if wait == 0.0:
             self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
+        return wait
 
 
 class RateLimiter:
@@ -54,3 +58,9 @@ class RateLimiter:
                 found = (rate_per_minute, TokenBucket(rate_per_minute, clock=self.clock))
                 self._buckets[key] = found
             return found[1].take()
+
+    def wait(self, key: str) -> float:
+        """Seconds until `key` may go again (0.0 if now or never seen), counting nothing."""
+        with self._lock:
+            found = self._buckets.get(key)
+            return found[1].wait() if found else 0.0

@@ -333,6 +333,16 @@ def test_tokens_are_required_valid_and_not_revoked(api):
         assert http.post("/v1/ask", json=body).status_code == 401
 
 
+def test_guessing_tokens_is_rate_limited_too(api):
+    with client(api, "kbt_guessed00_x") as http:
+        statuses = [http.post("/v1/ask", json={"question": "x"}).status_code for _ in range(31)]
+        last = http.post("/v1/ask", json={"question": "x"})
+    assert statuses[:30] == [401] * 30 and statuses[30] == 429
+    assert last.status_code == 429 and "too many invalid tokens" in last.json()["detail"]
+    with client(api, "stt") as http:  # the real account is not held up by it
+        assert http.post("/v1/ask", json={"question": "lost card"}).status_code == 200
+
+
 def test_roles_decide_what_an_account_may_call(api):
     with client(api, "robot") as http:
         refused = http.post("/v1/calls")

@@ -287,7 +287,10 @@ def test_token_bucket_allows_a_burst_then_refills_at_the_rate():
 def test_rate_limiter_keeps_a_bucket_per_account():
     now = [0.0]
     limiter = RateLimiter(clock=lambda: now[0])
+    assert limiter.wait("a") == 0.0  # never seen
     assert [limiter.take("a", 2) for _ in range(3)][-1] > 0
+    assert limiter.wait("a") == pytest.approx(30.0)  # looking counts nothing
+    assert limiter.wait("a") == pytest.approx(30.0)
     assert limiter.take("b", 2) == 0.0
 
 
