@@ -41,6 +41,7 @@ from kb.calls import (
     CallEndedError,
     CallNotFoundError,
     CallSummary,
+    CallView,
     NewTurn,
     Speaker,
     Verdict,
@@ -195,6 +196,11 @@ def create_app(services: Any, close_services: bool = False, warm_up: bool = True
         return CallOpened(
             call_id=call.call_id, acting_for=call.acting_for, opened_at=call.opened_at
         )
+
+    @app.get("/v1/calls/{call_id}", tags=["calls"], responses=_CALL_ERRORS)
+    def call_view(call_id: str, who: CallDriver) -> CallView:
+        """The call: who opened it for whom, its turns (masked) and, once ended, its summary."""
+        return sessions().view(call_id, who.caller)
 
     @app.post("/v1/calls/{call_id}/turns", tags=["calls"], responses=_CALL_ERRORS)
     def add_turns(call_id: str, body: TurnsRequest, who: CallDriver) -> AssistSnapshot:

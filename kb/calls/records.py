@@ -132,3 +132,12 @@ class CallSummary:
     documents_used: tuple[str, ...]
     documents_dismissed: tuple[str, ...]
     alerts: tuple[CallAlert, ...]
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A call as stored: its record, its (masked) turns and, once ended, its summary."""
+
+    call: CallRecord
+    turns: tuple[CallTurnRecord, ...]
+    summary: CallSummary | None = None

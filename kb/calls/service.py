@@ -29,6 +29,7 @@ from kb.calls.records import (
     CallStatus,
     CallSummary,
     CallTurnRecord,
+    CallView,
     Speaker,
     Verdict,
 )
@@ -187,9 +188,10 @@ class CallSessions:
             self._snapshots.pop(call_id, None)
         return summary
 
-    def summary(self, call_id: str, caller: Caller) -> dict[str, Any] | None:
-        self.call(call_id, caller)
-        return self.store.summary(call_id)
+    def view(self, call_id: str, caller: Caller) -> CallView:
+        """The call's record, its masked transcript and, once ended, its summary."""
+        call = self.call(call_id, caller)
+        return CallView(call, tuple(self.store.turns(call_id)), self.store.summary(call_id))
 
     # ------------------------------------------------------------------ live updates
 

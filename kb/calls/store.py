@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from kb.calls.records import (
+    CallAlert,
     CallFeedback,
     CallRecord,
     CallStatus,
+    CallSummary,
     CallTurnRecord,
     Speaker,
     Verdict,
@@ -235,8 +237,22 @@ class CallStore:
                 (CallStatus.ENDED.value, ended_at.isoformat(), body, call_id),
             )
 
-    def summary(self, call_id: str) -> dict[str, Any] | None:
+    def summary(self, call_id: str) -> CallSummary | None:
         row = self.db.execute(
             "SELECT summary_json FROM calls WHERE call_id = ?", (call_id,)
         ).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+        if not row or not row[0]:
+            return None
+        data = json.loads(row[0])
+        return CallSummary(
+            call_id=data["call_id"],
+            opened_at=dt.datetime.fromisoformat(data["opened_at"]),
+            ended_at=dt.datetime.fromisoformat(data["ended_at"]),
+            turns=data["turns"],
+            opening=data["opening"],
+            topics=tuple(data["topics"]),
+            documents_suggested=tuple(data["documents_suggested"]),
+            documents_used=tuple(data["documents_used"]),
+            documents_dismissed=tuple(data["documents_dismissed"]),
+            alerts=tuple(CallAlert(**alert) for alert in data["alerts"]),
+        )

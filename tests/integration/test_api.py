@@ -200,6 +200,16 @@ def test_a_call_from_open_to_end(api):
         assert "Lost or Stolen Card Reporting Procedure" in summary["topics"]
         assert CARD not in json.dumps(summary) and "[card ****6467]" in summary["opening"]
 
+        view = http.get(f"/v1/calls/{call_id}").json()
+        assert view["summary"] == summary and view["call"]["status"] == "ended"
+        assert [t["speaker"] for t in view["turns"]] == [
+            "agent",
+            "customer",
+            "customer",
+            "customer",
+        ]
+        assert "[card ****6467]" in view["turns"][1]["text"] and CARD not in json.dumps(view)
+
         closed = http.post(
             f"/v1/calls/{call_id}/turns",
             json={"turns": [{"speaker": "customer", "text": "hello?"}]},
