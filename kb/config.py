@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         description="Weight of a BM25 search of the other language's passages with the "
         "glossary's translations of the question's terms (0: off).",
     )
+    crosslingual_slot: int = Field(
+        default=5,
+        ge=0,
+        description="When none of the first this many documents is in the other language, "
+        "the other language's best passage for the question's terms takes this place "
+        "(0: off). A bilingual bank keeps some answers in one language only.",
+    )
     rrf_k: float = Field(default=60.0, gt=0, description="Reciprocal rank fusion constant.")
     reranker_path: Path | None = Field(
         default=None, description="A local cross-encoder folder; none by default."

@@ -24,6 +24,9 @@ from kb.script import to_simplified
 
 GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# One Chinese character (卡, 扣, 钱) matches half the Chinese base: never added as an equivalent.
+_SINGLE_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9&+-]*")
 # Words too general to expand: they would pull in half the base.
 _TOO_BROAD = frozenset(
     {"reset", "reference", "points", "terms", "clearing", "app", "charge", "fee", "account"}
@@ -54,9 +57,26 @@ class Glossary:
             for term in self.concepts[concept]:
                 chinese = bool(_CJK.search(term))
                 if into is None or (into == "zh") == chinese:
-                    tokens += tokenize(term)
+                    tokens += [t for t in tokenize(term) if not _SINGLE_CJK.fullmatch(t)]
         # Both Chinese columns often give the same Simplified tokens: list each once.
         return list(dict.fromkeys(tokens))
+
+    def translate(self, question: str, into: str) -> str:
+        """The question's banking terms in the other language ("en" or "zh"): the first term
+        of each concept found, plus the question's Latin words (ATM, CHAPS, App) when going
+        into English. A keyword rendering, not a translation: it lets the dense model compare
+        the question with the other language's passages on that language's own scale (a
+        multilingual model scores passages in the question's language higher, whatever they
+        say). Empty when no term is known."""
+        terms = []
+        for concept in sorted(self._concepts_in(question)):
+            wanted = [t for t in self.concepts[concept] if bool(_CJK.search(t)) == (into == "zh")]
+            terms += wanted[:1]
+        latin = _LATIN_WORD.findall(question) if into == "en" and _CJK.search(question) else []
+        unique: dict[str, str] = {}
+        for word in latin + terms:
+            unique.setdefault(word.lower(), word)
+        return " ".join(unique.values())
 
     def _concepts_in(self, question: str) -> set[int]:
         found: set[int] = set()
@@ -89,7 +109,9 @@ def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
                 if len(term) >= 2:
                     chinese[(to_simplified(term), concept)] = None
             elif len(term) >= 3 and term.lower() not in _TOO_BROAD:
-                english.append((re.compile(rf"\b{re.escape(term.lower())}\b"), concept))
+                # A plural finds its term too ("scams", "cheques", "fees").
+                plural = r"(?:s|es)?" if term[-1].isalpha() else ""
+                english.append((re.compile(rf"\b{re.escape(term.lower())}{plural}\b"), concept))
     longest_first = sorted(chinese, key=lambda pair: -len(pair[0]))
     return Glossary(tuple(english), tuple(longest_first), tuple(concepts))
 

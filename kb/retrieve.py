@@ -324,7 +324,53 @@ class HybridRetriever:
                     status=document_status(chunk.document, scope.as_of),
                 )
             )
-        return prefer_language(hits, detect_language(text), self.settings.same_language_ratio)
+        hits = prefer_language(hits, detect_language(text), self.settings.same_language_ratio)
+        return self._with_other_language(text, scope, hits)
+
+    def _with_other_language(self, text: str, scope: Scope, hits: list[Hit]) -> list[Hit]:
+        """Give the other language one place among the first documents (`crosslingual_slot`).
+
+        The multilingual model ranks passages in the question's language first even when
+        only the other language's documents answer it (a Chinese question about overdrafts,
+        which only the English sheet covers). When none of the first documents is in the
+        other language, that language's best passage for the question's glossary terms
+        (kb.glossary.translate, searched densely on that language's own scale) takes the
+        last of those places; the question's own ranking is kept above it."""
+        slot = self.settings.crosslingual_slot
+        language = detect_language(text)
+        other = _OTHER_LANGUAGE.get(language)
+        if slot <= 0 or other is None or not hits:
+            return hits
+        documents: list[str] = []
+        place = len(hits)
+        for index, hit in enumerate(hits):
+            if hit.chunk.document.document_id not in documents:
+                if len(documents) == slot - 1:
+                    place = index
+                    break
+                documents.append(hit.chunk.document.document_id)
+        place = min(place, len(hits) - 1)  # few documents found: the last hit gives way
+        if place < 1 or any(h.chunk.language == other for h in hits[:place]):
+            return hits
+        rendering = default_glossary().translate(text, other) or text
+        found = self.dense(rendering, scope, 1, language=other)
+        if not found:
+            return hits
+        chunk = self.kb.registry.chunks_by_id([found[0][0]]).get(found[0][0])
+        if chunk is None or chunk.document.document_id in documents:
+            return hits
+        if not scope.allows(chunk.document):
+            return hits
+        score = hits[place].score
+        added = Hit(
+            chunk=chunk,
+            score=score,
+            dense_similarity=None,
+            lexical_score=None,
+            status=document_status(chunk.document, scope.as_of),
+        )
+        rest = [h for h in hits[place:] if h.chunk.chunk_id != chunk.chunk_id]
+        return [*hits[:place], added, *rest][: len(hits)]
 
     def _context_share(self, text: str, rankings: list[list[str]], weights: list[float]) -> float:
         """How much of the call's context weight to use: all of it unless the question

@@ -66,3 +66,13 @@ def test_the_call_is_context_for_a_follow_up_but_not_for_a_new_topic(sample_serv
     alone = sample_services.retrieve(Query(text=new_topic))
     after = sample_services.retrieve(Query(text=new_topic, history=call))
     assert after[0].chunk.document.document_id == alone[0].chunk.document.document_id
+
+
+def test_a_chinese_question_only_the_english_documents_answer_reaches_them(sample_services):
+    """No Chinese document covers overdraft interest: the English sheet takes the reserved
+    place among the first five documents, while the ranking above it stays Chinese-first."""
+    hits = sample_services.retrieve(Query(text="安排透支的利率是多少？有没有免息额度？", k=10))
+    documents = list(dict.fromkeys(h.chunk.document.document_id for h in hits))
+    assert "overdraft-product-sheet" in documents[:5]
+    english = sample_services.retrieve(Query(text="What is the interest rate on an overdraft?"))
+    assert english[0].chunk.document.document_id == "overdraft-product-sheet"

@@ -1,0 +1,31 @@
+"""The glossary's part in crossing languages: keyword renderings, plurals, and why a single
+Chinese character is never added to a search."""
+
+from __future__ import annotations
+
+from kb.glossary import default_glossary
+
+
+def test_a_chinese_question_is_rendered_in_english_terms_with_its_latin_words():
+    rendering = default_glossary().translate("客户抵押贷款还款有困难，用手机App可以申请吗？", "en")
+    words = rendering.lower().split()
+    assert "mortgage" in words
+    assert "difficulty" in words
+    assert words.count("app") == 1  # the Latin word once, whatever the case
+
+
+def test_an_english_question_is_rendered_in_chinese_terms():
+    rendering = default_glossary().translate("Which scams target Chinese-speaking customers?", "zh")
+    assert "诈骗" in rendering
+    assert default_glossary().translate("How do I bake sourdough bread?", "zh") == ""
+
+
+def test_plural_english_words_find_their_glossary_entry():
+    assert "诈骗" in default_glossary().expand("common scams", into="zh")
+    assert "支票" in default_glossary().expand("two cheques", into="zh")
+
+
+def test_single_chinese_characters_are_not_added_as_equivalents():
+    expanded = default_glossary().expand("Is there a fee for a replacement debit card?")
+    assert expanded, "the question has glossary terms"
+    assert not [t for t in expanded if len(t) == 1 and "\u3400" <= t <= "\u9fff"]
