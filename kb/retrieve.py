@@ -325,6 +325,8 @@ class HybridRetriever:
                 )
             )
         hits = prefer_language(hits, detect_language(text), self.settings.same_language_ratio)
+        if mode == "lexical":  # the reserved place is found densely
+            return hits
         return self._with_other_language(text, scope, hits)
 
     def _with_other_language(self, text: str, scope: Scope, hits: list[Hit]) -> list[Hit]:
