@@ -89,18 +89,25 @@ class CallSessions:
         )  # fmt: skip
         return call
 
+    def list_open(self, caller: Caller) -> list[CallRecord]:
+        """The open calls this caller may drive, newest first (see `call`): for a person,
+        also the calls an integration account opened for them (X-Acting-For)."""
+        return [c for c in self.store.open_calls() if _may_drive(c, caller)]
+
     def call(self, call_id: str, caller: Caller) -> CallRecord:
         """The call, if this caller may drive it: the account that opened it, for the same
-        agent. Another account gets 'not found', so call ids reveal nothing."""
+        agent, or the agent it was opened for themselves (a person acting for nobody, as on
+        the app's Live call page; API accounts are named `api:...`, never an agent's name).
+        Another account gets 'not found', so call ids reveal nothing."""
         call = self.store.call(call_id)
+        if _may_drive(call, caller):
+            return call
         if call.account != caller.account:
             raise CallNotFoundError(f"no call with id '{call_id}'")
-        if call.acting_for != caller.acting_for:
-            raise CallAccessError(
-                f"call '{call_id}' was opened for agent {call.acting_for or '(none)'}; "
-                f"this request acts for {caller.acting_for or '(none)'}"
-            )
-        return call
+        raise CallAccessError(
+            f"call '{call_id}' was opened for agent {call.acting_for or '(none)'}; "
+            f"this request acts for {caller.acting_for or '(none)'}"
+        )
 
     def add_turns(self, call_id: str, caller: Caller, turns: Sequence[NewTurn]) -> AssistSnapshot:
         """Store the turns (masked) and return the new assist snapshot."""
@@ -123,11 +130,12 @@ class CallSessions:
             return self._refresh(call, stored)
 
     def assist(self, call_id: str, caller: Caller) -> AssistSnapshot:
-        """The current suggestions and alerts (computed now if this process has none)."""
+        """The current suggestions and alerts (computed now if this process has none, or
+        if another process, such as the API beside the app, has added turns since)."""
         call = self.call(call_id, caller)
         with self._lock:
             snapshot = self._snapshots.get(call_id)
-            if snapshot is None:
+            if snapshot is None or snapshot.turn_count != self.store.turn_count(call_id):
                 snapshot = self._refresh(call, self.store.turns(call_id))
         return snapshot
 
@@ -288,3 +296,9 @@ class CallSessions:
 
     def _publish(self, call_id: str, snapshot: AssistSnapshot) -> None:
         self._snapshots[call_id] = snapshot
+
+
+def _may_drive(call: CallRecord, caller: Caller) -> bool:
+    if caller.acting_for is None and call.acting_for == caller.account:
+        return True  # the agent the call was opened for
+    return call.account == caller.account and call.acting_for == caller.acting_for

@@ -146,6 +146,18 @@ class CallStore:
             ended_at=dt.datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
         )
 
+    def open_calls(self) -> list[CallRecord]:
+        """Every open call, newest first."""
+        rows = self.db.execute(
+            "SELECT call_id FROM calls WHERE status = ? ORDER BY opened_at DESC",
+            (CallStatus.OPEN.value,),
+        ).fetchall()
+        return [self.call(r["call_id"]) for r in rows]
+
+    def turn_count(self, call_id: str) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM turns WHERE call_id = ?", (call_id,)).fetchone()
+        return int(row[0])
+
     def add_turns(
         self, call_id: str, turns: Sequence[tuple[Speaker, str, dt.datetime | None]]
     ) -> list[CallTurnRecord]:
