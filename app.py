@@ -25,7 +25,9 @@ with st.sidebar:
     ]
 PAGES = {
     "ask": st.Page("ui/ask.py", title=t("Ask"), url_path="ask"),
+    "live": st.Page("ui/live.py", title=t("Live call"), url_path="live"),
     "library": st.Page("ui/library.py", title=t("Library"), url_path="library"),
+    "rules": st.Page("ui/rules.py", title=t("Escalation rules"), url_path="rules"),
     "onboarding": st.Page("ui/onboarding.py", title=t("Onboarding"), url_path="onboarding"),
     "insights": st.Page("ui/insights.py", title=t("Insights"), url_path="insights"),
     "admin": st.Page("ui/admin.py", title=t("Admin"), url_path="admin"),

@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from kb.messages import in_language
+from ui.i18n_live import ZH_LIVE
 from ui.i18n_onboarding import ZH_ONBOARDING
 
 LANGUAGES = {"en": "English", "zh": "中文"}
@@ -197,6 +198,7 @@ ZH: dict[str, str] = {
 
 
 ZH.update(ZH_ONBOARDING)
+ZH.update(ZH_LIVE)
 
 
 def language() -> str:

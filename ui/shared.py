@@ -15,10 +15,10 @@ from kb.users import User
 from ui.i18n import t
 
 PAGES_BY_ROLE = {
-    "agent": ("ask", "onboarding"),
-    "trainer": ("ask", "onboarding"),
-    "knowledge": ("ask", "library", "insights"),
-    "admin": ("ask", "library", "onboarding", "insights", "admin"),
+    "agent": ("ask", "live", "onboarding"),
+    "trainer": ("ask", "live", "onboarding"),
+    "knowledge": ("ask", "live", "library", "rules", "insights"),
+    "admin": ("ask", "live", "library", "rules", "onboarding", "insights", "admin"),
 }
 
 
