@@ -82,8 +82,11 @@ def simulate(
     out: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
     transport: Any = None,
+    keep_open: bool = False,
 ) -> dict[str, Any]:
-    """Replay the recording through the API at `speed` times real time; returns the summary."""
+    """Replay the recording through the API at `speed` times real time; returns the summary
+    (with `keep_open`, the call is left open for the agent to end, and the last snapshot is
+    returned)."""
     import httpx
 
     if speed <= 0:
@@ -125,6 +128,9 @@ def simulate(
             for line in changes(before, snapshot):
                 out(line)
             before = snapshot
+        if keep_open:
+            out(f"call {call_id} left open")
+            return before or {}
         summary = call("POST", f"/v1/calls/{call_id}/end")
         out(
             f"call ended: {summary['turns']} turns; topics: {', '.join(summary['topics']) or '-'}; "

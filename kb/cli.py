@@ -201,6 +201,37 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--url", default="http://127.0.0.1:8000")
     simulate.add_argument("--token", required=True, help="from `kb tokens create`")
     simulate.add_argument("--acting-for", help="the agent the call is for")
+    simulate.add_argument(
+        "--keep-open", action="store_true", help="leave the call open (the agent ends it)"
+    )
+
+    escalation = commands.add_parser(
+        "escalation", help="the escalation rules: list, show, history, disable, save, check"
+    )
+    escalation_commands = escalation.add_subparsers(dest="escalation_command", required=True)
+    escalation_commands.add_parser("list", help="every rule at its current version")
+    show_rule = escalation_commands.add_parser("show", help="one rule as JSON")
+    show_rule.add_argument("rule_id")
+    rule_history = escalation_commands.add_parser("history", help="every version of a rule")
+    rule_history.add_argument("rule_id")
+    disable_rule = escalation_commands.add_parser("disable", help="switch a rule off")
+    disable_rule.add_argument("rule_id")
+    disable_rule.add_argument("--as", dest="author", required=True, help="knowledge team user")
+    save_rule = escalation_commands.add_parser(
+        "save", help="save a rule (or a list of rules) from JSON as new versions"
+    )
+    save_rule.add_argument("file", type=Path)
+    save_rule.add_argument("--as", dest="author", required=True, help="knowledge team user")
+    check = escalation_commands.add_parser(
+        "check",
+        help="the alerts the current rules raise on a transcript (JSONL, as recorded calls)",
+    )
+    check.add_argument("transcript", type=Path)
+    check.add_argument(
+        "--no-meaning",
+        action="store_true",
+        help="phrases, patterns and signals only (no embedding model: quick, fewer alerts)",
+    )
 
     search = commands.add_parser("search", help="nearest passages to a query (dense only)")
     search.add_argument("query")
@@ -476,11 +507,99 @@ def _tokens(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
     return 0
 
 
+RULE_EDITORS = ("knowledge", "admin")
+
+
+def _rule_author(services, name: str) -> str:  # type: ignore[no-untyped-def]
+    """The user a rule change is recorded for: an enabled knowledge-team or admin account."""
+    user = services.users.get(name)
+    if user.disabled or user.role not in RULE_EDITORS:
+        raise KBError(
+            f"{name} may not change escalation rules (role {user.role}"
+            f"{', disabled' if user.disabled else ''}); it takes an enabled "
+            f"{' or '.join(RULE_EDITORS)} account"
+        )
+    return user.name
+
+
+def _rules_in(path: Path) -> list:  # type: ignore[type-arg]
+    """The rule(s) of a JSON file: one rule object, a list of them, or {"rules": [...]}."""
+    from kb.escalation import EscalationRuleError, rule_from_dict
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise KBError(f"no file {path}") from e
+    except json.JSONDecodeError as e:
+        raise EscalationRuleError(f"{path} is not valid JSON: {e}") from e
+    if isinstance(data, dict) and isinstance(data.get("rules"), list):
+        data = data["rules"]
+    items = data if isinstance(data, list) else [data]
+    return [rule_from_dict(item) for item in items]
+
+
+def _escalation(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from kb.escalation import CallTurn, EscalationDetector, rule_to_dict
+    from kb.pii import mask
+
+    store = services.escalation_rules()
+    command = args.escalation_command
+    if command == "list":
+        rules = store.current()
+        for rule in rules.rules:
+            state = "enabled " if rule.enabled else "DISABLED"
+            print(
+                f"{rule.id:36} {rule.category:18} {rule.severity:8} v{rule.version:<3} {state} "
+                f"{rule.procedure or '-'}"
+            )
+        print(
+            f"{len(rules.rules)} rules, {len(rules.enabled)} enabled; store version {rules.version}"
+        )
+    elif command == "show":
+        rule = store.current().rule(args.rule_id)
+        record = {**rule_to_dict(rule), "version": rule.version, "enabled": rule.enabled}
+        print(json.dumps(record, ensure_ascii=False, indent=2))
+    elif command == "history":
+        for version in store.history(args.rule_id):
+            state = "enabled " if version.enabled else "disabled"
+            print(f"v{version.version:<3} {state} {version.at}  {version.author:16} {version.note}")
+    elif command == "disable":
+        version = store.disable(args.rule_id, _rule_author(services, args.author))
+        print(f"disabled {args.rule_id} (version {version})")
+    elif command == "save":
+        author = _rule_author(services, args.author)
+        for rule in _rules_in(args.file):
+            print(f"saved {rule.id} as version {store.save(rule, author)}")
+    else:
+        from api.simulate import read_recording
+
+        _, turns = read_recording(args.transcript)
+        detector = (
+            EscalationDetector(store.current())
+            if args.no_meaning
+            else services.escalation_detector()
+        )
+        alerts = detector.detect([CallTurn(t["speaker"], t["text"]) for t in turns])
+        for alert in alerts:
+            turn = turns[alert.turn_index]
+            print(
+                f"{alert.severity.upper():8} {alert.rule_id} ({alert.category}, v{alert.rule_version}) "
+                f"turn {alert.turn_index + 1} [{turn['speaker']}]: '{mask(alert.matched).text}' by {alert.how}"
+            )
+            print(f"         action: {alert.action}")
+            if alert.procedure:
+                print(f"         procedure: {alert.procedure}")
+        print(f"{len(alerts)} alerts in {len(turns)} turns")
+    return 0
+
+
 def _call(args: argparse.Namespace) -> int:
     from api.simulate import simulate
 
     try:
-        simulate(args.file, args.url, args.token, args.speed, args.acting_for)
+        simulate(
+            args.file, args.url, args.token, args.speed, args.acting_for, keep_open=args.keep_open
+        )
     except KBError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -689,6 +808,7 @@ def main(argv: list[str] | None = None) -> int:
                 "insights": _insights,
                 "serve": _serve,
                 "tokens": _tokens,
+                "escalation": _escalation,
             }[args.command]
             return handler(services, args)
         finally:
