@@ -478,24 +478,30 @@ def _table(systems: dict, with_latency: bool = True) -> list[str]:
         line = (
             f"| {row.get('label', name)} | {_fmt(row['top3_accuracy'])} "
             f"({row['top3_hits']}/{row['turns']}) | {_fmt(row['turns_to_first_mean'], 2)} / "
-            f"{_fmt(row['turns_to_first_median'])} | {_fmt(row['never_share'])} "
+            f"{_fmt(float(row['turns_to_first_median'] or 0) or None, 1)} | "
+            f"{_fmt(row['never_share'])} "
             f"({row['never']}/{row['topics']}) | {_fmt(row['churn'])} "
             f"({row['churn_changed']}/{row['churn_pairs']}) |"
         )
         if with_latency:
-            line += f" {_fmt(row.get('p50_ms'))} | {_fmt(row.get('p95_ms'))} |"
+            line += f" {_fmt(row.get('p50_ms'), 1)} | {_fmt(row.get('p95_ms'), 1)} |"
         lines.append(line)
     return lines
 
 
 def markdown_report(results: dict) -> str:
-    lines = [
-        "# Live call assist, turn by turn",
+    runs = results.get("runs") or [results]
+    lines = ["# Live call assist, turn by turn", ""]
+    for run in runs:
+        lines.append(
+            f"- `{run['command']}` on {run['machine']}, {run['started_at']} ({run['seconds']} s; "
+            f"load average {run['load_before']} before, {run['load_after']} after), code at "
+            f"{run['code']}"
+        )
+    lines += [
         "",
-        f"`{results['command']}` on {results['machine']}, {results['started_at']} "
-        f"({results['seconds']} s; load average {results['load_before']} before, "
-        f"{results['load_after']} after; the 2 cores were shared with other work, so "
-        "latencies are upper bounds). Code at {code}.".replace("{code}", results["code"]),
+        "The 2 cores were shared with other work (load averages above, 1/5/15 min), so "
+        "latencies are upper bounds.",
         "",
         "Each dialogue is replayed through the call-session service in process "
         "(`services.call_sessions()`, the code behind `POST /v1/calls/{id}/turns` and "
@@ -606,6 +612,23 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+RUN_KEYS = ("command", "machine", "started_at", "seconds", "load_before", "load_after", "code")
+
+
+def combine(report_dir: Path) -> int:
+    """One report from the two parts run separately (each keeps its own run details)."""
+    combined: dict = {"runs": []}
+    for part in ("recorded", "dstc10"):
+        data = json.loads((report_dir / f"live-assist-{part}.json").read_text("utf-8"))
+        combined["runs"].append({k: data[k] for k in RUN_KEYS})
+        combined[part] = data[part]
+    (report_dir / "live-assist.json").write_text(
+        json.dumps(combined, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    (report_dir / "live-assist.md").write_text(markdown_report(combined), encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.live", description=__doc__.split("\n")[0])
     parser.add_argument("--what", choices=("all", "recorded", "dstc10"), default="all")
@@ -618,8 +641,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=4, help="DSTC10 customer turns replayed")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/answerdesk-eval-live"))
     parser.add_argument("--report-dir", type=Path, default=REPO / "eval" / "reports")
+    parser.add_argument(
+        "--combine", action="store_true",
+        help="write live-assist.json/.md from live-assist-recorded.json and "
+        "live-assist-dstc10.json in --report-dir (parts run separately)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.combine:
+        return combine(args.report_dir)
 
     from kb.embedding import create_embedder
 
