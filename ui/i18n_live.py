@@ -55,10 +55,12 @@ ZH_LIVE: dict[str, str] = {
     "Used": "已采用",
     "Dismiss": "忽略",
     "**Escalation: {category}** ({severity}): {action}": "**升级：{category}**（{severity}）：{action}",
-    "Why: “{matched}” ({how}) in turn {turn}, {speaker}: “{words}”": (
-        "原因：第 {turn} 轮（{speaker}）中的“{matched}”（{how}）：“{words}”"
+    "Why: “{matched}” ({how}) in turn {turn}, {speaker}": (
+        "原因：第 {turn} 轮（{speaker}）中的“{matched}”（{how}）"
     ),
+    ": “{words}”": "：“{words}”",
     "Procedure: {title} ({document})": "处理流程：{title}（{document}）",
+    "Procedure: {document}": "处理流程：{document}",
     "Speaker": "说话人",
     "What was said": "对话内容",
     "Type a turn of the call": "输入一轮对话",

@@ -10,6 +10,7 @@ redraws nothing.
 from __future__ import annotations
 
 import re
+import threading
 
 import streamlit as st
 
@@ -31,9 +32,20 @@ from ui.shared import get_services, require, source_label
 POLL_SECONDS = 2.0
 SEVERE = ("high", "critical")
 
+
+@st.cache_resource(show_spinner=False)
+def warmed_up(_sessions) -> threading.Thread:  # type: ignore[no-untyped-def]
+    """Load the escalation rules' models once per server process, in the background, when the
+    page is first opened: the first call's alerts then need not wait for them."""
+    thread = threading.Thread(target=_sessions.warm_up, name="live-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 user = require("live")
 services = get_services()
 sessions = services.call_sessions()
+warmed_up(sessions)
 caller = Caller(user.name, None, user.access_groups)
 state = st.session_state
 state.setdefault("live_call", None)
@@ -81,38 +93,44 @@ def toggle_pin(call_id: str, suggestion_id: str) -> None:
 # ---------------------------------------------------------------------- drawing
 
 
+def category_name(category: str) -> str:
+    return t(category).replace("_", " ")
+
+
 def show_alerts(snapshot: AssistSnapshot) -> None:
+    """Most severe first: red for high and critical, amber for medium and low."""
     with st.container(key="live-alerts"):
         for alert in snapshot.alerts:
-            procedure = alert.procedure or ""
-            if procedure:
-                procedure = t(
-                    "Procedure: {title} ({document})",
-                    title=titles.get(procedure, procedure),
-                    document=procedure,
-                )
-            text = "  \n".join(
-                part
-                for part in (
-                    t(
-                        "**Escalation: {category}** ({severity}): {action}",
-                        category=t(alert.category),
-                        severity=t(alert.severity),
-                        action=alert.action,
-                    ),
-                    t(
-                        "Why: “{matched}” ({how}) in turn {turn}, {speaker}: “{words}”",
-                        matched=alert.matched,
-                        how=t(alert.how),
-                        turn=alert.turn_index + 1,
-                        speaker=t(alert.turn_speaker or "customer"),
-                        words=alert.turn_text,
-                    ),
-                    procedure,
-                )
-                if part
+            why = t(
+                "Why: “{matched}” ({how}) in turn {turn}, {speaker}",
+                matched=alert.matched,
+                how=t(alert.how),
+                turn=alert.turn_index + 1,
+                speaker=t(alert.turn_speaker or "customer"),
             )
-            (st.error if alert.severity in SEVERE else st.warning)(text, icon="🚨")
+            if alert.turn_text and alert.matched.strip() != alert.turn_text.strip():
+                why += t(": “{words}”", words=alert.turn_text)
+            parts = [
+                t(
+                    "**Escalation: {category}** ({severity}): {action}",
+                    category=category_name(alert.category),
+                    severity=t(alert.severity),
+                    action=alert.action,
+                ),
+                why,
+            ]
+            if alert.procedure:
+                title = titles.get(alert.procedure)
+                parts.append(
+                    t("Procedure: {title} ({document})", title=title, document=alert.procedure)
+                    if title
+                    else t("Procedure: {document}", document=alert.procedure)
+                )
+            severe = alert.severity in SEVERE
+            (st.error if severe else st.warning)(
+                "  \n".join(parts),
+                icon=":material/emergency_home:" if severe else ":material/warning:",
+            )
 
 
 def show_transcript(turns) -> None:  # type: ignore[no-untyped-def]
@@ -121,14 +139,20 @@ def show_transcript(turns) -> None:  # type: ignore[no-untyped-def]
         if not turns:
             st.caption(t("Nothing said yet."))
         for turn in turns:
-            avatar = {"customer": "🧑", "agent": "🎧", "bot": "🤖"}[turn.speaker.value]
+            avatar = {
+                "customer": ":material/person:",
+                "agent": ":material/headset_mic:",
+                "bot": ":material/smart_toy:",
+            }[turn.speaker.value]
             with st.chat_message(turn.speaker.value, avatar=avatar):
                 st.markdown(f"**{t(turn.speaker.value)}** · {turn.text}")
 
 
 def show_suggestion(call_id: str, s: Suggestion, pinned: bool) -> None:
     with st.container(border=True, key=f"suggestion-{key_of(s.id)}"):
-        marks = ("📌 " if pinned else "") + ("✅ " if s.pinned else "")
+        marks = (":material/push_pin: " if pinned else "") + (
+            ":material/check_circle: " if s.pinned else ""
+        )
         st.markdown(f"{marks}**{s.title}**")
         kind = t("procedure, {n} steps", n=len(s.steps)) if s.steps else t("article")
         why = ", ".join(s.why) or "-"
@@ -232,9 +256,10 @@ def show_summary(summary: CallSummary) -> None:
             st.markdown(f"**{t('Escalation alerts')}:**")
             for alert in summary.alerts:
                 st.markdown(
-                    f"- {t(alert.category)} ({t(alert.severity)}), "
+                    f"- {category_name(alert.category)} ({t(alert.severity)}), "
                     + t("turn {turn}", turn=alert.turn_index + 1)
-                    + f": “{alert.matched}” · {alert.action}"
+                    + f": “{alert.matched}”"
+                    + (f" · {alert.procedure}" if alert.procedure else "")
                 )
         if st.button(t("Close summary")):
             state.pop("live_summary", None)

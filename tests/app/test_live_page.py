@@ -89,7 +89,7 @@ def test_pin_and_used_and_end_shows_the_masked_summary(app_base):
     say(app, LOST_AND_COMPLAINT)
     app.button(key="pin-procedure").click().run()
     assert not app.exception
-    assert any(m.value.startswith("📌") for m in app.markdown)
+    assert any(m.value.startswith(":material/push_pin:") for m in app.markdown)
     app.button(key="used-procedure").click().run()
     assert not app.exception
     assert app.button(key="used-procedure").disabled
