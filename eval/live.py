@@ -599,6 +599,8 @@ def markdown_report(results: dict) -> str:
                     f"| {label} | {_fmt(row['top3_accuracy'])} ({row['top3_hits']}/{row['turns']}) |"
                 )
             lines.append("")
+    if results.get("notes"):
+        lines += ["## Reading the figures", "", *(f"- {note}" for note in results["notes"]), ""]
     return "\n".join(lines) + "\n"
 
 
@@ -617,7 +619,9 @@ RUN_KEYS = ("command", "machine", "started_at", "seconds", "load_before", "load_
 
 def combine(report_dir: Path) -> int:
     """One report from the two parts run separately (each keeps its own run details)."""
-    combined: dict = {"runs": []}
+    previous = report_dir / "live-assist.json"
+    notes = json.loads(previous.read_text("utf-8")).get("notes", []) if previous.is_file() else []
+    combined: dict = {"runs": [], "notes": notes}
     for part in ("recorded", "dstc10"):
         data = json.loads((report_dir / f"live-assist-{part}.json").read_text("utf-8"))
         combined["runs"].append({k: data[k] for k in RUN_KEYS})
