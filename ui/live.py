@@ -210,11 +210,12 @@ def live_call(call_id: str) -> None:
     if message := state.pop("live_error", None):
         st.error(message)
     try:
+        # The snapshot first: the transcript read after it is never behind its alerts.
+        snapshot = sessions.assist(call_id, caller)
         view = sessions.view(call_id, caller)
         if view.call.status == CallStatus.ENDED:
             ended(view.summary, call_id)
             st.rerun()
-        snapshot = sessions.assist(call_id, caller)
     except KBError as e:
         st.error(str(e))
         return
