@@ -125,12 +125,12 @@ def golden_sections(results: dict, reliability_png: str | None) -> list[str]:
             f"questions ({refusals['folds']}-fold, seed {refusals['seed']}, stratified by "
             f"{refusals['stratified_by']}) and judge the refusals on the fold left out. The "
             "last row chooses the threshold for the best F1 of refusing on the training folds "
-            "instead of 'at most one answerable question in ten refused': whether the same two "
-            "features could reach the target by choosing differently.",
+            "instead of 'at most one answerable question in ten refused': whether the same "
+            "evidence could reach the target by choosing differently.",
             "",
             "| threshold | precision | recall | refused / must refuse | meets target |",
             "|---|---|---|---|---|",
-            f"| shipped calibration (kb ask, kb/answer.py) | {round(service['precision'], 4)} "
+            f"| shipped calibration (kb ask, kb/confidence.py) | {round(service['precision'], 4)} "
             f"| {round(service['recall'], 4)} | - | {_meets(service, target)} |",
         ]
         for label, key in (
@@ -143,6 +143,17 @@ def golden_sections(results: dict, reliability_png: str | None) -> list[str]:
                 f"| {label} | {fmt(s['precision'])} | {fmt(s['recall'])} "
                 f"| {s['predicted']} / {s['actual']} | {_meets(s, target)} |"
             )
+        before = refusals.get("before_issue_10")
+        if before:
+            for label, key in (
+                ("before issue 10 (similarity, coverage): in-sample", "in_sample"),
+                ("before issue 10 (similarity, coverage): held out", "cross_validated"),
+            ):
+                s = before[key]
+                lines.append(
+                    f"| {label} | {fmt(s['precision'])} | {fmt(s['recall'])} "
+                    f"| {s['predicted']} / {s['actual']} | {_meets(s, target)} |"
+                )
     return lines
 
 
@@ -294,6 +305,13 @@ def agent_sections(results: dict, reliability_png: str | None) -> list[str]:
             f"agent-style questions): precision {fmt(fit['precision'])}, recall "
             f"{fmt(fit['recall'])} ({fit['predicted']} refused, {fit['actual']} must refuse).",
         ]
+        before = agent.get("refusal_golden_fit_before_issue_10")
+        if before:
+            lines.append(
+                f"Before issue 10 (similarity and coverage only): precision "
+                f"{fmt(before['precision'])}, recall {fmt(before['recall'])} "
+                f"({before['predicted']} refused)."
+            )
     deltas = agent.get("deltas", {})
     if deltas:
         lines += [

@@ -38,7 +38,7 @@ from eval.metrics import (
     stratified_folds,
     top_document_correct,
 )
-from kb.answer import Calibration, confidence
+from kb.confidence import DIRECTION, Calibration, ConfidenceEvidence, confidence
 from kb.services import Services
 from kb.types import EVERYONE, Answer, AnswerStatus, Hit, Query
 
@@ -335,57 +335,69 @@ def _restricted_ids(services: Services, allowed: set[str]) -> set[str]:
     }
 
 
+Features = Sequence[tuple[ConfidenceEvidence, bool]]
+"""Per question: the evidence its answer's confidence is computed from, and must it refuse."""
+
+
 def confidence_features(
     services: Services, questions: Sequence[GoldQuestion]
-) -> list[tuple[float, float, bool]]:
-    """(similarity of the top hit, share of question words in it, must refuse) per question."""
-    features = []
-    for question in questions:
-        similarity, word_coverage = services.confidence_evidence(query_of(question, k=8))
-        features.append((similarity, word_coverage, question.must_refuse))
-    return features
+) -> list[tuple[ConfidenceEvidence, bool]]:
+    """(the evidence `ask` computes its confidence from, must refuse) per question."""
+    return [
+        (services.confidence_evidence(query_of(question, k=8)), question.must_refuse)
+        for question in questions
+    ]
+
+
+EVIDENCE = ConfidenceEvidence.names()
+BEFORE_ISSUE_10 = ("similarity", "coverage")
+"""The evidence the confidence used before issue 10 (top hit's similarity and coverage)."""
 
 
 def fit_calibration(
-    features: Sequence[tuple[float, float, bool]],
+    features: Features,
     max_false_refusals: float = 0.10,
     max_confident_out_of_scope: float = 0.05,
+    names: Sequence[str] = EVIDENCE,
+    regularisation: float = 1e-2,
 ) -> Calibration:
-    """Fit the confidence curve and choose the two thresholds (see kb.answer.Calibration).
+    """Fit the confidence curve and choose the two thresholds (see kb.confidence.Calibration).
 
-    The curve is a logistic regression of "answerable" on (similarity, word coverage),
-    fit by gradient descent with balanced class weights. The thresholds are then read off
-    the answerable and the must-refuse questions' confidences."""
-    x = np.array([[s, c] for s, c, _ in features], dtype=float)
-    y = np.array([0.0 if refuse else 1.0 for _, _, refuse in features])
+    The curve is an L2-regularised logistic regression of "answerable" on the evidence
+    fields in `names` (standardised, balanced class weights, gradient descent projected so
+    that each weight keeps the sign kb.confidence.DIRECTION allows); its weights
+    are then stated on the raw evidence, as kb.confidence.CALIBRATIONS holds them. The
+    thresholds are read off the answerable and the must-refuse questions' confidences: at
+    most `max_false_refusals` of the answerable questions refused, at most
+    `max_confident_out_of_scope` of the must-refuse ones shown without a warning."""
+    x = np.array([[getattr(e, n) for n in names] for e, _ in features], dtype=float)
+    y = np.array([0.0 if refuse else 1.0 for _, refuse in features])
     weights = np.where(y == 1, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = (x - mean) / std
-    w, b = np.zeros(2), 0.0
+    direction = np.array([DIRECTION.get(n, 0.0) for n in names])
+    w, b = np.zeros(len(names)), 0.0
     for _ in range(5000):
         p = 1 / (1 + np.exp(-(z @ w + b)))
         gradient = weights * (p - y)
-        w -= 0.1 * (z.T @ gradient / len(y) + 1e-3 * w)
+        w -= 0.1 * (z.T @ gradient / len(y) + regularisation * w)
+        w = np.where(direction * w < 0, 0.0, w)  # kb.confidence.DIRECTION holds
         b -= 0.1 * gradient.mean()
-    # Back to the (center, scale, coverage_weight) form on raw features, coverage centred at 0.5.
-    scale = w[0] / std[0]
-    coverage_weight = w[1] / std[1]
-    center = mean[0] - (b - coverage_weight * (mean[1] - 0.5)) / scale
+    raw = w / std
     curve = Calibration(
-        round(float(center), 4), round(float(scale), 3), round(float(coverage_weight), 3)
+        round(float(b - raw @ mean), 4),
+        {n: round(float(v), 4) for n, v in zip(names, raw, strict=True)},
     )
-    answerable = sorted(confidence(s, c, curve) for s, c, refuse in features if not refuse)
-    out_of_scope = sorted(confidence(s, c, curve) for s, c, refuse in features if refuse)
+    answerable = sorted(confidence(e, curve) for e, refuse in features if not refuse)
+    out_of_scope = sorted(confidence(e, curve) for e, refuse in features if refuse)
     refuse_below = float(np.quantile(answerable, max_false_refusals)) if answerable else 0.5
     confident_from = (
         float(np.quantile(out_of_scope, 1 - max_confident_out_of_scope)) if out_of_scope else 0.5
     )
-    return Calibration(
-        curve.center,
-        curve.scale,
-        curve.coverage_weight,
-        round(refuse_below, 4),
-        round(max(confident_from, refuse_below), 4),
+    return dataclasses.replace(
+        curve,
+        refuse_below=round(refuse_below, 4),
+        confident_from=round(max(confident_from, refuse_below), 4),
     )
 
 
@@ -397,27 +409,27 @@ REFUSAL_TARGET = 0.90
 """The team's target: refusal precision and recall both at least this."""
 
 
-def _refusals(
-    features: Sequence[tuple[float, float, bool]], calibration: Calibration, threshold: float
-) -> list[bool]:
-    return [confidence(s, c, calibration) < threshold for s, c, _ in features]
+def _refusals(features: Features, calibration: Calibration, threshold: float) -> list[bool]:
+    return [confidence(e, calibration) < threshold for e, _ in features]
 
 
 def cross_validate_refusals(
-    features: Sequence[tuple[float, float, bool]],
+    features: Features,
     strata: Sequence[str],
     folds: int = CV_FOLDS,
     seed: int = CV_SEED,
+    names: Sequence[str] = EVIDENCE,
 ) -> dict:
     """Refusal precision/recall with the calibration fit on the questions it is judged on
     (in-sample, what `compare` reports as the fit) and held out: k-fold, stratified by
     `strata` (language and must-refuse), fit on k-1 folds and judged on the one left out.
+    `names` chooses the evidence the curve uses (all of it by default).
 
     A second held-out row chooses the threshold for the best F1 of refusing on the training
     folds instead of fit_calibration's "at most one answerable in ten refused": it tells
-    whether the target is reachable with the same two features by choosing differently."""
-    actual = [refuse for _, _, refuse in features]
-    fitted = fit_calibration(features)
+    whether the target is reachable with the same evidence by choosing differently."""
+    actual = [refuse for _, refuse in features]
+    fitted = fit_calibration(features, names=names)
     in_sample = _refusals(features, fitted, fitted.refuse_below)
     fold_of = stratified_folds(strata, folds, seed)
     held_out = [False] * len(features)
@@ -427,10 +439,10 @@ def cross_validate_refusals(
         train = [f for f, k in zip(features, fold_of, strict=True) if k != fold]
         test_index = [i for i, k in enumerate(fold_of) if k == fold]
         test = [features[i] for i in test_index]
-        calibration = fit_calibration(train)
+        calibration = fit_calibration(train, names=names)
         decided = _refusals(test, calibration, calibration.refuse_below)
         f1_threshold = best_f1_threshold(
-            [confidence(s, c, calibration) for s, c, _ in train], [r for _, _, r in train]
+            [confidence(e, calibration) for e, _ in train], [r for _, r in train]
         )
         decided_f1 = _refusals(test, calibration, f1_threshold)
         for i, refused, refused_f1 in zip(test_index, decided, decided_f1, strict=True):
@@ -442,13 +454,14 @@ def cross_validate_refusals(
                 "n": len(test),
                 "refuse_below": calibration.refuse_below,
                 "f1_threshold": round(f1_threshold, 4),
-                **precision_recall(decided, [r for _, _, r in test]).as_dict(),
+                **precision_recall(decided, [r for _, r in test]).as_dict(),
             }
         )
     return {
         "folds": folds,
         "seed": seed,
         "stratified_by": "language and must-refuse",
+        "evidence": list(names),
         "target": REFUSAL_TARGET,
         "in_sample": precision_recall(in_sample, actual).as_dict(),
         "cross_validated": precision_recall(held_out, actual).as_dict(),
@@ -457,12 +470,12 @@ def cross_validate_refusals(
     }
 
 
-def refusals_with(features: Sequence[tuple[float, float, bool]], calibration: Calibration) -> dict:
+def refusals_with(features: Features, calibration: Calibration) -> dict:
     """Refusal precision/recall of a calibration fit elsewhere (on the golden set) applied to
     other questions' features (the agent-style set)."""
     return precision_recall(
         _refusals(features, calibration, calibration.refuse_below),
-        [refuse for _, _, refuse in features],
+        [refuse for _, refuse in features],
     ).as_dict()
 
 
@@ -599,9 +612,12 @@ def compare(
             calibration = fit_calibration(features)
             results["calibration"] = {"model": model, **calibration.__dict__}
             results["answers"] = evaluate_answers(services, questions)
-            results["refusal_check"] = cross_validate_refusals(
-                features, [f"{q.language}:{q.must_refuse}" for q in questions]
-            )
+            strata = [f"{q.language}:{q.must_refuse}" for q in questions]
+            results["refusal_check"] = cross_validate_refusals(features, strata)
+            before = cross_validate_refusals(features, strata, names=BEFORE_ISSUE_10)
+            results["refusal_check"]["before_issue_10"] = {
+                key: before[key] for key in ("evidence", "in_sample", "cross_validated")
+            }
             if agent_questions:
                 results["agent_style"] = evaluate_agent_style(
                     services,
@@ -609,6 +625,7 @@ def compare(
                     mode,
                     calibration,
                     {"retrieval": {"per_question": golden_by_question}, **results},
+                    fit_calibration(features, names=BEFORE_ISSUE_10),
                 )
         services.close()
     return results
@@ -620,9 +637,12 @@ def evaluate_agent_style(
     mode: str,
     golden_calibration: Calibration,
     golden: dict,
+    calibration_before: Calibration | None = None,
 ) -> dict:
     """Retrieval and answer measures on the agent-style set, kept apart from the golden
-    set's, with the difference from each question's golden original."""
+    set's, with the difference from each question's golden original. With
+    `calibration_before` (fit on the golden set with the evidence used before issue 10),
+    its refusals on this set too."""
     logger.info("agent-style set: %d questions", len(questions))
     result: dict = {
         "questions": len(questions),
@@ -631,6 +651,8 @@ def evaluate_agent_style(
     }
     features = confidence_features(services, questions)
     result["refusal_golden_fit"] = refusals_with(features, golden_calibration)
+    if calibration_before is not None:
+        result["refusal_golden_fit_before_issue_10"] = refusals_with(features, calibration_before)
     result["deltas"] = agent_style_deltas(golden, result)
     return result
 

@@ -1,10 +1,11 @@
-"""The grounded answer: verbatim sentences, the procedure as steps, sources, confidence. Pure.
+"""The grounded answer: verbatim sentences, the procedure as steps, sources, refusal. Pure.
 
 No LLM: everything shown is text from the bank's documents, so nothing can be invented. The
 work is choosing well: which sentences answer the question, which procedure the agent should
 follow (all of its parts, in order, even when the chunker split it), what is uncertain
 (documents that disagree, an expired or superseded version that matched better), and when to
-say plainly that the knowledge base does not cover the question.
+say plainly that the knowledge base does not cover the question (how sure an answer is, and
+where to refuse, is kb.confidence).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from ingest.clean import split_sentences
 from ingest.steps import parse_step_number
+from kb.confidence import ASKING_WORDS
 from kb.facts import (
     HISTORY_SECTION,
     Fact,
@@ -60,56 +62,7 @@ _LETTER = re.compile(r"^\(?([a-z]|[ivx]{1,4})[.)]\s+", re.I)
 _BULLET = re.compile(r"^[-•◦*]\s+")
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """Maps retrieval evidence to a confidence in 0..1, and says where to refuse.
-
-    A logistic curve over the top passage's similarity and the share of question words it
-    contains, fit on the golden set per embedding model (each model's similarities sit
-    elsewhere) by eval.run.fit_calibration. Below `refuse_below` the answer says the base
-    does not cover the question; between it and `confident_from` the answer is shown with a
-    low-confidence warning. The two thresholds are chosen on the golden set so that at most
-    one answerable question in ten is refused, and at most one out-of-scope question in
-    twenty looks confident."""
-
-    center: float  # similarity at which confidence is 0.5 when coverage is average
-    scale: float  # how fast confidence rises with similarity
-    coverage_weight: float  # how much the share of question words found in the passage adds
-    refuse_below: float = 0.5
-    confident_from: float = 0.5
-
-
-CALIBRATIONS = {
-    # Fit on eval/data/golden-*.jsonl over samples/ (see eval/reports/calibration.json).
-    "e5": Calibration(0.8709, 41.842, 4.447, refuse_below=0.302, confident_from=0.7057),
-    "minilm": Calibration(center=0.45, scale=12.0, coverage_weight=4.0),
-}
 LOW_CONFIDENCE = Message("low_confidence")
-
-
-def coverage(
-    question_tokens: Sequence[str],
-    chunk_text: str,
-    equivalents: Mapping[str, set[str]] | None = None,
-) -> float:
-    """Share of the question's distinct search words that occur in the passage, directly or
-    as a glossary equivalent (so 透支 counts as found in a passage that says "overdraft")."""
-    wanted = set(question_tokens)
-    if not wanted:
-        return 0.0
-    present = set(tokenize(chunk_text))
-    equivalents = equivalents or {}
-    found = sum(1 for t in wanted if t in present or equivalents.get(t, set()) & present)
-    return found / len(wanted)
-
-
-def confidence(similarity: float | None, word_coverage: float, calibration: Calibration) -> float:
-    if similarity is None:
-        similarity = calibration.center - 1.0 / calibration.scale  # lexical-only evidence
-    z = calibration.scale * (similarity - calibration.center) + calibration.coverage_weight * (
-        word_coverage - 0.5
-    )
-    return 1.0 / (1.0 + math.exp(-z))
 
 
 def citation_for(chunk: Chunk, original: str | None = None) -> Citation:
@@ -166,11 +119,7 @@ def _body(chunk: Chunk) -> str:
     )
 
 
-_WEAK_WORDS = frozenset(
-    tokenize("say tell ask know want need get help make give check find explain let")
-)
-"""Words of a question that say what the agent wants to do, not what about: a headline
-matched only on "say" is no answer."""
+_WEAK_WORDS = ASKING_WORDS  # "say", "tell": a headline matched only on them is no answer
 
 
 def _candidate_sentences(chunk: Chunk, as_of: dt.date | None = None) -> list[str]:

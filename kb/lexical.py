@@ -381,6 +381,33 @@ class LexicalIndex:
         )
         return {t: n for t, n in self.db.execute("SELECT term, doc FROM temp.chunk_vocabulary")}
 
+    def chunk_count(self) -> int:
+        """How many chunks the index holds (all versions): the N of inverse document
+        frequencies computed from `vocabulary`."""
+        return int(self.db.execute("SELECT count(*) FROM chunk_terms").fetchone()[0])
+
+    def readable(
+        self, tokens: Sequence[str], allowed_sql: str, allowed_params: Sequence[object]
+    ) -> set[str]:
+        """The `tokens` that occur in at least one current chunk passing the filter (the
+        asker's groups and dates, as for `search`): one indexed lookup per token, stopping
+        at the first chunk found."""
+        found: set[str] = set()
+        for token in dict.fromkeys(t for t in tokens if t):
+            row = self.db.execute(
+                f"""
+                SELECT 1 FROM chunk_terms t
+                JOIN chunks c ON c.chunk_id = t.chunk_id
+                JOIN documents d ON d.document_id = c.document_id
+                WHERE chunk_terms MATCH ? AND d.current_version = c.version AND ({allowed_sql})
+                LIMIT 1
+                """,
+                ('"' + token.replace('"', '""') + '"', *allowed_params),
+            ).fetchone()
+            if row is not None:
+                found.add(token)
+        return found
+
     def search_superseded(
         self, tokens: Sequence[str], k: int, allowed_sql: str, allowed_params: Sequence[object]
     ) -> list[tuple[str, int, float]]:

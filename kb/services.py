@@ -11,9 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ingest.clean import detect_language
 from ingest.pipeline import Progress, Upload, collect_files, delete_document, ingest_uploads
-from kb.answer import CALIBRATIONS, Calibration, build_answer, confidence, coverage
+from kb.answer import build_answer
 from kb.audit import AuditLog
+from kb.confidence import (
+    CALIBRATIONS,
+    NOTHING_FOUND,
+    Calibration,
+    ConfidenceEvidence,
+    confidence,
+    content_words,
+    coverage,
+    inverse_document_frequency,
+    unreadable_share,
+)
 from kb.config import Settings
 from kb.conversation import SearchPlan, plan_search
 from kb.embedding import create_embedder
@@ -62,6 +74,7 @@ class Services:
     training: TrainingStore = field(init=False)
     retriever: HybridRetriever = field(init=False)
     insights_builder: InsightsBuilder = field(init=False)
+    _words: tuple[int, dict[str, int], int] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         reranker = None
@@ -248,7 +261,7 @@ class Services:
                     seen.add(hit.chunk.document.document_id)
                     notices.append(_inactive_notice(hit))
         notices += self._superseded_notices(resolved, replace(query, as_of=as_of), used)
-        value = self._confidence(resolved, used)
+        value = self._confidence(resolved, used, replace(query, as_of=as_of))
         calibration = self._calibration()
         threshold = self.settings.answer_threshold
         return build_answer(
@@ -265,14 +278,14 @@ class Services:
             as_of=as_of,
         )
 
-    def confidence_evidence(
-        self, query: Query, today: dt.date | None = None
-    ) -> tuple[float, float]:
-        """(similarity, word coverage) exactly as `ask` computes them for this query, so the
-        calibration is fit on what the answers use; (0, 0) when nothing was found."""
-        plan, _, hits = self._wide_hits(query, today)
+    def confidence_evidence(self, query: Query, today: dt.date | None = None) -> ConfidenceEvidence:
+        """The evidence exactly as `ask` computes it for this query, so the calibration is
+        fit on what the answers use (`NOTHING_FOUND` when nothing was found)."""
+        plan, as_of, hits = self._wide_hits(query, today)
         current = [h for h in hits if h.status == DocumentStatus.CURRENT][: query.k]
-        return self.evidence(plan.question, current) if current else (0.0, 0.0)
+        if not current:
+            return NOTHING_FOUND
+        return self.evidence(plan.question, current, replace(query, as_of=as_of))
 
     def _wide_hits(
         self, query: Query, today: dt.date | None
@@ -288,21 +301,50 @@ class Services:
     def _calibration(self) -> Calibration:
         return CALIBRATIONS.get(self.kb.embedder.name, CALIBRATIONS["e5"])
 
-    def evidence(self, resolved: str, hits: Sequence[Hit]) -> tuple[float, float]:
-        """(similarity, word coverage) of the top hit: what confidence is computed from."""
+    def evidence(self, resolved: str, hits: Sequence[Hit], query: Query) -> ConfidenceEvidence:
+        """What confidence is computed from (kb.confidence.ConfidenceEvidence): the top
+        hit's similarity and word coverage, the question's language, and the IDF-weighted
+        share of its content words that no passage within the query's scope contains (a
+        word only a restricted document holds counts as absent, like a word no document
+        holds; the IDF weights of the words that are found come from the whole index)."""
         top = hits[0]
         similarity = top.dense_similarity
         if similarity is None:
             found = self.retriever.similarity(resolved, [top.chunk.chunk_id])
             similarity = found.get(top.chunk.chunk_id, 0.0)
         equivalents = default_glossary().equivalents(resolved)
-        return similarity, coverage(tokenize(resolved), top.chunk.text, equivalents)
+        tokens = tokenize(resolved)
+        words = content_words(tokens)
+        frequencies, chunks = self._word_statistics()
+        asked = {*words, *(e for w in words for e in equivalents.get(w, ()))}
+        condition, params = Scope.of(replace(query, include_inactive=False)).sql()
+        readable = self.retriever.lexical.readable(
+            [t for t in asked if frequencies.get(t, 0) > 0], condition, params
+        )
+        weights = {
+            w: inverse_document_frequency(frequencies.get(w, 0) if w in readable else 0, chunks)
+            for w in words
+        }
+        return ConfidenceEvidence(
+            similarity=similarity,
+            coverage=coverage(tokens, top.chunk.text, equivalents),
+            unreadable=unreadable_share(words, weights, readable, equivalents),
+            chinese={"zh": 1.0, "mixed": 0.5}.get(detect_language(resolved), 0.0),
+        )
 
-    def _confidence(self, resolved: str, hits: Sequence[Hit]) -> float:
+    def _word_statistics(self) -> tuple[dict[str, int], int]:
+        """Every indexed word with the number of chunks holding it, and the number of
+        chunks: read once per index generation."""
+        generation = self.kb.loaded_generation
+        if self._words is None or self._words[0] != generation:
+            lexical = self.retriever.lexical
+            self._words = (generation, lexical.vocabulary(), lexical.chunk_count())
+        return self._words[1], self._words[2]
+
+    def _confidence(self, resolved: str, hits: Sequence[Hit], query: Query) -> float:
         if not hits:
             return 0.0
-        similarity, word_coverage = self.evidence(resolved, hits)
-        return confidence(similarity, word_coverage, self._calibration())
+        return confidence(self.evidence(resolved, hits, query), self._calibration())
 
     def _procedure_options(
         self, hits: Sequence[Hit], query: Query, plan: SearchPlan

@@ -7,12 +7,9 @@ import datetime as dt
 import pytest
 
 from eval.metrics import hit_at, ndcg_at, recall_at, reciprocal_rank, refusal_scores, step_scores
-from eval.run import fit_calibration
 from kb.answer import (
-    Calibration,
     best_sentences,
     build_answer,
-    confidence,
     find_conflicts,
     highlight,
     parse_steps,
@@ -220,23 +217,6 @@ def test_answer_refuses_below_threshold_and_warns_when_unsure():
         confident_from=0.7,
     )
     assert [s.number for s in sure.steps if s.number] == ["1", "a", "2", "3"] and not sure.notices
-
-
-def test_confidence_rises_with_similarity_and_coverage():
-    curve = Calibration(center=0.85, scale=40.0, coverage_weight=3.0)
-    assert confidence(0.80, 0.5, curve) < confidence(0.85, 0.5, curve) == pytest.approx(0.5)
-    assert confidence(0.85, 0.9, curve) > confidence(0.85, 0.1, curve)
-
-
-def test_calibration_separates_synthetic_evidence():
-    answerable = [(0.88 + i * 0.002, 0.6, False) for i in range(20)]
-    out_of_scope = [(0.80 + i * 0.002, 0.2, True) for i in range(10)]
-    curve = fit_calibration(answerable + out_of_scope, max_false_refusals=0.1)
-    refused = [
-        confidence(s, c, curve) < curve.refuse_below for s, c, _ in answerable + out_of_scope
-    ]
-    assert sum(refused[:20]) <= 2 and all(refused[20:])
-    assert curve.confident_from >= curve.refuse_below
 
 
 def test_metrics():

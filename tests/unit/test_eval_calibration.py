@@ -15,6 +15,7 @@ from eval.metrics import (
     stratified_folds,
 )
 from eval.run import cross_validate_refusals
+from kb.confidence import ConfidenceEvidence
 
 
 def test_reliability_bins_hand_computed():
@@ -80,10 +81,10 @@ def _features():
     """Answerable questions with high similarity, must-refuse ones with low, a little overlap."""
     features = []
     for i in range(40):
-        features.append((0.86 + 0.002 * (i % 10), 0.5 + 0.01 * (i % 5), False))
+        features.append((ConfidenceEvidence(0.86 + 0.002 * (i % 10), 0.5 + 0.01 * (i % 5)), False))
     for i in range(12):
-        features.append((0.80 + 0.004 * (i % 6), 0.2 + 0.02 * (i % 4), True))
-    strata = [f"{'en' if i % 2 else 'zh'}:{r}" for i, (_, _, r) in enumerate(features)]
+        features.append((ConfidenceEvidence(0.80 + 0.004 * (i % 6), 0.2 + 0.02 * (i % 4)), True))
+    strata = [f"{'en' if i % 2 else 'zh'}:{r}" for i, (_, r) in enumerate(features)]
     return features, strata
 
 
