@@ -123,6 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     public.add_argument("--data-dir", type=Path, default=Path("eval/data/public"))
     public.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
     public.add_argument("--no-progress", action="store_true")
+    for name, what in (
+        ("live", "live call assist turn by turn against a latest-turn baseline (eval.live)"),
+        ("load", "API load: per-turn latency and 50 simultaneous calls (eval.load)"),
+        ("escalation", "escalation rules against a keyword baseline (eval.escalation)"),
+    ):
+        eval_commands.add_parser(name, help=what + "; its options: kb eval " + name + " -h")
 
     ask = commands.add_parser("ask", help="answer a question from the knowledge base")
     ask.add_argument("question", nargs="?")
@@ -781,7 +787,17 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# `kb eval NAME ...` hands everything after NAME to that runner's own parser (eval.NAME).
+_EVAL_RUNNERS = ("live", "load", "escalation")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) >= 2 and argv[0] == "eval" and argv[1] in _EVAL_RUNNERS:
+        import importlib
+
+        result = importlib.import_module(f"eval.{argv[1]}").main(argv[2:])
+        return result if isinstance(result, int) else 0
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

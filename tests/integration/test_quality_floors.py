@@ -19,7 +19,8 @@ from eval.run import (
 
 pytestmark = pytest.mark.integration
 
-RECALL_AT_5_FLOOR = 0.90  # measured 0.925
+RECALL_AT_5_FLOOR = 0.94  # measured 0.968 (0.925 before the other language's reserved place)
+CROSSLINGUAL_RECALL_AT_5_FLOOR = 0.80  # issue 10's target; measured 0.941 (16 of 17), 0.471 before
 MRR_FLOOR = 0.80  # measured 0.838
 REFUSAL_ACCURACY_FLOOR = 0.83  # measured 0.86 (0.851 before)
 FOLLOW_UP_RECALL_AT_1_FLOOR = 0.90  # measured 0.957 (0.826 when only rules used the call)
@@ -33,6 +34,8 @@ def test_hybrid_retrieval_recall_and_leakage(sample_services):
     result = evaluate_retrieval(sample_services, load_golden(), "hybrid")
     assert result["recall@5"] >= RECALL_AT_5_FLOOR, result
     assert result["mrr@10"] >= MRR_FLOOR, result
+    cross = result["by_type"]["crosslingual"]["recall@5"]
+    assert cross >= CROSSLINGUAL_RECALL_AT_5_FLOOR, result["by_type"]["crosslingual"]
     assert result["leaked_chunks"] == 0
 
 
