@@ -13,12 +13,12 @@ import datetime as dt
 import hashlib
 import io
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kb.database import open_database
 from kb.pii import mask
 
 ACTIONS = (
@@ -72,9 +72,7 @@ def _row_hash(previous: str, at: str, user: str, action: str, details: str) -> s
 
 class AuditLog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = open_database(path)
         self.db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 

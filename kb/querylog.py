@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.clean import detect_language
 from kb.answer import LOW_CONFIDENCE
+from kb.database import open_database
 from kb.pii import mask
 from kb.types import Answer, AnswerStatus
 
@@ -97,9 +97,7 @@ class QueryLog:
     """The questions table in its own SQLite file (WAL, so the app can read while it writes)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = open_database(path)
         self.db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.database import open_database
 from kb.errors import KBError
 from kb.types import EVERYONE
 
@@ -65,10 +66,7 @@ def acting_groups(account: tuple[str, ...], agent: tuple[str, ...]) -> tuple[str
 
 class TokenStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = open_database(path, rows=True)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, "
             "name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, groups_json TEXT NOT NULL, "

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import sqlite3
 import string
 import threading
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from kb.calls.records import (
     Speaker,
     Verdict,
 )
+from kb.database import open_database
 from kb.errors import KBError
 from kb.pii import mask
 
@@ -94,10 +94,7 @@ def _utc(at: dt.datetime | None) -> dt.datetime:
 
 class CallStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = open_database(path, rows=True)
         self.db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 

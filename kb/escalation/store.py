@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kb.audit import AuditLog
+from kb.database import open_database
 from kb.escalation.rules import (
     DEFAULT_RULES_PATH,
     EscalationRuleError,
@@ -67,7 +68,6 @@ class RuleStore:
         """`audit`: the knowledge base's audit trail; without one, the `audit.sqlite` beside
         `path` (where Settings keeps it) is opened."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._audit = audit
         self._defaults = defaults or DEFAULT_RULES_PATH
         self._lock = threading.Lock()
@@ -75,9 +75,7 @@ class RuleStore:
             db.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return open_database(self.path)
 
     @property
     def audit(self) -> AuditLog:
