@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,6 +55,7 @@ from kb.types import (
 from kb.users import UserStore
 
 logger = logging.getLogger(__name__)
+_DETECTOR_LOCK = threading.Lock()
 
 
 def _inactive_notice(hit: Hit) -> str:
@@ -456,10 +458,11 @@ class Services:
 
         store = self.escalation_rules()
         version = store.version()
-        cached = self.__dict__.get("_escalation_detector")
-        if cached is None or cached.version != version:
-            cached = EscalationDetector(store.current(), embedder=self.kb.embedder)
-            self.__dict__["_escalation_detector"] = cached
+        with _DETECTOR_LOCK:  # calls run side by side: build one detector, not one each
+            cached = self.__dict__.get("_escalation_detector")
+            if cached is None or cached.version != version:
+                cached = EscalationDetector(store.current(), embedder=self.kb.embedder)
+                self.__dict__["_escalation_detector"] = cached
         return cached
 
 

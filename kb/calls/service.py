@@ -72,7 +72,18 @@ class CallSessions:
         self.services = services
         self.store = store
         self._snapshots: dict[str, AssistSnapshot] = {}
-        self._lock = threading.RLock()
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, call_id: str) -> threading.RLock:
+        """The call's own lock. Each call's turns are processed in order, one at a time;
+        different calls run side by side (the search's model and SQLite work release the
+        interpreter), so 50 calls are not queued behind one process-wide lock."""
+        with self._locks_guard:
+            lock = self._locks.get(call_id)
+            if lock is None:
+                lock = self._locks[call_id] = threading.RLock()
+            return lock
 
     def close(self) -> None:
         self.store.close()
@@ -81,7 +92,7 @@ class CallSessions:
 
     def open(self, caller: Caller, reference: str | None = None) -> CallRecord:
         call = self.store.open(caller.account, caller.acting_for, caller.groups, reference)
-        with self._lock:
+        with self._lock(call.call_id):
             self._refresh(call, [])  # the empty screen, so event streams start at once
         self.services.audit.record(
             caller.actor, "call", event="opened", call=call.call_id,
@@ -119,7 +130,7 @@ class CallSessions:
         for turn in turns:
             if not turn.text.strip():
                 raise KBError("a turn needs some text")
-        with self._lock:
+        with self._lock(call_id):
             if len(self.store.turns(call_id)) + len(turns) > MAX_TURNS_PER_CALL:
                 raise KBError(f"a call holds at most {MAX_TURNS_PER_CALL} turns")
             stored = self.store.add_turns(call_id, [(t.speaker, t.text, t.at) for t in turns])
@@ -133,7 +144,7 @@ class CallSessions:
         """The current suggestions and alerts (computed now if this process has none, or
         if another process, such as the API beside the app, has added turns since)."""
         call = self.call(call_id, caller)
-        with self._lock:
+        with self._lock(call_id):
             snapshot = self._snapshots.get(call_id)
             if snapshot is None or snapshot.turn_count != self.store.turn_count(call_id):
                 snapshot = self._refresh(call, self.store.turns(call_id))
@@ -147,7 +158,7 @@ class CallSessions:
         call = self.call(call_id, caller)
         if call.status != CallStatus.OPEN:
             raise CallEndedError(f"call '{call_id}' has ended: feedback is closed")
-        with self._lock:
+        with self._lock(call_id):
             current = self.assist(call_id, caller)
             found = next((s for s in current.suggestions if s.id == suggestion_id), None)
             if found is None:
@@ -177,7 +188,7 @@ class CallSessions:
         call = self.call(call_id, caller)
         if call.status != CallStatus.OPEN:
             raise CallEndedError(f"call '{call_id}' has already ended")
-        with self._lock:
+        with self._lock(call_id):
             turns = self.store.turns(call_id)
             alerts = self._snapshots[call_id].alerts if call_id in self._snapshots else ()
             if not alerts and turns:
@@ -194,6 +205,8 @@ class CallSessions:
                 alerts=[a.rule_id for a in summary.alerts],
             )  # fmt: skip
             self._snapshots.pop(call_id, None)
+        with self._locks_guard:
+            self._locks.pop(call_id, None)
         return summary
 
     def view(self, call_id: str, caller: Caller) -> CallView:
@@ -221,8 +234,7 @@ class CallSessions:
             from kb.escalation import CallTurn
         except ImportError:
             return
-        with self._lock:
-            self.services.escalation_detector().detect([CallTurn("customer", "hello")])
+        self.services.escalation_detector().detect([CallTurn("customer", "hello")])
 
     def handoff(self, caller: Caller, turns: Sequence[NewTurn]) -> Any:
         """Whether a human must take over a chatbot conversation, why, and from which turn
@@ -231,11 +243,10 @@ class CallSessions:
 
         if not turns:
             raise KBError("give the conversation: at least one turn")
-        with self._lock:
-            decision = handoff_decision(
-                self.services.escalation_detector(),
-                [CallTurn(t.speaker.value, t.text, t.at) for t in turns],
-            )
+        decision = handoff_decision(
+            self.services.escalation_detector(),
+            [CallTurn(t.speaker.value, t.text, t.at) for t in turns],
+        )
         self.services.audit.record(
             caller.actor, "handoff", turns=len(turns), must_hand_over=decision.must_hand_over,
             from_turn=decision.from_turn, rules=[a.rule_id for a in decision.reasons],
@@ -256,8 +267,10 @@ class CallSessions:
 
     def _refresh(self, call: CallRecord, turns: Sequence[CallTurnRecord]) -> AssistSnapshot:
         previous = self._snapshots.get(call.call_id)
-        query = call_query(turns, call.groups)
         alerts = self._alerts(turns) if turns else ()
+        if previous is not None and not _customer_spoke(turns[previous.turn_count :]):
+            return self._keep_suggestions(call, previous, len(turns), alerts)
+        query = call_query(turns, call.groups)
         if query is None:
             status, confidence, question, candidates, notices = "waiting", 0.0, "", (), ()
         else:
@@ -294,6 +307,22 @@ class CallSessions:
         self._publish(call.call_id, snapshot)
         return snapshot
 
+    def _keep_suggestions(
+        self, call: CallRecord, previous: AssistSnapshot, turn_count: int, alerts: tuple
+    ) -> AssistSnapshot:
+        """After turns with nothing new from the customer (the agent talking, a bot's
+        reply): the suggestions stay as they are and only the alerts are brought up to date.
+
+        Suggestions answer what the customer said; the agent's words join the search as
+        context at the customer's next turn. Searching again on every agent turn doubled
+        the work per call (the search is ~90% of a turn's cost) and reshuffled the screen
+        while the agent was reading it out."""
+        snapshot = replace(previous, turn_count=turn_count, alerts=alerts)
+        if not same_screen(previous, snapshot):
+            snapshot = replace(snapshot, version=previous.version + 1)
+        self._publish(call.call_id, snapshot)
+        return snapshot
+
     def _publish(self, call_id: str, snapshot: AssistSnapshot) -> None:
         self._snapshots[call_id] = snapshot
 
@@ -302,3 +331,7 @@ def _may_drive(call: CallRecord, caller: Caller) -> bool:
     if caller.acting_for is None and call.acting_for == caller.account:
         return True  # the agent the call was opened for
     return call.account == caller.account and call.acting_for == caller.acting_for
+
+
+def _customer_spoke(turns: Sequence[CallTurnRecord]) -> bool:
+    return any(t.speaker == Speaker.CUSTOMER and t.text.strip() for t in turns)
