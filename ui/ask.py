@@ -10,7 +10,7 @@ import streamlit as st
 from kb.pii import mask
 from kb.types import AnswerStatus, Category, Highlighted, Query, Turn
 from ui.i18n import say, t
-from ui.shared import choose, get_services, require, source_label
+from ui.shared import choose, get_services, render_step, require, source_label
 
 user = require("ask")
 services = get_services()
@@ -93,14 +93,7 @@ if answer is not None:
         if answer.steps:
             st.subheader(t("Steps"))
             for i, step in enumerate(answer.steps):
-                label = f"{step.number}. {step.text}" if step.number else step.text
-                indent = "\u2003" * (step.level - 1)
-                if step.kind == "warning":
-                    st.warning(step.text)
-                elif step.kind == "note":
-                    st.info(step.text)
-                else:
-                    st.checkbox(indent + label, key=f"step-{state['answered']}-{i}")
+                render_step(step, checkbox_key=f"step-{state['answered']}-{i}")
             st.caption(source_label(answer.steps[0].citation))
         st.subheader(t("Sources"))
         for i, passage in enumerate(answer.passages):

@@ -27,7 +27,7 @@ from kb.calls import (
 )
 from kb.errors import KBError
 from ui.i18n import say, t
-from ui.shared import get_services, require, source_label
+from ui.shared import get_services, render_step, require, source_label
 
 POLL_SECONDS = 2.0
 SEVERE = ("high", "critical")
@@ -163,14 +163,7 @@ def show_suggestion(call_id: str, s: Suggestion, pinned: bool) -> None:
         )
         with st.expander(t("Steps and sources"), key=f"steps-{key_of(s.id)}"):
             for step in s.steps:
-                label = f"{step.number}. {step.text}" if step.number else step.text
-                indent = "\u2003" * (step.level - 1)
-                if step.kind == "warning":
-                    st.warning(step.text)
-                elif step.kind == "note":
-                    st.info(step.text)
-                else:
-                    st.markdown(indent + label)
+                render_step(step)
             if not s.steps:
                 for passage in s.passages[:2]:
                     st.markdown("> " + passage.text.text.replace("\n", "  \n> "))

@@ -10,7 +10,7 @@ import streamlit as st
 from kb.config import Settings
 from kb.render import cite
 from kb.services import Services, build_services
-from kb.types import Citation
+from kb.types import Citation, Step
 from kb.users import User
 from ui.i18n import t
 
@@ -109,3 +109,19 @@ def source_label(citation: Citation) -> str:
         f"{citation.title} > {citation.section}{pages}"
         f"（v{citation.version}{effective}；{citation.source_name}）"
     )
+
+
+def render_step(step: Step, checkbox_key: str | None = None) -> None:
+    """One step of a procedure as the Ask and Live call pages show it: warnings and notes as
+    call-outs, the rest numbered and indented by level; with `checkbox_key`, an ordinary step
+    is a box the agent ticks off as they go."""
+    label = f"{step.number}. {step.text}" if step.number else step.text
+    indent = "\u2003" * (step.level - 1)
+    if step.kind == "warning":
+        st.warning(step.text)
+    elif step.kind == "note":
+        st.info(step.text)
+    elif checkbox_key is not None:
+        st.checkbox(indent + label, key=checkbox_key)
+    else:
+        st.markdown(indent + label)
