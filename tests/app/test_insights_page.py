@@ -23,20 +23,15 @@ QUESTIONS = [
 
 
 @pytest.fixture
-def used_base(services, monkeypatch):
+def used_base(served):
+    services = served
     services.ingest_paths([GOOD / "procedure.docx", GOOD / "policy.pdf", GOOD / "zh_procedure.pdf"])
     services.users.add("ana", "agent", password="agent-pass")
     services.users.add("kim", "knowledge", password="knowledge-pass")
     answers = [services.ask(Query(q), user="ana") for q in QUESTIONS]
     fee = answers[-1]
     services.give_feedback("ana", fee, False, "the fee for HKD transfers is missing")
-    monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
-    monkeypatch.chdir(REPO)
-    from ui.shared import get_services
-
-    get_services.clear()
-    yield services, answers
-    get_services.clear()
+    return services, answers
 
 
 def test_knowledge_team_sees_gaps_health_and_trends_from_real_questions(used_base):

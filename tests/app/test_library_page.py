@@ -7,24 +7,9 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import GOOD, REPO
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def app_base(services, monkeypatch):
-    """A knowledge base with two documents and one user per role, served by the app."""
-    services.ingest_paths([GOOD / "procedure.docx", GOOD / "zh_procedure.pdf"])
-    services.users.add("ana", "agent", password="agent-pass")
-    services.users.add("kim", "knowledge", password="knowledge-pass")
-    monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
-    monkeypatch.chdir(REPO)
-    from ui.shared import get_services
-
-    get_services.clear()
-    yield services
-    get_services.clear()
 
 
 def signed_in(name: str, password: str) -> AppTest:

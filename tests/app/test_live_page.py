@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kb.calls import Caller, NewTurn, Speaker, Verdict
-from tests.conftest import GOOD, REPO
+from tests.app.conftest import open_page
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 
@@ -18,26 +19,8 @@ LOST_AND_COMPLAINT = (
 )
 
 
-@pytest.fixture
-def app_base(services, monkeypatch):
-    """A small knowledge base (the lost-card procedure in English and Chinese) and an agent."""
-    services.ingest_paths([GOOD / "procedure.docx", GOOD / "zh_procedure.pdf"])
-    services.users.add("ana", "agent", password="agent-pass")
-    services.users.add("kim", "knowledge", password="knowledge-pass")
-    monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
-    monkeypatch.chdir(REPO)
-    from ui.shared import get_services
-
-    get_services.clear()
-    yield services
-    get_services.clear()
-
-
 def live_page(services, name: str = "ana", language: str = "en") -> AppTest:
-    app = AppTest.from_file(str(REPO / "ui" / "live.py"), default_timeout=240)
-    app.session_state["user"] = services.users.get(name)
-    app.session_state["language"] = language
-    return app.run()
+    return open_page(services, "live", name, language)
 
 
 def say(app: AppTest, text: str, speaker: str | None = None) -> AppTest:

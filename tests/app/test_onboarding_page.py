@@ -8,34 +8,15 @@ from streamlit.testing.v1 import AppTest
 
 from kb import onboarding
 from kb.training.types import PathItem
-from tests.conftest import GOOD, REPO
+from tests.app.conftest import open_page
 
 pytestmark = pytest.mark.integration
 
 TRAINER_TABS = ["Topics", "Exercises", "Call drills", "Learning paths", "Dashboard"]
 
 
-@pytest.fixture
-def base(services, monkeypatch):
-    """Two documents with procedures and fee tables, a trainer, an agent, a knowledge user."""
-    services.ingest_paths([GOOD / "procedure.docx", GOOD / "zh_procedure.pdf"])
-    services.users.add("tia", "trainer")
-    services.users.add("ana", "agent")
-    services.users.add("kim", "knowledge")
-    monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
-    monkeypatch.chdir(REPO)
-    from ui.shared import get_services
-
-    get_services.clear()
-    yield services
-    get_services.clear()
-
-
 def page(services, user_name: str, language: str = "en") -> AppTest:
-    app = AppTest.from_file(str(REPO / "ui" / "onboarding.py"), default_timeout=90)
-    app.session_state["user"] = services.users.get(user_name)
-    app.session_state["language"] = language
-    return app.run()
+    return open_page(services, "onboarding", user_name, language, timeout=90)
 
 
 def express_fee(services):
@@ -51,16 +32,16 @@ def widget(widgets, label: str):
     return next(w for w in widgets if w.label == label)
 
 
-def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(base):
-    app = page(base, "tia")
+def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(app_base):
+    app = page(app_base, "tia")
     assert not app.exception
     assert [tab.label for tab in app.tabs] == TRAINER_TABS
     widget(app.button, "Generate from the knowledge base").click().run()
     assert not app.exception
     assert app.success[0].value.startswith("Exercises: ")
-    assert {e.status for e in onboarding.exercises(base)} == {"draft"}
+    assert {e.status for e in onboarding.exercises(app_base)} == {"draft"}
 
-    express = express_fee(base)
+    express = express_fee(app_base)
     widget(app.selectbox, "Kind").set_value("fill").run()
     widget(app.selectbox, "Exercise").set_value(express.id).run()
     assert any("HKD 100" in m.value for m in app.markdown)  # the answer, shown for review
@@ -69,7 +50,7 @@ def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(base):
     )
     app.button(key="approve-one").click().run()
     assert not app.exception
-    assert onboarding.exercise(base, express.id).status == "approved"
+    assert onboarding.exercise(app_base, express.id).status == "approved"
 
     widget(app.selectbox, "Intent category").set_value("Lost or stolen card").run()
     message = widget(app.selectbox, "Customer message")
@@ -77,7 +58,7 @@ def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(base):
     document = widget(app.selectbox, "Document that answers it")
     assert document.value == "★ Reporting a Lost or Stolen Debit Card"  # retrieval's suggestion
     widget(app.button, "Create call drill").click().run()
-    [(mapping, drill)] = onboarding.drills(base)
+    [(mapping, drill)] = onboarding.drills(app_base)
     assert (mapping.document_id, drill.status) == ("procedure", "draft")
 
     app.button(key="FormSubmitter:path-Create path").click().run()
@@ -89,23 +70,23 @@ def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(base):
     exercises.set_value([o for o in exercises.options if "Express replacement" in o])
     app.button(key="FormSubmitter:path-Create path").click().run()
     assert not app.exception
-    [path] = onboarding.paths(base)
+    [path] = onboarding.paths(app_base)
     assert [item.ref for item in path.items] == ["procedure", express.id]
 
     widget(app.multiselect, "Agents").set_value(["ana"])
     app.button(key="FormSubmitter:assign-Assign").click().run()
     assert not app.exception
-    assert onboarding.assigned(base) == {path.id: ["ana"]}
+    assert onboarding.assigned(app_base) == {path.id: ["ana"]}
     dashboard = app.dataframe[-1].value  # the dashboard's table for the new path
     assert list(dashboard["Trainee"]) == ["ana"]
-    changes = {e.details["change"] for e in base.audit.events(user="tia")}
+    changes = {e.details["change"] for e in app_base.audit.events(user="tia")}
     assert {"generated", "approved", "drill_mapped", "path_created", "assigned"} <= changes
 
     # The exercise is on a path: discarding it is refused with the reason, on the page.
     widget(app.selectbox, "Exercise").set_value(express.id).run()
     app.button(key="discard-one").click().run()
     assert any("Still used by a learning path" in e.value for e in app.error)
-    assert onboarding.exercise(base, express.id).status == "approved"
+    assert onboarding.exercise(app_base, express.id).status == "approved"
     # Edit the path: keep only the exercise, renamed.
     items = widget(app.multiselect, "Items, in order")
     items.set_value([o for o in items.value if "Express replacement" in o])
@@ -113,26 +94,26 @@ def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(base):
     name.input("Lost cards, week 1 (short)")
     app.button(key=f"FormSubmitter:edit-path-{path.id}-Save path").click().run()
     assert not app.exception
-    edited = onboarding.paths(base)[0]
+    edited = onboarding.paths(app_base)[0]
     assert (edited.name, [i.ref for i in edited.items]) == (
         "Lost cards, week 1 (short)",
         [express.id],
     )
 
 
-def test_agent_answers_a_fill_in_and_sees_score_and_source(base):
-    onboarding.generate(base, "tia")
-    express = express_fee(base)
-    onboarding.approve(base, [express.id], "tia")
+def test_agent_answers_a_fill_in_and_sees_score_and_source(app_base):
+    onboarding.generate(app_base, "tia")
+    express = express_fee(app_base)
+    onboarding.approve(app_base, [express.id], "tia")
     path = onboarding.create_path(
-        base,
+        app_base,
         "Lost cards, week 1",
         [PathItem("document", "procedure", "Lost cards"), PathItem("exercise", express.id, "")],
         "tia",
     )
-    onboarding.assign(base, path.id, ["ana"], "tia")
+    onboarding.assign(app_base, path.id, ["ana"], "tia")
 
-    app = page(base, "ana")
+    app = page(app_base, "ana")
     assert not app.exception
     assert [tab.label for tab in app.tabs] == ["My learning paths", "Topics"]
     assert not any(b.label == "Generate from the knowledge base" for b in app.button)
@@ -150,34 +131,34 @@ def test_agent_answers_a_fill_in_and_sees_score_and_source(base):
     assert "Express replacement" in source.text[0].value  # the verbatim passage
     app.button(key=f"item-{path.id}-1-read").click().run()
     assert app.get("progress")[0].value == 100  # both items done
-    assert [e.action for e in base.audit.events(user="ana")] == ["training_attempt"] * 2
+    assert [e.action for e in app_base.audit.events(user="ana")] == ["training_attempt"] * 2
 
-    refused = page(base, "kim")
+    refused = page(app_base, "kim")
     assert "cannot open this page" in refused.error[0].value
 
 
-def test_page_speaks_chinese(base):
-    app = page(base, "tia", language="zh")
+def test_page_speaks_chinese(app_base):
+    app = page(app_base, "tia", language="zh")
     assert not app.exception
     assert app.title[0].value == "新人培训"
     assert [tab.label for tab in app.tabs] == ["主题", "练习", "来电演练", "学习路径", "看板"]
     assert any(b.label == "从知识库生成练习" for b in app.button)
 
 
-def test_agent_orders_steps_and_does_a_call_drill_and_the_trainer_sees_it(base):
-    onboarding.generate(base, "tia")
-    drill = onboarding.map_drill(base, "My card is lost! What can I do?", "procedure", "tia")
-    order = onboarding.exercises(base, kind="order", document_id="procedure")[0]
-    onboarding.approve(base, [order.id, drill.id], "tia")
+def test_agent_orders_steps_and_does_a_call_drill_and_the_trainer_sees_it(app_base):
+    onboarding.generate(app_base, "tia")
+    drill = onboarding.map_drill(app_base, "My card is lost! What can I do?", "procedure", "tia")
+    order = onboarding.exercises(app_base, kind="order", document_id="procedure")[0]
+    onboarding.approve(app_base, [order.id, drill.id], "tia")
     path = onboarding.create_path(
-        base,
+        app_base,
         "Blocking cards",
         [PathItem("exercise", order.id, ""), PathItem("exercise", drill.id, "")],
         "tia",
     )
-    onboarding.assign(base, path.id, ["ana"], "tia")
+    onboarding.assign(app_base, path.id, ["ana"], "tia")
 
-    app = page(base, "ana")
+    app = page(app_base, "ana")
     assert not app.exception
     for n, step in enumerate(order.payload.steps, 1):  # the right order, one box per position
         widget(app.selectbox, f"Step {n}").set_value(step)
@@ -195,7 +176,7 @@ def test_agent_orders_steps_and_does_a_call_drill_and_the_trainer_sees_it(base):
     assert [m.value for m in app.metric] == ["100%", "70%"]
     assert "Not quite" in app.warning[0].value
 
-    trainer = page(base, "tia")
+    trainer = page(app_base, "tia")
     assert not trainer.exception
     progress = next(d.value for d in trainer.dataframe if "Completion" in d.value.columns)
     assert progress.to_dict("records")[0] | {"Last activity": None} == {

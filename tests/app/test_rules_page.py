@@ -6,30 +6,13 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import GOOD, REPO
+from tests.app.conftest import open_page
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def app_base(services, monkeypatch):
-    services.ingest_paths([GOOD / "procedure.docx"])
-    services.users.add("kim", "knowledge", password="knowledge-pass")
-    services.users.add("ana", "agent", password="agent-pass")
-    monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
-    monkeypatch.chdir(REPO)
-    from ui.shared import get_services
-
-    get_services.clear()
-    yield services
-    get_services.clear()
-
-
 def rules_page(services, name: str = "kim", language: str = "en") -> AppTest:
-    app = AppTest.from_file(str(REPO / "ui" / "rules.py"), default_timeout=240)
-    app.session_state["user"] = services.users.get(name)
-    app.session_state["language"] = language
-    return app.run()
+    return open_page(services, "rules", name, language)
 
 
 def field(app: AppTest, kind: str, label: str):  # type: ignore[no-untyped-def]

@@ -1,0 +1,41 @@
+"""What every page test needs: a private knowledge base the app serves, staff to sign in as,
+and a page opened as one of them."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import GOOD, REPO
+
+
+@pytest.fixture
+def served(services, monkeypatch):
+    """The test's own services, as the app's pages will find them (KB_DATA_DIR, the repo as
+    working folder, the app's cached services cleared before and after)."""
+    monkeypatch.setenv("KB_DATA_DIR", str(services.settings.data_dir))
+    monkeypatch.chdir(REPO)
+    from ui.shared import get_services
+
+    get_services.clear()
+    yield services
+    get_services.clear()
+
+
+@pytest.fixture
+def app_base(served):
+    """The lost-card procedure in English (Word) and Chinese (PDF), and one person per role:
+    ana (agent), kim (knowledge team), tia (trainer)."""
+    served.ingest_paths([GOOD / "procedure.docx", GOOD / "zh_procedure.pdf"])
+    served.users.add("ana", "agent", password="agent-pass")
+    served.users.add("kim", "knowledge", password="knowledge-pass")
+    served.users.add("tia", "trainer", password="trainer-pass")
+    return served
+
+
+def open_page(services, page: str, name: str, language: str = "en", timeout: int = 240) -> AppTest:
+    """`ui/<page>.py` run once, signed in as `name` (set in the session as app.py would)."""
+    app = AppTest.from_file(str(REPO / "ui" / f"{page}.py"), default_timeout=timeout)
+    app.session_state["user"] = services.users.get(name)
+    app.session_state["language"] = language
+    return app.run()
