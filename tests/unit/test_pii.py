@@ -25,10 +25,12 @@ def test_cards_masked_only_when_luhn_valid():
     assert "[card" not in mask(f"reference {NEAR_MISS_CARD}").text
 
 
-def test_chinese_resident_id_masked_only_with_a_right_check_character():
+def test_chinese_resident_id_masked_with_a_right_or_a_wrong_check_character():
+    # A wrong check character is a typo in the customer's ID, still theirs (issue 12): it is
+    # masked too. A number without an ID's shape (no real birth date) is not taken for one.
     assert mask(f"身份证号{VALID_CN_ID}，卡丢了").text == "身份证号[ID ****002X]，卡丢了"
-    near = mask(f"编号{NEAR_MISS_CN_ID}")
-    assert "[ID" not in near.text
+    assert mask(f"编号{NEAR_MISS_CN_ID}").text == "编号[ID ****0021]"
+    assert "[ID" not in mask("编号110105194913310027").text  # month 13
 
 
 @pytest.mark.parametrize(
