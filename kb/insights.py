@@ -33,7 +33,7 @@ import numpy as np
 from ingest.clean import detect_language
 from kb.feedback import Feedback
 from kb.lexical import tokenize
-from kb.pii import PLACEHOLDER
+from kb.pii import PLACEHOLDER, mask
 from kb.querylog import LoggedQuestion
 from kb.types import AnswerStatus, DocumentRecord
 
@@ -517,8 +517,12 @@ def _average_linkage(
 
 
 def _label_terms(text: str) -> dict[str, str]:
-    """The topic words of one question: search key (kb.lexical's stem) -> word as written."""
-    text = PLACEHOLDER.sub(" ", text)
+    """The topic words of one question: search key (kb.lexical's stem) -> word as written.
+
+    The words come from the masked text with its placeholders taken out: questions logged
+    before kb.pii knew a format (a typed password, say) are masked again here, so no
+    customer's datum or secret can name a topic ("password · hunter2 · online")."""
+    text = PLACEHOLDER.sub(" ", mask(text).text)
     found: dict[str, str] = {}
     for word in _LATIN_WORD.findall(text):
         lowered = word.lower().replace("’", "'")
@@ -603,7 +607,7 @@ def _topic(
     reasons = {reason: sum(reason in q.reasons for q in asked) for reason in GapReason}
     shown = Counter(d for q in asked for d in q.documents)
     return GapTopic(
-        label=" · ".join(keywords) if keywords else examples[0][:60],
+        label=" · ".join(keywords) if keywords else mask(examples[0]).text[:60],
         keywords=keywords,
         count=len(asked),
         per_day=dict(sorted(per_day.items())),
