@@ -273,3 +273,70 @@ def delete_document(kb: KnowledgeBase, document_id: str) -> int:
         session.index.delete(stale)
         session.changed = True
     return len(stale)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What `purge_document` erased, in numbers: what the audit trail records (no content)."""
+
+    document_id: str
+    versions: tuple[int, ...]
+    chunks: int  # chunk texts erased, every version
+    terms: int  # lexical rows erased
+    vectors: int  # vectors taken out of the index (the current version's)
+    originals: int  # original files deleted
+    scrubbed: bool = False  # registry rewritten, its log truncated (KnowledgeBase.scrub)
+
+
+def purge_document(
+    kb: KnowledgeBase,
+    document_id: str,
+    on_purge: Callable[[WriteSession, PurgeReport], None] | None = None,
+) -> PurgeReport:
+    """Erase a document for good, current or deleted: every version's text, its lexical
+    terms, its vectors and its original files (`delete_document` only takes it out of
+    search). `on_purge(session, report)` runs in the same transaction (see ingest_uploads).
+
+    One transaction erases the rows and terms and publishes an index generation without the
+    vectors, so a failure before the commit leaves the document whole and the knowledge base
+    as it was. Only after the commit, the lock still held, are files deleted: the original
+    files no other version names (and any file in the originals folder no version names, so
+    a purge interrupted here is finished by the next one), the older index generations, and
+    the registry's free pages and log (KnowledgeBase.scrub)."""
+    erased: dict[str, bool] = {}
+    with kb.write() as session:
+        rows = session.registry.purge_document(document_id)
+        before = len(session.index)
+        session.index.delete(list(rows.chunk_ids))
+        report = PurgeReport(
+            document_id,
+            rows.versions,
+            len(rows.chunk_ids),
+            rows.terms,
+            before - len(session.index),
+            len(rows.originals),
+        )
+        session.changed = True
+        if on_purge is not None:
+            on_purge(session, report)
+
+        def erase_files() -> None:
+            _remove_unnamed_originals(kb, session.registry.original_names())
+            erased["scrubbed"] = kb.scrub(session.registry)
+
+        session.after_commit.append(erase_files)
+    logger.info("purged %s: %s", document_id, report)
+    return replace(report, scrubbed=erased.get("scrubbed", False))
+
+
+def _remove_unnamed_originals(kb: KnowledgeBase, named: set[str]) -> int:
+    """Delete the files in the originals folder that no version names; how many."""
+    folder = kb.settings.originals_dir
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.iterdir():
+        if path.name not in named and (path.is_file() or path.is_symlink()):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -65,15 +65,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--no-progress", action="store_true")
 
-    docs = commands.add_parser("docs", help="list, show or delete documents")
+    docs = commands.add_parser("docs", help="list, show, delete or purge documents")
     docs_commands = docs.add_subparsers(dest="docs_command", required=True)
     listing = docs_commands.add_parser("list")
     listing.add_argument("--all", action="store_true", help="include deleted documents")
     show = docs_commands.add_parser("show")
     show.add_argument("document_id")
     show.add_argument("--chunks", action="store_true", help="print every chunk's text")
-    delete = docs_commands.add_parser("delete")
+    delete = docs_commands.add_parser("delete", help="take a document out of search")
     delete.add_argument("document_id")
+    purge = docs_commands.add_parser(
+        "purge",
+        help="erase a document for good: every version's text, search terms, vectors and "
+        "original files (audited, without the content)",
+    )
+    purge.add_argument("document_id")
 
     bench = commands.add_parser(
         "bench", help="measure ingestion speed on a folder (default samples/)"
@@ -329,6 +335,20 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
                 print(f"    {chunk.chunk_id:40} {chunk.kind.value:9} p.{pages:6} {chunk.section}")
                 if args.chunks:
                     print("      " + chunk.text.replace("\n", "\n      "))
+    elif args.docs_command == "purge":
+        report = services.purge(args.document_id, user="cli")
+        versions = ", ".join(f"v{v}" for v in report.versions) or "none"
+        print(
+            f"purged {args.document_id} ({versions}): {report.chunks} chunk texts, "
+            f"{report.terms} search-term rows, {report.vectors} vectors and "
+            f"{report.originals} original files erased"
+        )
+        if not report.scrubbed:
+            print(
+                "note: a reader kept the registry's log open, so erased pages stay on disk "
+                "until its next checkpoint",
+                file=sys.stderr,
+            )
     else:
         removed = services.delete(args.document_id, user="cli")
         print(f"deleted {args.document_id}: {removed} chunks removed from search")

@@ -297,6 +297,25 @@ def _match_expression(tokens: Sequence[str]) -> str | None:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
 
 
+def purge_terms(db: sqlite3.Connection, chunk_ids: Sequence[str]) -> int:
+    """Erase chunks' searchable tokens for good (`kb docs purge`), inside the caller's
+    transaction; how many rows went.
+
+    Deleting an FTS5 row only adds a "deleted" marker to a new segment: the tokens stay in
+    the old segments (and the marker repeats them) until the segments are merged. 'optimize'
+    merges every segment into one, so the index no longer holds them at all; the caller turns
+    on `PRAGMA secure_delete` so the freed pages are zeroed."""
+    removed = 0
+    for start in range(0, len(chunk_ids), 500):
+        batch = list(chunk_ids[start : start + 500])
+        marks = ",".join("?" * len(batch))
+        removed += db.execute(
+            f"DELETE FROM chunk_terms WHERE chunk_id IN ({marks})", batch
+        ).rowcount
+    db.execute("INSERT INTO chunk_terms(chunk_terms) VALUES ('optimize')")
+    return removed
+
+
 # BM25's best matches come from the FTS index alone (FTS5 ranks by its hidden `rank` column,
 # BM25); the joins and filters then run on that short list. Joining every match before
 # ranking cost 150 ms a question at 100,000 chunks. The list is generous, so the filters

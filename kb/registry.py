@@ -13,11 +13,12 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from kb.database import open_database
 from kb.errors import DocumentNotFoundError
-from kb.lexical import ensure_current_terms
+from kb.lexical import ensure_current_terms, purge_terms
 from kb.types import Category, Chunk, ChunkKind, DocumentInfo, DocumentRecord, VersionRecord
 
 _SCHEMA = """
@@ -70,6 +71,17 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_version ON chunks(document_id, version);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, terms);
 """
+
+
+@dataclass(frozen=True)
+class PurgedRows:
+    """What `Registry.purge_document` erased: counts and version numbers, never content."""
+
+    document_id: str
+    versions: tuple[int, ...]
+    chunk_ids: tuple[str, ...]  # every version's chunks (the index holds the current ones)
+    terms: int  # lexical rows erased
+    originals: tuple[str, ...]  # original files no other version names: the caller deletes them
 
 
 def _now() -> str:
@@ -309,6 +321,61 @@ class Registry:
             (_now(), document_id),
         )
         return ids
+
+    def purge_document(self, document_id: str) -> PurgedRows:
+        """Erase a document, current or deleted, with every version: its chunks' text, their
+        lexical terms, its versions and its row. Inside the caller's transaction, with
+        `PRAGMA secure_delete` on so the freed pages are zeroed rather than left holding the
+        text (`kb docs purge`; `mark_deleted` only takes a document out of search)."""
+        row = self.db.execute(
+            "SELECT document_id FROM documents WHERE document_id = ?", (document_id,)
+        ).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(f"no document with id '{document_id}' to purge")
+        self.db.execute("PRAGMA secure_delete = ON")
+        versions = tuple(
+            r["version"]
+            for r in self.db.execute(
+                "SELECT version FROM versions WHERE document_id = ? ORDER BY version",
+                (document_id,),
+            )
+        )
+        chunk_ids = tuple(
+            r["chunk_id"]
+            for r in self.db.execute(
+                "SELECT chunk_id FROM chunks WHERE document_id = ? ORDER BY version, position",
+                (document_id,),
+            )
+        )
+        names = {
+            r["original_path"]
+            for r in self.db.execute(
+                "SELECT original_path FROM versions WHERE document_id = ? "
+                "AND original_path IS NOT NULL",
+                (document_id,),
+            )
+        }
+        terms = purge_terms(self.db, chunk_ids)
+        self.db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        self.db.execute("DELETE FROM versions WHERE document_id = ?", (document_id,))
+        self.db.execute("DELETE FROM documents WHERE document_id = ?", (document_id,))
+        still_named = self.original_names()
+        return PurgedRows(
+            document_id,
+            versions,
+            chunk_ids,
+            terms,
+            tuple(sorted(n for n in names if n not in still_named)),
+        )
+
+    def original_names(self) -> set[str]:
+        """The original files some version still names (in the originals folder)."""
+        return {
+            r["original_path"]
+            for r in self.db.execute(
+                "SELECT DISTINCT original_path FROM versions WHERE original_path IS NOT NULL"
+            )
+        }
 
     def chunk_ids(self, document_id: str, version: int) -> list[str]:
         rows = self.db.execute(

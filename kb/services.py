@@ -13,7 +13,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.clean import detect_language
-from ingest.pipeline import Progress, Upload, collect_files, delete_document, ingest_uploads
+from ingest.pipeline import (
+    Progress,
+    PurgeReport,
+    Upload,
+    collect_files,
+    delete_document,
+    ingest_uploads,
+    purge_document,
+)
 from kb.answer import build_answer
 from kb.audit import AuditLog
 from kb.confidence import (
@@ -161,6 +169,22 @@ class Services:
         if user is not None:
             self.audit.record(user, "deletion", document=document_id, chunks=removed)
         return removed
+
+    def purge(self, document_id: str, user: str | None = None) -> PurgeReport:
+        """Erase a document for good (ingest.pipeline.purge_document); with `user`, the audit
+        trail records that it was erased, in numbers only, in the same transaction."""
+        from kb.audit import stage
+
+        def audit_purge(session: WriteSession, report: PurgeReport) -> None:
+            stage(
+                session.registry.db, user or "cli", "deletion", document=document_id,
+                purged=True, versions=list(report.versions), chunks=report.chunks,
+                terms=report.terms, vectors=report.vectors, originals=report.originals,
+            )  # fmt: skip
+
+        report = purge_document(self.kb, document_id, audit_purge if user is not None else None)
+        self.audit.deliver(self.kb.registry.db)
+        return report
 
     def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
         return self.kb.search(query, k)

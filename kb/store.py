@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from filelock import FileLock, Timeout
 
@@ -55,6 +55,8 @@ class WriteSession:
     registry: Registry
     index: FaissIndex
     changed: bool = False
+    # Run after the transaction has committed, the lock still held (a purge erases files).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 class KnowledgeBase:
@@ -135,9 +137,23 @@ class KnowledgeBase:
                 with self._load_lock:
                     # Reload from what was committed rather than trust the writer's copy.
                     self._index, self._generation = None, -1
+            for action in session.after_commit:
+                action()
         finally:
             registry.close()
             lock.release()
+
+    def scrub(self, registry: Registry) -> bool:
+        """After a purge has committed, the lock still held: leave no deleted byte on disk.
+
+        Older index generations still hold the purged vectors, so only the current one is
+        kept; the registry file is rewritten without its free pages (VACUUM) and its
+        write-ahead log checkpointed and truncated. False when a reader kept the log from
+        being truncated (its old pages are then overwritten at a later checkpoint)."""
+        remove_old_generations(self.settings.index_dir, registry.index_generation())
+        registry.db.execute("VACUUM")
+        busy, _, _ = registry.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
 
     def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
         """Plain dense search over current chunks (hybrid retrieval lives in kb.retrieve)."""
