@@ -248,8 +248,11 @@ def ingest_uploads(
     *,
     progress: Progress | None = None,
     checkpoint_every: int = 200,
+    on_file: Callable[[WriteSession, FileReport], None] | None = None,
 ) -> IngestReport:
-    """Ingest a batch; every file gets a report line, whatever happens to the others."""
+    """Ingest a batch; every file gets a report line, whatever happens to the others.
+    `on_file` runs in the write transaction after each file (e.g. to stage its audit row, so
+    the row commits with the change: kb.audit.stage)."""
     started = time.perf_counter()
     run = IngestRun(kb, options or DocumentOptions())
     reports: list[FileReport] = []
@@ -258,6 +261,8 @@ def ingest_uploads(
             for upload in uploads[start : start + checkpoint_every]:
                 report = run.ingest_file(session, upload)
                 reports.append(report)
+                if on_file is not None:
+                    on_file(session, report)
                 logger.info(
                     "%s: %s %s", report.source_name, report.status.value, report.reason or ""
                 )
@@ -266,12 +271,19 @@ def ingest_uploads(
     return IngestReport(tuple(reports), time.perf_counter() - started, run.chunks_embedded)
 
 
-def delete_document(kb: KnowledgeBase, document_id: str) -> int:
-    """Remove a document from search at once; its versions stay listed as deleted."""
+def delete_document(
+    kb: KnowledgeBase,
+    document_id: str,
+    on_delete: Callable[[WriteSession, int], None] | None = None,
+) -> int:
+    """Remove a document from search at once; its versions stay listed as deleted.
+    `on_delete(session, chunks removed)` runs in the same transaction (see ingest_uploads)."""
     with kb.write() as session:
         stale = session.registry.mark_deleted(document_id)
         session.index.delete(stale)
         session.changed = True
+        if on_delete is not None:
+            on_delete(session, len(stale))
     return len(stale)
 
 

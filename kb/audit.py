@@ -2,8 +2,36 @@
 
 A bank must be able to show who saw and changed what. Rows can only be added: triggers
 refuse UPDATE and DELETE, and each row carries a hash over the previous row's hash and its
-own content, so a row edited or removed behind the database's back breaks `verify()`.
+own content, so a row edited or removed behind the database's back breaks the chain.
 Free text in the details (questions, reasons) is masked (kb.pii) before it is written.
+
+**A sealed head.** A hash chain alone cannot show what is missing at its end: deleting the
+last rows, truncating the table, emptying it, deleting the file, or editing a row and
+re-computing every hash after it all leave a chain that checks. So every append also
+rewrites one `seal` row in the same transaction: the id and hash of the newest event and the
+number of events, with an HMAC-SHA256 over them under a key that is *not in the database*.
+Whoever can edit the SQLite file but not read the key cannot make a seal that matches a
+shortened or re-chained trail, and `problems()` names what is wrong: a broken link (a row
+removed), a content hash that does not match (a row edited), a tail shorter than the seal
+(rows deleted or truncated), an empty table under a seal, a head whose hash differs from
+the sealed one (re-chained), a seal whose MAC is wrong (forged), or no seal at all while the
+key exists (the database was deleted or replaced).
+
+The key is a file (`KB_AUDIT_KEY_FILE`; by default `<data dir>.audit-key`, beside the data
+folder rather than among its SQLite files) created once with mode 0600. It helps because the
+usual ways a trail gets trimmed, a SQL tool on the database, a restored or copied `.sqlite`
+file, a backup that only holds the data folder, do not carry the key. It does not stop
+someone who can read the key file as the service account: a bank should keep the key in an
+HSM or a secret store (the app asks it for MACs, never sees the key) and export signed
+checkpoints to write-once storage, which also catches the one thing a seal in the same
+database cannot: rolling the whole file back to an older copy with its older, valid seal.
+
+**Audit rows that commit with their change.** The registry and the audit trail are two
+SQLite files, so one transaction cannot hold both. A change that must not exist without its
+audit row `stage()`s the row in the registry's own transaction (table `audit_outbox`), and
+`deliver()` moves staged rows into the trail after the commit, once each (a delivered key is
+remembered in the same transaction as the row). A crash between the two leaves the row
+staged, and the next `deliver()` (every start-up, `kb audit verify`) writes it.
 """
 
 from __future__ import annotations
@@ -11,14 +39,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import hmac
 import io
 import json
+import os
+import secrets
+import sqlite3
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kb.database import open_database
+from kb.database import PRIVATE_MODE, open_database
+from kb.errors import KBError
 from kb.pii import mask
 
 ACTIONS = (
@@ -26,6 +60,7 @@ ACTIONS = (
     "version_change", "metadata_edit", "deletion", "user_change", "export", "training_change",
     "training_attempt", "escalation_rule_change",
     "api_request", "call", "handoff", "token_change",  # the HTTP API (api/, kb.calls, kb.tokens)
+    "account_locked", "audit_resealed",
 )  # fmt: skip
 
 _SCHEMA = """
@@ -44,7 +79,22 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_seal (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    head_id INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    mac TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_delivered (key TEXT PRIMARY KEY, event INTEGER NOT NULL);
 """
+
+_OUTBOX = (
+    "CREATE TABLE IF NOT EXISTS audit_outbox (key TEXT PRIMARY KEY, at TEXT NOT NULL, "
+    "user TEXT NOT NULL, action TEXT NOT NULL, details TEXT NOT NULL)"
+)
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -54,6 +104,20 @@ class AuditEvent:
     user: str
     action: str
     details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One thing `AuditLog.problems()` found wrong: the event it concerns (0 when none can be
+    named), the check that failed, and what it means."""
+
+    event: int
+    check: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"event {self.event}" if self.event else "trail"
+        return f"{where}: [{self.check}] {self.message}"
 
 
 def _masked(value: Any) -> Any:
@@ -66,29 +130,118 @@ def _masked(value: Any) -> Any:
     return value
 
 
+def _body(details: dict[str, Any]) -> str:
+    return json.dumps(_masked(details), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
 def _row_hash(previous: str, at: str, user: str, action: str, details: str) -> str:
     return hashlib.sha256("\x1f".join((previous, at, user, action, details)).encode()).hexdigest()
 
 
+def default_key_file(audit_path: Path) -> Path:
+    """`<data dir>.audit-key`: beside the data folder, not among its SQLite files."""
+    folder = audit_path.parent
+    return folder.parent / f"{folder.name}.audit-key"
+
+
+def _load_or_create_key(key_file: Path) -> tuple[bytes, bool]:
+    """The key in `key_file` and whether this call created it (0600, 32 random bytes)."""
+    try:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(key_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_MODE)
+    except FileExistsError:
+        text = key_file.read_text(encoding="ascii").strip()
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) < 32:
+            raise KBError(f"the audit key file {key_file} is not a 64-digit hex key") from None
+        return key, False
+    except OSError as e:
+        raise KBError(f"cannot create the audit key file {key_file}: {e}") from e
+    key = secrets.token_bytes(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(key.hex() + "\n")
+    return key, True
+
+
 class AuditLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key_file: Path | None = None) -> None:
         self.db = open_database(path)
         self.db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self.key_file = key_file or default_key_file(path)
+        self._key, created = _load_or_create_key(self.key_file)
+        if created:
+            # A new key seals what is there: an empty trail, or one written before sealing.
+            with self._lock:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._seal()
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
 
     def close(self) -> None:
         self.db.close()
+
+    # ------------------------------------------------------------------ the seal
+
+    def _mac(self, head_id: int, head_hash: str, events: int) -> str:
+        message = f"seal\x1f{head_id}\x1f{head_hash}\x1f{events}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def _seal(self) -> None:
+        """Seal the current head (inside the caller's transaction)."""
+        head = self.db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        head_id, head_hash = (int(head[0]), head[1]) if head else (0, "")
+        events = int(self.db.execute("SELECT count(*) FROM audit").fetchone()[0])
+        self.db.execute(
+            "INSERT OR REPLACE INTO audit_seal(one, head_id, head_hash, events, mac) "
+            "VALUES (1,?,?,?,?)",
+            (head_id, head_hash, events, self._mac(head_id, head_hash, events)),
+        )
+
+    def pseudonym(self, text: str) -> str:
+        """A keyed hash of `text` (e.g. what was typed as a user name at a failed sign-in):
+        the same text gives the same pseudonym, so repeated attempts can be grouped, but the
+        text cannot be read back or guessed without the key."""
+        digest = hmac.new(self._key, b"name\x1f" + text.encode(), hashlib.sha256).hexdigest()
+        return f"unknown:{digest[:16]}"
+
+    # ------------------------------------------------------------------ writing
 
     def record(self, actor: str, action: str, /, **details: Any) -> AuditEvent:
         """Append one event by `actor` (a user name, or "cli"); string details are masked for
         customer data first."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}; known: {', '.join(ACTIONS)}")
-        at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-        body = json.dumps(_masked(details), ensure_ascii=False, sort_keys=True, default=str)
+        event = self._append(_now(), actor, action, _body(details))
+        assert event is not None
+        return event
+
+    def _append(
+        self, at: str, actor: str, action: str, body: str, key: str | None = None
+    ) -> AuditEvent | None:
+        """One row and the new seal in one transaction; with `key` (a staged event), None if
+        that key was delivered before."""
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
+                if (
+                    key is not None
+                    and self.db.execute(
+                        "SELECT 1 FROM audit_delivered WHERE key = ?", (key,)
+                    ).fetchone()
+                ):
+                    self.db.execute("ROLLBACK")
+                    return None
                 row = self.db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
                 previous = row[0] if row else ""
                 digest = _row_hash(previous, at, actor, action, body)
@@ -96,11 +249,47 @@ class AuditLog:
                     "INSERT INTO audit(at, user, action, details, previous_hash, hash) VALUES (?,?,?,?,?,?)",
                     (at, actor, action, body, previous, digest),
                 )
+                event_id = int(cursor.lastrowid or 0)
+                if key is not None:
+                    self.db.execute("INSERT INTO audit_delivered VALUES (?,?)", (key, event_id))
+                if self.db.execute("SELECT 1 FROM audit_seal").fetchone():
+                    # No seal while the key exists means the trail was replaced: appending
+                    # must not hide that, so only `reseal` (a person's decision) seals again.
+                    self._seal()
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
-        return AuditEvent(int(cursor.lastrowid or 0), at, actor, action, json.loads(body))
+        return AuditEvent(event_id, at, actor, action, json.loads(body))
+
+    def deliver(self, db: sqlite3.Connection) -> int:
+        """Write the events staged in `db` (see `stage`) into the trail, each once; how many
+        were written."""
+        db.execute(_OUTBOX)
+        written = 0
+        for key, at, actor, action, body in db.execute(
+            "SELECT key, at, user, action, details FROM audit_outbox ORDER BY rowid"
+        ).fetchall():
+            if self._append(at, actor, action, body, key) is not None:
+                written += 1
+            db.execute("DELETE FROM audit_outbox WHERE key = ?", (key,))
+        return written
+
+    def reseal(self, actor: str, reason: str) -> AuditEvent:
+        """After a person has looked into what `problems()` reported: record that decision,
+        with the problems, and seal the trail as it now is."""
+        found = [str(p) for p in self.problems()]
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self._seal()  # so the event below is appended under a seal
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return self.record(actor, "audit_resealed", reason=reason, problems=found)
+
+    # ------------------------------------------------------------------ reading
 
     def events(
         self,
@@ -131,34 +320,110 @@ class AuditLog:
         ).fetchall()
         return [AuditEvent(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
-    def verify(self) -> int | None:
-        """The id of the first row whose hash chain is broken, or None if the trail is intact."""
-        previous = ""
+    def problems(self) -> list[AuditProblem]:
+        """Everything wrong with the trail, in event order; empty if it is intact."""
+        found: list[AuditProblem] = []
+        previous, previous_id, last_id, last_hash, count = "", 0, 0, "", 0
         for row_id, at, user, action, details, stored_previous, digest in self.db.execute(
             "SELECT id, at, user, action, details, previous_hash, hash FROM audit ORDER BY id"
         ):
-            if (
-                stored_previous != previous
-                or _row_hash(previous, at, user, action, details) != digest
-            ):
-                return int(row_id)
-            previous = digest
-        return None
+            if stored_previous != previous:
+                after = f"event {previous_id}" if previous_id else "the start of the trail"
+                found.append(AuditProblem(int(row_id), "link", (
+                    f"its previous-hash does not match {after}: an event between them was "
+                    "deleted, or one was edited and the chain re-computed"
+                )))  # fmt: skip
+            if _row_hash(stored_previous, at, user, action, details) != digest:
+                found.append(AuditProblem(int(row_id), "content", (
+                    "its content does not match its hash: the event was edited"
+                )))  # fmt: skip
+            previous, previous_id = digest, int(row_id)
+            last_id, last_hash, count = int(row_id), digest, count + 1
+        seal = self.db.execute(
+            "SELECT head_id, head_hash, events, mac FROM audit_seal WHERE one = 1"
+        ).fetchone()
+        if seal is None:
+            found.append(AuditProblem(0, "seal-missing", (
+                f"the trail has no sealed head although its key ({self.key_file}) exists: the "
+                "audit database was deleted, replaced or its seal removed"
+            )))  # fmt: skip
+            return found
+        head_id, head_hash, events, mac = int(seal[0]), seal[1], int(seal[2]), seal[3]
+        if not hmac.compare_digest(mac, self._mac(head_id, head_hash, events)):
+            found.append(AuditProblem(head_id, "seal-mac", (
+                "the seal's MAC is wrong: the seal was written without the key (forged, or "
+                "the key file was replaced)"
+            )))  # fmt: skip
+            return found
+        if count == 0 and events > 0:
+            found.append(AuditProblem(head_id, "empty", (
+                f"the trail is empty but was sealed with {events} events up to event "
+                f"{head_id}: the table was emptied"
+            )))  # fmt: skip
+        elif last_id < head_id:
+            found.append(AuditProblem(last_id + 1, "tail", (
+                f"events {last_id + 1}..{head_id} are missing: the trail ends at event "
+                f"{last_id} but was sealed at event {head_id} ({events} events, now {count}); "
+                "the tail was deleted or truncated"
+            )))  # fmt: skip
+        elif last_id == head_id and last_hash != head_hash:
+            found.append(AuditProblem(head_id, "head", (
+                "its hash differs from the sealed head: an earlier event was edited and the "
+                "chain re-computed after it"
+            )))  # fmt: skip
+        elif last_id > head_id:
+            found.append(AuditProblem(head_id + 1, "unsealed", (
+                f"events {head_id + 1}..{last_id} were added after the seal without the key "
+                "(written into the database directly)"
+            )))  # fmt: skip
+        elif count != events:
+            found.append(AuditProblem(head_id, "count", (
+                f"the trail holds {count} events but was sealed with {events}: events were "
+                "deleted or inserted"
+            )))  # fmt: skip
+        return found
+
+    def verify(self) -> int | None:
+        """None if the trail is intact; else the event of the first problem (0 when no event
+        can be named, e.g. the database was replaced). `problems()` says what is wrong."""
+        found = self.problems()
+        return found[0].event if found else None
+
+
+def stage(db: sqlite3.Connection, actor: str, action: str, /, **details: Any) -> str:
+    """Stage an audit event in `db` inside the caller's open transaction, so the event
+    commits (or rolls back) with the change it records; `AuditLog.deliver(db)` writes it to
+    the trail afterwards. The key it is delivered under."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; known: {', '.join(ACTIONS)}")
+    db.execute(_OUTBOX)
+    key = uuid.uuid4().hex
+    db.execute(
+        "INSERT INTO audit_outbox VALUES (?,?,?,?,?)", (key, _now(), actor, action, _body(details))
+    )
+    return key
+
+
+def neutralise_formula(value: object) -> object:
+    """A spreadsheet cell that cannot run: text starting with = + - @ tab or CR gets a
+    leading apostrophe (OWASP's advice for CSV injection); other values are unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def events_csv(events: list[AuditEvent]) -> str:
-    """CSV for export: one row per event, details as JSON."""
+    """CSV for export: one row per event, details as JSON; no cell is a live formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id", "at", "user", "action", "details"])
     for event in events:
-        writer.writerow(
-            [
-                event.id,
-                event.at,
-                event.user,
-                event.action,
-                json.dumps(event.details, ensure_ascii=False),
-            ]
-        )
+        row = [
+            event.id,
+            event.at,
+            event.user,
+            event.action,
+            json.dumps(event.details, ensure_ascii=False),
+        ]
+        writer.writerow([neutralise_formula(cell) for cell in row])
     return buffer.getvalue()

@@ -167,11 +167,15 @@ def _parser() -> argparse.ArgumentParser:
     add_user.add_argument("--groups", type=_groups, default=())
     add_user.add_argument("--password")
     users_commands.add_parser("list")
-    users_commands.add_parser("demo", help="demo accounts, one per role (demo only)")
+    users_commands.add_parser(
+        "demo", help="demo accounts, one per role, random passwords (needs KB_DEMO_USERS=true)"
+    )
     disable = users_commands.add_parser("disable")
     disable.add_argument("name")
     enable = users_commands.add_parser("enable")
     enable.add_argument("name")
+    unlock = users_commands.add_parser("unlock", help="forget failed sign-ins (end a lock-out)")
+    unlock.add_argument("name")
     password = users_commands.add_parser("set-password")
     password.add_argument("name")
     password.add_argument("--password", help="default: asked for, not echoed")
@@ -182,7 +186,14 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", type=_date)
     audit.add_argument("--until", type=_date)
     audit.add_argument("--csv", type=Path, help="write the events to this CSV file")
-    audit.add_argument("--verify", action="store_true", help="check the hash chain")
+    audit.add_argument(
+        "--verify", action="store_true", help="check the hash chain and the sealed head"
+    )
+    audit.add_argument(
+        "--reseal",
+        metavar="REASON",
+        help="after investigating what --verify reported: record why, and seal the trail as is",
+    )
 
     serve = commands.add_parser(
         "serve", help="the HTTP API for the contact centre (OpenAPI at /docs)"
@@ -428,14 +439,6 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
     return 0
 
 
-DEMO_USERS = (
-    ("agent", "agent", ()),
-    ("knowledge", "knowledge", ("fraud-team", "complaints-team")),
-    ("trainer", "trainer", ()),
-    ("admin", "admin", ("fraud-team", "complaints-team")),
-)
-
-
 def _insights(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from kb.insights import gaps_csv
 
@@ -469,19 +472,21 @@ def _users(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
         print(f"added {user.name} ({user.role}), groups: {', '.join(user.access_groups)}")
     elif args.users_command == "demo":
         if not services.settings.demo_users:
-            raise KBError("demo users are turned off (KB_DEMO_USERS=false)")
-        existing = {u.name for u in services.users.list()}
-        for name, role, groups in DEMO_USERS:
-            if name not in existing:
-                services.users.add(name, role, groups, password=f"{name}-demo")
-                services.audit.record(
-                    "cli", "user_change", change="demo user added", user=name, role=role
-                )
-                print(f"added demo user {name} ({role}), password {name}-demo")
+            raise KBError("demo users are turned off (set KB_DEMO_USERS=true for a demo)")
+        for user, secret in services.users.add_demo_accounts():
+            services.audit.record(
+                "cli", "user_change", change="demo user added", user=user.name, role=user.role
+            )
+            print(f"added demo user {user.name} ({user.role}), password {secret} (shown once)")
     elif args.users_command in ("disable", "enable"):
         services.users.set_disabled(args.name, args.users_command == "disable")
         services.audit.record("cli", "user_change", change=args.users_command + "d", user=args.name)
         print(f"{args.users_command}d {args.name}")
+    elif args.users_command == "unlock":
+        services.users.get(args.name)
+        services.users.unlock(args.name)
+        services.audit.record("cli", "user_change", change="unlocked", user=args.name)
+        print(f"unlocked {args.name}")
     elif args.users_command == "set-password":
         import getpass
 
@@ -746,9 +751,18 @@ def _audit(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
     from kb.audit import events_csv
 
     if args.verify:
-        broken = services.audit.verify()
-        print("audit trail intact" if broken is None else f"audit trail broken at event {broken}")
-        return 0 if broken is None else 1
+        problems = services.audit.problems()
+        if not problems:
+            print("audit trail intact")
+            return 0
+        print(f"audit trail broken: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    if args.reseal:
+        event = services.audit.reseal("cli", args.reseal)
+        print(f"resealed the audit trail at event {event.id}")
+        return 0
     events = services.audit.events(args.user, args.action, args.since, args.until)
     if args.csv:
         args.csv.write_text(events_csv(events), encoding="utf-8")

@@ -82,8 +82,15 @@ class Settings(BaseSettings):
         "question; default: the embedding model's calibrated value.",
     )
     demo_users: bool = Field(
-        default=True,
-        description="`kb users demo` creates one demo account per role; turn off outside demos.",
+        default=False,
+        description="Demo accounts, one per role (`kb users demo`); only for demos (`make run` "
+        "turns it on). Off, every start-up removes them.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="The key that seals the audit trail's head (HMAC-SHA256), created 0600 "
+        "if missing; default: `<data dir>.audit-key`, beside the data folder. Keep it out of "
+        "the database's backups (see kb.audit).",
     )
     auth_provider: str | None = Field(
         default=None,
@@ -115,6 +122,12 @@ class Settings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self.data_dir / "audit.sqlite"
+
+    @property
+    def audit_key_path(self) -> Path:
+        from kb.audit import default_key_file
+
+        return (self.audit_key_file or default_key_file(self.audit_path)).expanduser()
 
     @property
     def users_path(self) -> Path:

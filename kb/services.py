@@ -23,7 +23,7 @@ from ingest.pipeline import (
     purge_document,
 )
 from kb.answer import build_answer
-from kb.audit import AuditLog
+from kb.audit import AuditLog, stage
 from kb.confidence import (
     CALIBRATIONS,
     NOTHING_FOUND,
@@ -46,7 +46,7 @@ from kb.messages import Message
 from kb.procedures import ProcedureOption, gather_options, procedure_sections
 from kb.querylog import QueryLog, shows_low_confidence
 from kb.retrieve import HybridRetriever, Scope
-from kb.store import KnowledgeBase
+from kb.store import KnowledgeBase, WriteSession
 from kb.training.store import TrainingStore
 from kb.types import (
     Answer,
@@ -56,6 +56,7 @@ from kb.types import (
     DocumentOptions,
     DocumentRecord,
     DocumentStatus,
+    FileReport,
     Hit,
     IngestReport,
     Query,
@@ -95,7 +96,11 @@ class Services:
         self.retriever = HybridRetriever(self.kb, self.settings, reranker)
         if self.users is None:
             self.users = UserStore(self.settings.users_path)
-        self.audit = AuditLog(self.settings.audit_path)
+        self.audit = AuditLog(self.settings.audit_path, self.settings.audit_key_path)
+        if not self.settings.demo_users:
+            for name in self.users.remove_demo_accounts():
+                self.audit.record("system", "user_change", change="demo user removed", user=name)
+        self.audit.deliver(self.kb.registry.db)  # events a crash left staged (kb.audit)
         self.feedback = FeedbackStore(self.settings.feedback_path)
         self.questions = QueryLog(self.settings.questions_path)
         self.training = TrainingStore(self.settings.training_path)
@@ -120,15 +125,23 @@ class Services:
         user: str | None = None,
     ) -> IngestReport:
         """Ingest a batch; with `user`, each file's outcome goes into the audit trail."""
-        report = ingest_uploads(self.kb, uploads, options, progress=progress)
-        if user is not None:
-            for file in report.files:
-                self.audit.record(
-                    user, "version_change" if file.status.value == "updated" else "upload",
-                    file=file.source_name, status=file.status.value, document=file.document_id,
-                    version=file.version, reason=file.reason,
-                )  # fmt: skip
-        return report
+
+        def audit_file(session: WriteSession, file: FileReport) -> None:
+            # Staged in the registry's transaction: the row commits with the change.
+            stage(
+                session.registry.db, user or "cli",
+                "version_change" if file.status.value == "updated" else "upload",
+                file=file.source_name, status=file.status.value, document=file.document_id,
+                version=file.version, reason=file.reason,
+            )  # fmt: skip
+
+        try:
+            return ingest_uploads(
+                self.kb, uploads, options, progress=progress,
+                on_file=audit_file if user is not None else None,
+            )  # fmt: skip
+        finally:
+            self.audit.deliver(self.kb.registry.db)
 
     def documents(self, include_deleted: bool = False) -> list[DocumentRecord]:
         return self.kb.registry.documents(include_deleted)
@@ -155,19 +168,26 @@ class Services:
             after = options.apply_to(before, exact)
             session.registry.update_metadata(after)
             session.changed = True
-        if user is not None:
-            changes = {
-                name: str(getattr(after, name))
-                for name in ("category", "effective_date", "expiry_date", "groups", "owner", "review_by")
-                if getattr(after, name) != getattr(before, name)
-            }  # fmt: skip
-            self.audit.record(user, "metadata_edit", document=document_id, **changes)
+            if user is not None:
+                changes = {
+                    name: str(getattr(after, name))
+                    for name in ("category", "effective_date", "expiry_date", "groups", "owner", "review_by")
+                    if getattr(after, name) != getattr(before, name)
+                }  # fmt: skip
+                stage(session.registry.db, user, "metadata_edit", document=document_id, **changes)
+        self.audit.deliver(self.kb.registry.db)
         return after
 
     def delete(self, document_id: str, user: str | None = None) -> int:
-        removed = delete_document(self.kb, document_id)
-        if user is not None:
-            self.audit.record(user, "deletion", document=document_id, chunks=removed)
+        def audit_deletion(session: WriteSession, removed: int) -> None:
+            stage(
+                session.registry.db, user or "cli", "deletion", document=document_id, chunks=removed
+            )
+
+        removed = delete_document(
+            self.kb, document_id, audit_deletion if user is not None else None
+        )
+        self.audit.deliver(self.kb.registry.db)
         return removed
 
     def purge(self, document_id: str, user: str | None = None) -> PurgeReport:

