@@ -2,7 +2,8 @@
 the user's role allows.
 
 Pages a role may not use are not registered at all, so their URLs are not served; each page
-also checks the role itself (ui.shared.require).
+also checks the role itself (ui.shared.require), with the account re-read on every run. While
+demo accounts exist (KB_DEMO_USERS=true) every page shows a banner saying so.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.i18n import LANGUAGES, t
-from ui.shared import PAGES_BY_ROLE, current_user, sign_out, signed_in_with_provider
+from ui.shared import (
+    PAGES_BY_ROLE,
+    current_user,
+    get_services,
+    sign_out,
+    signed_in_with_provider,
+)
 
 st.set_page_config(page_title="AnswerDesk", layout="wide")
 with st.sidebar:
@@ -32,6 +39,16 @@ PAGES = {
     "insights": st.Page("ui/insights.py", title=t("Insights"), url_path="insights"),
     "admin": st.Page("ui/admin.py", title=t("Admin"), url_path="admin"),
 }
+accounts = get_services().users  # building the services removes demo accounts when off
+demo = accounts.demo_accounts() if accounts is not None else []
+if demo:
+    st.warning(
+        t(
+            "Demo accounts exist ({names}): this is a demonstration, not for customer data. They are removed at start-up when KB_DEMO_USERS is off.",
+            names=", ".join(demo),
+        ),
+        icon=":material/warning:",
+    )
 user = current_user() or signed_in_with_provider()
 if user is None:
     navigation = st.navigation([st.Page("ui/signin.py", title=t("Sign in"))])

@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from kb.audit import ACTIONS, events_csv
+from kb.errors import KBError
 from kb.users import ROLES
 from ui.i18n import t
 from ui.shared import choose, get_services, require
@@ -34,18 +35,33 @@ with st.form("add-user", clear_on_submit=True):
     name = name_column.text_input(t("Name"))
     role = choose(t("Role"), ROLES, where=role_column)
     groups = st.text_input(t("Access groups (comma-separated)"))
-    password = st.text_input(t("Initial password"), type="password")
+    password = st.text_input(
+        t("Initial password"),
+        type="password",
+        help=t(
+            "At least 12 characters, not the user name, not a common password. Leave empty for an account that signs in only with the identity provider."
+        ),
+    )
     add = st.form_submit_button(t("Add user"))
 if add and name.strip():
     try:
+        # Empty: no password at all (identity-provider sign-in only), never an empty one.
         added = services.users.add(
-            name.strip(), role, tuple(g.strip() for g in groups.split(",") if g.strip()), password
+            name.strip(),
+            role,
+            tuple(g.strip() for g in groups.split(",") if g.strip()),
+            password or None,
         )
         services.audit.record(
-            user.name, "user_change", change="added", user=added.name, role=added.role
+            user.name,
+            "user_change",
+            change="added",
+            user=added.name,
+            role=added.role,
+            password=bool(password),
         )
         st.success(t("Added {name}.", name=added.name))
-    except Exception as e:  # a KBError with a message for people (duplicate name, bad role)
+    except KBError as e:  # for people: weak password, duplicate name, bad role
         st.error(str(e))
 others = [u.name for u in services.users.list() if u.name != user.name]
 if others:
@@ -70,6 +86,12 @@ if others:
         services.users.set_disabled(target.name)
         services.audit.record(user.name, "user_change", change="disabled", user=target.name)
         st.success(t("Disabled {name}.", name=target.name))
+    if services.users.locked_until(target.name) is not None:
+        st.warning(t("{name} is locked out after failed sign-ins.", name=target.name))
+        if st.button(t("Unlock account")):
+            services.users.unlock(target.name)
+            services.audit.record(user.name, "user_change", change="unlocked", user=target.name)
+            st.success(t("Unlocked {name}.", name=target.name))
 
 st.subheader(t("Audit trail"))
 who_column, action_column, since_column, until_column = st.columns(4)
@@ -90,9 +112,10 @@ st.dataframe(
 )
 if st.download_button(t("Export CSV"), events_csv(events), file_name="audit.csv", mime="text/csv"):
     services.audit.record(user.name, "export", events=len(events))
-broken = services.audit.verify()
-st.caption(
-    t("Audit trail intact.")
-    if broken is None
-    else t("Audit trail broken at event {event}!", event=broken)
-)
+problems = services.audit.problems()
+if not problems:
+    st.caption(t("Audit trail intact."))
+else:
+    st.error(t("Audit trail broken at event {event}!", event=problems[0].event))
+    for problem in problems:
+        st.text(str(problem))

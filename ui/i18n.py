@@ -155,6 +155,13 @@ ZH: dict[str, str] = {
     "Export CSV": "导出 CSV",
     "Audit trail intact.": "审计记录完整。",
     "Audit trail broken at event {event}!": "审计记录在第 {event} 条被篡改！",
+    # accounts that resist attack (issue 12)
+    "Too many failed attempts: try again in {minutes} minutes, or ask an administrator to unlock the account.": "失败次数过多：请 {minutes} 分钟后再试，或请管理员解锁该账户。",
+    "Demo accounts exist ({names}): this is a demonstration, not for customer data. They are removed at start-up when KB_DEMO_USERS is off.": "存在演示账户（{names}）：这是演示环境，不得用于客户数据。关闭 KB_DEMO_USERS 后，启动时会删除这些账户。",
+    "At least 12 characters, not the user name, not a common password. Leave empty for an account that signs in only with the identity provider.": "至少 12 个字符，不能包含用户名，不能是常见密码。留空则该账户只能通过身份提供方登录。",
+    "{name} is locked out after failed sign-ins.": "{name} 因多次登录失败已被锁定。",
+    "Unlock account": "解锁账户",
+    "Unlocked {name}.": "已解锁 {name}。",
     # insights
     "Reading agents' questions...": "正在读取坐席的提问……",
     "Questions asked": "提问数",

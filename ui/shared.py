@@ -11,7 +11,7 @@ from kb.config import Settings
 from kb.render import cite
 from kb.services import Services, build_services
 from kb.types import Citation, Step
-from kb.users import User
+from kb.users import User, UserNotFoundError
 from ui.i18n import t
 
 PAGES_BY_ROLE = {
@@ -50,7 +50,23 @@ def show_done() -> None:
 
 
 def current_user() -> User | None:
-    return st.session_state.get("user")
+    """The signed-in user as the account store has them *now*: read on every run, so a
+    disabled, deleted or demoted account loses its access at once, not at the next sign-in."""
+    signed_in = st.session_state.get("user")
+    if signed_in is None:
+        return None
+    services = get_services()
+    try:
+        user = services.users.get(signed_in.name) if services.users is not None else None
+    except UserNotFoundError:
+        user = None
+    if user is None or user.disabled:
+        st.session_state.pop("user", None)
+        services.audit.record(signed_in.name, "sign_out", reason="account disabled or removed")
+        return None
+    if user != signed_in:
+        st.session_state["user"] = user
+    return user
 
 
 def signed_in_with_provider() -> User | None:
@@ -86,7 +102,7 @@ def sign_out() -> None:
 
 def require(page: str) -> User:
     """Stop the page unless the signed-in user's role may see it (even when reached by URL)."""
-    user = current_user()
+    user = current_user()  # re-read from the account store on every run
     if user is None:
         st.error(t("Please sign in."))
         st.stop()

@@ -3,6 +3,8 @@ local account; the session then carries the user and their groups."""
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from ui.i18n import t
@@ -30,11 +32,35 @@ if not settings.auth_provider or settings.allow_local_sign_in:
         password = st.text_input(t("Password"), type="password")
         submitted = st.form_submit_button(t("Sign in"))
     if submitted:
-        user = services.users.authenticate(name.strip(), password) if services.users else None
-        if user is None:
-            services.audit.record(name.strip() or "(blank)", "sign_in_failed")
-            st.error(t("Wrong user name or password, or the account is disabled."))
+        typed = name.strip()
+        address = st.context.ip_address  # the browser's; lock-out is per name and source
+        source = address if isinstance(address, str) else ""
+        outcome = services.users.sign_in(typed, password, source) if services.users else None
+        if outcome is None or outcome.user is None:
+            # What was typed as a name is often a password or a card number: the trail gets
+            # the account's name only if there is such an account, else a keyed hash.
+            who = (
+                typed if outcome is not None and outcome.known else services.audit.pseudonym(typed)
+            )
+            details = {"failures": outcome.failures} if outcome is not None else {}
+            if outcome is not None and outcome.just_locked:
+                services.audit.record(
+                    who, "account_locked", source=source, failures=outcome.failures,
+                    seconds=round(outcome.locked_until - time.time()),
+                )  # fmt: skip
+            elif outcome is not None and outcome.locked_until:
+                details["reason"] = "locked"
+            services.audit.record(who, "sign_in_failed", source=source, **details)
+            if outcome is not None and outcome.locked_until:
+                st.error(
+                    t(
+                        "Too many failed attempts: try again in {minutes} minutes, or ask an administrator to unlock the account.",
+                        minutes=max(1, round((outcome.locked_until - time.time()) / 60)),
+                    )
+                )
+            else:
+                st.error(t("Wrong user name or password, or the account is disabled."))
         else:
-            services.audit.record(user.name, "sign_in", role=user.role)
-            st.session_state["user"] = user
+            services.audit.record(outcome.user.name, "sign_in", role=outcome.user.role)
+            st.session_state["user"] = outcome.user
             st.rerun()

@@ -27,7 +27,7 @@ def app_base(served):
     """The lost-card procedure in English (Word) and Chinese (PDF), and one person per role:
     ana (agent), kim (knowledge team), tia (trainer)."""
     served.ingest_paths([GOOD / "procedure.docx", GOOD / "zh_procedure.pdf"])
-    served.users.add("ana", "agent", password="agent-pass")
+    served.users.add("ana", "agent", password="agent-passphrase")
     served.users.add("kim", "knowledge", password="knowledge-pass")
     served.users.add("tia", "trainer", password="trainer-pass")
     return served

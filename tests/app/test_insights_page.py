@@ -26,7 +26,7 @@ QUESTIONS = [
 def used_base(served):
     services = served
     services.ingest_paths([GOOD / "procedure.docx", GOOD / "policy.pdf", GOOD / "zh_procedure.pdf"])
-    services.users.add("ana", "agent", password="agent-pass")
+    services.users.add("ana", "agent", password="agent-passphrase")
     services.users.add("kim", "knowledge", password="knowledge-pass")
     answers = [services.ask(Query(q), user="ana") for q in QUESTIONS]
     fee = answers[-1]

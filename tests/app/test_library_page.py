@@ -28,7 +28,7 @@ def test_wrong_password_is_refused_and_audited(app_base):
 
 
 def test_agent_asks_and_sees_steps_sources_and_gives_feedback(app_base):
-    app = signed_in("ana", "agent-pass")
+    app = signed_in("ana", "agent-passphrase")
     assert [t.value for t in app.title] == ["Ask"]
     question = next(t for t in app.text_input if t.label == "Question")
     question.input("How do I block a lost debit card?")
@@ -48,7 +48,7 @@ def test_agent_asks_and_sees_steps_sources_and_gives_feedback(app_base):
 
 
 def test_agent_never_gets_the_library(app_base):
-    app = signed_in("ana", "agent-pass")
+    app = signed_in("ana", "agent-passphrase")
     assert "Library" not in str(app)  # not registered in the navigation for an agent
     library = AppTest.from_file(str(REPO / "ui" / "library.py"), default_timeout=60)
     library.session_state["user"] = app_base.users.get("ana")
@@ -86,7 +86,7 @@ def test_knowledge_team_edits_metadata_and_deletes(app_base):
 
 
 def test_admin_sees_users_and_the_audit_trail_and_others_do_not(app_base):
-    app_base.users.add("root", "admin", password="admin-pass")
+    app_base.users.add("root", "admin", password="admin-passphrase")
     app_base.audit.record("ana", "question", question="card 4539 1488 0343 6467 stolen")
     admin = page("admin", app_base, "root")
     assert not admin.exception
@@ -101,7 +101,7 @@ def test_admin_sees_users_and_the_audit_trail_and_others_do_not(app_base):
 
 
 def test_admin_changes_a_role_and_groups_and_disables_an_account(app_base):
-    app_base.users.add("root", "admin", password="admin-pass")
+    app_base.users.add("root", "admin", password="admin-passphrase")
     admin = page("admin", app_base, "root")
     next(s for s in admin.selectbox if s.label == "Account").set_value("ana").run()
     role = next(s for s in admin.selectbox if s.label == "Role of this account")
@@ -124,7 +124,7 @@ def test_interface_switches_to_chinese_for_labels_and_messages(app_base):
     app.radio[0].set_value("中文").run()
     assert [t.label for t in app.text_input] == ["用户名", "密码"]
     app.text_input[0].input("ana")
-    app.text_input[1].input("agent-pass")
+    app.text_input[1].input("agent-passphrase")
     app.button[0].click().run()
     assert [t.value for t in app.title] == ["提问"]
     question = next(t for t in app.text_input if t.label == "问题")

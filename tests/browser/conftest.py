@@ -42,7 +42,7 @@ def served_app(tmp_path_factory):
         "procedure.docx", "policy.pdf", "page.html", "guide.md", "notes.txt", "deck.pptx", "zh_procedure.pdf",
     ))], env=env, check=True, capture_output=True)  # fmt: skip
     subprocess.run(
-        [*kb, "users", "add", "ana", "--role", "agent", "--password", "agent-pass"],
+        [*kb, "users", "add", "ana", "--role", "agent", "--password", "agent-passphrase"],
         env=env,
         check=True,
     )

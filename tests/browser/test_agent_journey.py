@@ -51,7 +51,7 @@ def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
         page.get_by_label("User name").fill("ana")
-        page.get_by_role("textbox", name="Password").fill("agent-pass")
+        page.get_by_role("textbox", name="Password").fill("agent-passphrase")
         page.get_by_role("button", name="Sign in").click()
         question = page.get_by_label("Question", exact=True)
         question.wait_for(timeout=30_000)
@@ -137,7 +137,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         screenshot(page, "6-uploaded.png")
         page.get_by_role("button", name="Sign out").click()
 
-        sign_in(page, url, "ana", "agent-pass")
+        sign_in(page, url, "ana", "agent-passphrase")
         ask(page, "How much does a safe deposit box cost?")
         page.get_by_text("£120 a year").first.wait_for(timeout=60_000)
         screenshot(page, "7-answered-from-upload.png")
@@ -169,7 +169,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         page.get_by_text("Now version 2").wait_for(timeout=60_000)
         screenshot(page, "9-replaced.png")
         page.get_by_role("button", name="Sign out").click()
-        sign_in(page, url, "ana", "agent-pass")
+        sign_in(page, url, "ana", "agent-passphrase")
         ask(page, "How much does a safe deposit box cost?")
         page.get_by_text("£150 a year").first.wait_for(timeout=60_000)
         assert page.get_by_text("£120 a year").count() == 0

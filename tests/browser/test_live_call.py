@@ -85,7 +85,7 @@ def test_a_call_replayed_through_the_api_shows_on_the_agents_live_page(tmp_path)
         env=env, check=True, capture_output=True,
     )  # fmt: skip
     subprocess.run(
-        [*kb, "users", "add", "ana", "--role", "agent", "--password", "agent-pass"],
+        [*kb, "users", "add", "ana", "--role", "agent", "--password", "agent-passphrase"],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
     created = subprocess.run(
@@ -100,7 +100,7 @@ def test_a_call_replayed_through_the_api_shows_on_the_agents_live_page(tmp_path)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            sign_in(page, url, "ana", "agent-pass")
+            sign_in(page, url, "ana", "agent-passphrase")
             page.get_by_role("link", name="Live call").click()
             page.get_by_text("No open call", exact=False).wait_for(timeout=60_000)
             idle(page)

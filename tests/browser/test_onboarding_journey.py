@@ -33,7 +33,7 @@ def add_user(data_dir, name: str, role: str) -> None:  # type: ignore[no-untyped
     env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
     subprocess.run(
         [sys.executable, "-m", "kb.cli", "users", "add", name, "--role", role,
-         "--password", f"{name}-pass"],
+         "--password", "onboarding passphrase"],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
 
@@ -50,7 +50,7 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        sign_in(page, url, "tess", "tess-pass")
+        sign_in(page, url, "tess", "onboarding passphrase")
         page.get_by_role("link", name="Onboarding").click()
         open_tab(page, "Exercises")
         page.get_by_role("button", name="Generate from the knowledge base").click()
@@ -88,7 +88,7 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         exercise = store.exercise(path.items[0].ref)
         store.close()
 
-        sign_in(page, url, "neo", "neo-pass")
+        sign_in(page, url, "neo", "onboarding passphrase")
         page.get_by_role("link", name="Onboarding").click()
         page.get_by_text("0 of 1 done").wait_for(timeout=60_000)
         answer = page.get_by_label("Your answer")
@@ -101,7 +101,7 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         page.get_by_text(f"Source: {exercise.source.title}", exact=False).first.wait_for()
         page.get_by_role("button", name="Sign out").click()
 
-        sign_in(page, url, "tess", "tess-pass")
+        sign_in(page, url, "tess", "onboarding passphrase")
         page.get_by_role("link", name="Onboarding").click()
         open_tab(page, "Dashboard")
         # Tables and charts are drawn on canvas: wait for what only appears with attempts.
@@ -119,7 +119,7 @@ def test_unanswered_questions_show_up_as_a_knowledge_gap(served_app):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        sign_in(page, url, "gap-agent", "gap-agent-pass")
+        sign_in(page, url, "gap-agent", "onboarding passphrase")
         for n, question in enumerate(
             [
                 "can the customer buy bitcoin with their account",
@@ -135,7 +135,7 @@ def test_unanswered_questions_show_up_as_a_knowledge_gap(served_app):
         page.get_by_text("the knowledge team will see this").wait_for(timeout=20_000)
         page.get_by_role("button", name="Sign out").click()
 
-        sign_in(page, url, "kb-team", "kb-team-pass")
+        sign_in(page, url, "kb-team", "onboarding passphrase")
         page.get_by_role("link", name="Insights").click()
         page.get_by_role("tab", name="Knowledge gaps").wait_for(timeout=60_000)
         # The topic's expander (the table's cells are drawn on a canvas, hidden to locators).

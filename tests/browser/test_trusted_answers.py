@@ -43,7 +43,7 @@ def sample_app(tmp_path_factory):
     files = [str(REPO / "samples" / name) for name in SAMPLES]
     subprocess.run([*kb, "ingest", "--no-progress", *files], env=env, check=True)
     subprocess.run(
-        [*kb, "users", "add", "sam", "--role", "agent", "--password", "agent-pass"],
+        [*kb, "users", "add", "sam", "--role", "agent", "--password", "agent-passphrase"],
         env=env,
         check=True,
     )
@@ -60,7 +60,7 @@ def test_lost_card_abroad_and_chaps_fee_after_the_change(sample_app):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
-        sign_in(page, sample_app, "sam", "agent-pass")
+        sign_in(page, sample_app, "sam", "agent-passphrase")
         ask(page, "customer lost their debit card abroad")
         idle(page)
         main = page.locator('[data-testid="stMain"]')
