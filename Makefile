@@ -17,6 +17,9 @@ export UNSTRUCTURED_DISABLE_NOTICE := 1
 API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
 
+# The sample demo: demo accounts (one per role) unless KB_DEMO_USERS=false is given; every
+# other command leaves them off, and a start-up with the flag off deletes them.
+run: export KB_DEMO_USERS ?= true
 # The HTTP API (`kb serve`) runs in the background beside the app and stops when it stops.
 run: setup sample-kb
 	@$(BIN)/kb serve --host $(API_HOST) --port $(API_PORT) & api=$$!; \
@@ -44,7 +47,7 @@ sample-kb: setup
 		echo "Building the sample knowledge base in $(KB_DATA_DIR) ..."; \
 		$(BIN)/kb ingest samples; \
 	else echo "Knowledge base in $(KB_DATA_DIR) already has documents."; fi
-	@$(BIN)/kb users demo || true
+	@if [ "$$KB_DEMO_USERS" = "true" ]; then $(BIN)/kb users demo; fi
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
