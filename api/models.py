@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kb.config import QUESTION_MAX_CHARS
 from kb.types import Category
 
 _TEXT = Field(min_length=1, max_length=4000)
@@ -32,7 +33,11 @@ class HistoryTurn(_Strict):
 
 
 class AskRequest(_Strict):
-    question: str = _TEXT
+    question: str = Field(
+        min_length=1,
+        max_length=QUESTION_MAX_CHARS,
+        description=f"at most {QUESTION_MAX_CHARS} characters: ask about one thing at a time",
+    )
     history: list[HistoryTurn] = Field(default_factory=list, max_length=100)
     category: Category | None = None
     as_of: dt.date | None = Field(default=None, description="documents in force on this date")

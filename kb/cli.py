@@ -385,6 +385,7 @@ def _turns(raw: object, where: str) -> tuple[Turn, ...]:
 
 
 def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from kb.errors import QuestionTooLongError
     from kb.render import answer_record, answer_text
 
     if not services.documents():
@@ -415,7 +416,10 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
                         f"{args.batch}, line {number}: expected {{question, history?}} ({e})"
                     ) from e
                 history = _turns(item.get("history"), f"{args.batch}, line {number}")
-                answer = services.ask(replace(base, text=question, history=history), user=who)
+                try:
+                    answer = services.ask(replace(base, text=question, history=history), user=who)
+                except QuestionTooLongError as e:
+                    raise KBError(f"{args.batch}, line {number}: {e}") from e
                 out.write(
                     json.dumps(
                         {"id": item.get("id", number), **answer_record(answer)}, ensure_ascii=False

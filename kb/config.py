@@ -10,6 +10,10 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+QUESTION_MAX_CHARS = 2000
+"""The default longest question (Settings.question_max_chars); the API's request schema
+uses it (api.models), as it is declared before any settings are read."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KB_", frozen=True, extra="ignore")
@@ -74,6 +78,13 @@ class Settings(BaseSettings):
         default=None, description="A local cross-encoder folder; none by default."
     )
     rerank_candidates: int = Field(default=20, gt=0)
+    question_max_chars: int = Field(
+        default=QUESTION_MAX_CHARS,
+        gt=0,
+        description="Longer questions are refused, with a message, in the app, the CLI and "
+        "the API (whose schema says 2000). A question the embedding model cannot read in one "
+        "pass is cut for the search, and the answer says so.",
+    )
     answer_threshold: float | None = Field(
         default=None,
         ge=0,

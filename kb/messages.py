@@ -72,6 +72,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
             "不予采用。回答前请核对当前版本的措辞。"
         ),
     },
+    "question_cut": {
+        "en": (
+            "Your question is too long for the search to read whole: only its first {read} "
+            "of {total} characters were searched. Put the customer's need first, or ask about "
+            "one thing at a time."
+        ),
+        "zh": "问题过长，检索只读取了前 {read} 个字符（共 {total} 个）。请把客户的核心需求放在前面，或一次只问一件事。",
+    },
 }
 LANGUAGES = ("en", "zh")
 

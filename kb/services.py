@@ -38,6 +38,7 @@ from kb.confidence import (
 from kb.config import Settings
 from kb.conversation import SearchPlan, plan_search
 from kb.embedding import create_embedder
+from kb.errors import QuestionTooLongError
 from kb.feedback import Feedback, FeedbackStore
 from kb.glossary import default_glossary
 from kb.insights_report import InsightsBuilder, InsightsReport
@@ -193,8 +194,6 @@ class Services:
     def purge(self, document_id: str, user: str | None = None) -> PurgeReport:
         """Erase a document for good (ingest.pipeline.purge_document); with `user`, the audit
         trail records that it was erased, in numbers only, in the same transaction."""
-        from kb.audit import stage
-
         def audit_purge(session: WriteSession, report: PurgeReport) -> None:
             stage(
                 session.registry.db, user or "cli", "deletion", document=document_id,
@@ -233,8 +232,24 @@ class Services:
     def ask(self, query: Query, today: dt.date | None = None, user: str | None = None) -> Answer:
         """Retrieve within the asker's scope and build the grounded answer. With `user`, the
         question (masked) and the documents shown go into the audit trail, and the question
-        into the log the knowledge team's insights are built from."""
-        answer = self._answer(query, today)
+        into the log the knowledge team's insights are built from.
+
+        A question over `question_max_chars` is refused (QuestionTooLongError, before any
+        work); one longer than the embedding model reads in one pass is searched by its
+        first part, and the answer's notices say so."""
+        limit = self.settings.question_max_chars
+        if len(query.text) > limit:
+            raise QuestionTooLongError(
+                f"the question is {len(query.text):,} characters long, over the limit of "
+                f"{limit:,}: ask about one thing at a time, in a sentence or two"
+            )
+        readable = self._readable_for_model(query.text)
+        if readable == query.text:
+            answer = self._answer(query, today)
+        else:
+            answer = self._answer(replace(query, text=readable), today)
+            cut = Message("question_cut", read=len(readable), total=len(query.text))
+            answer = replace(answer, question=query.text, notices=(*answer.notices, cut))
         if user is not None:
             self.questions.record(user, answer, low_confidence=shows_low_confidence(answer))
             self.audit.record(
@@ -251,6 +266,12 @@ class Services:
                 passages=shown,
             )
         return answer
+
+    def _readable_for_model(self, text: str) -> str:
+        """The start of `text` the embedding model reads in one pass (all of it, for an
+        embedder that does not say)."""
+        readable = getattr(self.kb.embedder, "readable_query", None)
+        return readable(text) if readable is not None else text
 
     def give_feedback(self, user: str, answer: Answer, helpful: bool, reason: str = "") -> Feedback:
         """Store an agent's verdict on an answer (question masked) and audit it."""

@@ -50,7 +50,11 @@ with st.sidebar:
                 st.caption(mask(turn.text).text)
 
 with st.form("ask", clear_on_submit=True):
-    question = st.text_input(t("Question"), placeholder=t("What did the customer ask?"))
+    question = st.text_input(
+        t("Question"),
+        placeholder=t("What did the customer ask?"),
+        max_chars=services.settings.question_max_chars,  # Services.ask refuses longer ones
+    )
     asked = st.form_submit_button(t("Ask"))
 
 if asked and question.strip():
