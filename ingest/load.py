@@ -15,6 +15,7 @@ from pathlib import Path, PurePath
 from ingest.clean import clean_document, detect_language, normalize_text
 from ingest.docmeta import find_stated_facts
 from ingest.elements import parse_with_unstructured
+from ingest.limits import ParseLimits, check_limits
 from ingest.pdf import parse_pdf
 from ingest.sniff import detect_format, safe_name
 from kb.errors import EmptyDocumentError, FileTooLargeError
@@ -57,8 +58,13 @@ def _without_title_heading(blocks: tuple[Block, ...], title: str) -> tuple[Block
     return blocks
 
 
-def parse_bytes(data: bytes, name: str, *, max_bytes: int) -> ParsedDocument:
-    """Parse an upload. `name` is used for its extension and for display only, never as a path."""
+def parse_bytes(
+    data: bytes, name: str, *, max_bytes: int, limits: ParseLimits | None = None
+) -> ParsedDocument:
+    """Parse an upload. `name` is used for its extension and for display only, never as a path.
+
+    `limits` (archive size and parts, PDF pages) are checked before any parser runs; the
+    pipeline calls this in a worker process with a memory cap (ingest.worker)."""
     source_name = safe_name(name)
     if len(data) == 0:
         raise EmptyDocumentError("the file is empty (0 bytes)")
@@ -67,6 +73,7 @@ def parse_bytes(data: bytes, name: str, *, max_bytes: int) -> ParsedDocument:
             f"the file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit"
         )
     fmt = detect_format(data, source_name)
+    check_limits(data, fmt, limits or ParseLimits())
     properties: tuple[tuple[str, str], ...] = ()
     if fmt == "pdf":
         pdf = parse_pdf(data)

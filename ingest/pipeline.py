@@ -9,22 +9,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import stat
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ingest.chunk import chunk_document, infer_category
-from ingest.load import parse_bytes
-from ingest.manifest import read_manifest
+from ingest.limits import ParseLimits
+from ingest.manifest import MANIFEST_NAME as MANIFEST_FILE_NAME
+from ingest.manifest import (
+    GroupSource,
+    Manifest,
+    ManifestFinder,
+    choose_groups,
+    is_manifest_name,
+    load_manifest,
+    parse_manifest,
+)
 from ingest.sniff import safe_name
+from ingest.worker import shared_worker
 from kb.errors import DocumentError, FileTooLargeError, KBError
 from kb.lexical import tokenize
 from kb.store import KnowledgeBase, WriteSession, chunk_metadata
 from kb.types import (
-    EVERYONE,
     DocumentInfo,
     DocumentOptions,
     FileReport,
@@ -40,59 +51,222 @@ Progress = Callable[[int, int, str], None]
 
 @dataclass(frozen=True)
 class Upload:
-    """A file to ingest: its bytes are read lazily so a huge file is refused before reading."""
+    """A file to ingest: its bytes are read lazily so a huge file is refused before reading.
+
+    `name` is the document's identity and what the report shows: for a file found on disk,
+    its path relative to the ingest root ('/' between folders; a file at the root keeps its
+    bare name, so ids of a flat folder never change); for uploaded bytes, the file name as
+    uploaded, which must be a bare name (a name with folders or '..' is refused, so it can
+    never land on another document).
+    """
 
     name: str
     path: Path | None = None
     data: bytes | None = None
-    options: DocumentOptions | None = None  # overrides the batch's options for this file
+    options: DocumentOptions | None = None  # per-file options (a manifest row) over the batch's
+    manifest: Path | None = None  # the manifest that governs this file, if any
+    document_id: str | None = None  # an explicit id from the manifest
+    refused: str | None = None  # why the file is reported and never read (a link, a device)
+    located: bool = False  # set by collect_files: `name` is a safe relative path, manifest found
 
     def size(self) -> int:
-        return self.path.stat().st_size if self.path is not None else len(self.data or b"")
+        return os.lstat(self.path).st_size if self.path is not None else len(self.data or b"")
 
     def read(self) -> bytes:
-        return self.path.read_bytes() if self.path is not None else (self.data or b"")
+        if self.path is None:
+            return self.data or b""
+        # Never follow a link swapped in after the folder was listed; never block on a pipe.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(self.path, flags)
+        except OSError as e:
+            raise DocumentError(f"cannot open the file (a link or unreadable): {e.strerror}") from e
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise DocumentError("not a regular file")
+            return handle.read()
 
 
-MANIFEST_NAME = "kb-manifest.csv"
+MANIFEST_NAME = MANIFEST_FILE_NAME
+
+
+def _refused(path: Path, root: Path, reason: str) -> Upload:
+    try:
+        name = path.relative_to(root).as_posix()
+    except ValueError:
+        name = path.name
+    return Upload(name or path.name, path=path, refused=reason, located=True)
+
+
+def _reason_not_regular(path: Path) -> str | None:
+    """Why a path found on disk is refused, or None for a regular file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as e:
+        return f"cannot read: {e.strerror}"
+    if stat.S_ISLNK(mode):
+        target = os.readlink(path)
+        return (
+            f"symbolic link (to {target}) refused: a link can point anywhere, even outside "
+            "the folder; copy the file in instead"
+        )
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return "not a regular file (a device, pipe or socket) refused"
+    return None
+
+
+def _walk(root: Path) -> list[tuple[Path, str | None]]:
+    """Regular files under `root` (hidden ones skipped), and refused entries with a reason.
+
+    Links are never followed, to files or folders: a link to /etc/passwd, a dangling link and
+    a link loop are each reported once, and nothing outside the folder is read."""
+    found: list[tuple[Path, str | None]] = []
+
+    def unreadable(error: OSError) -> None:
+        if error.filename is not None:
+            found.append((Path(error.filename), f"cannot read the folder: {error.strerror}"))
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
+        here = Path(folder)
+        kept = []
+        for d in dirs:
+            if d.startswith("."):
+                continue
+            reason = _reason_not_regular(here / d)
+            if reason is None:
+                kept.append(d)
+            else:
+                found.append((here / d, reason))
+        dirs[:] = sorted(kept)
+        for f in files:
+            if not f.startswith("."):
+                found.append((here / f, _reason_not_regular(here / f)))
+    return sorted(found)
 
 
 def collect_files(paths: Iterable[Path], manifest: Path | None = None) -> list[Upload]:
-    """Files under the given paths, recursively, in a stable order; hidden files skipped.
+    """Files under the given paths, in a stable order, each with the manifest that governs it.
 
-    Per-file options come from `manifest`, or else from a `kb-manifest.csv` at the top of a
-    folder being ingested, so `kb ingest samples/` can never open a restricted document to
-    everyone by forgetting an option. Manifests themselves are not ingested.
+    The manifest of a file is `manifest` when given (read as if it sat at the ingest root),
+    or else the nearest kb-manifest.csv above the file (ingest.manifest explains why up to
+    the filesystem root), however the ingest was started: one file, its folder or a parent.
+    Manifests are never documents. Links and special files are refused and reported. The
+    ingest root is the folder given, or a single file's own folder.
     """
-    manifests = [manifest] if manifest is not None else []
-    manifests += [
-        p / MANIFEST_NAME for p in paths if manifest is None and (p / MANIFEST_NAME).is_file()
-    ]
-    per_file: dict[str, DocumentOptions] = {}
-    for found_manifest in manifests:
-        per_file.update(read_manifest(found_manifest))
-    skip = {m.resolve() for m in manifests}
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden:
-                    found.append(child)
-        elif path.is_file():
-            found.append(path)
+    finder = ManifestFinder()
+    explicit = load_manifest(manifest) if manifest is not None else None
+    skip = {manifest.resolve()} if manifest is not None else set()
+    uploads: list[Upload] = []
+    seen: set[Path] = set()
+    for given in paths:
+        if given.is_symlink():
+            uploads.append(_refused(given, given.parent, _reason_not_regular(given) or "link"))
+            continue
+        if given.is_dir():
+            root, entries = given, _walk(given)
+        elif given.exists():
+            root, entries = given.parent, [(given, _reason_not_regular(given))]
         else:
-            raise KBError(f"no such file or folder: {path}")
-    return [
-        Upload(p.name, path=p, options=per_file.get(safe_name(p.name).lower()))
-        for p in found
-        if p.resolve() not in skip
-    ]
+            raise KBError(f"no such file or folder: {given}")
+        for path, reason in entries:
+            if reason is not None:
+                uploads.append(_refused(path, root, reason))
+                continue
+            absolute = path.absolute()
+            if is_manifest_name(path.name) or absolute.resolve() in skip or absolute in seen:
+                continue
+            seen.add(absolute)
+            relative = path.relative_to(root).as_posix()
+            if explicit is not None:
+                governing: Manifest | None = explicit
+                entry = explicit.entry_for(relative)
+            else:
+                governing = finder.nearest(absolute)
+                entry = (
+                    governing.entry_for(absolute.relative_to(governing.folder).as_posix())
+                    if governing is not None
+                    else None
+                )
+            uploads.append(
+                Upload(
+                    relative,
+                    path=path,
+                    options=entry.options if entry else None,
+                    manifest=governing.path if governing else None,
+                    document_id=entry.document_id if entry else None,
+                    located=True,
+                )
+            )
+    return uploads
+
+
+def _bad_upload_name(name: str) -> str | None:
+    """Why an uploaded file's name is refused: it must be a plain file name, as browsers send."""
+    if name.strip() != safe_name(name) or name.strip() in (".", ".."):
+        return (
+            f"the file name {name[:80]!r} holds folders, '..' or a leading dot; "
+            "upload the file under its own plain name"
+        )
+    if any(ord(c) < 32 for c in name):
+        return "the file name holds control characters; rename the file and upload it again"
+    return None
+
+
+def prepare_uploads(uploads: Sequence[Upload]) -> list[Upload]:
+    """Every upload located and governed before anything is read.
+
+    - a file given by path but not found by collect_files gets its manifest the same way;
+    - a kb-manifest.csv among uploaded bytes is the batch's manifest (never a document) and
+      governs the other uploaded files of the batch;
+    - an uploaded name that is not a plain file name is refused.
+    """
+    batch_manifest: Manifest | None = None
+    for upload in uploads:
+        if upload.data is not None and upload.path is None and is_manifest_name(upload.name):
+            text = upload.data.decode("utf-8-sig", errors="replace")
+            entries = parse_manifest(text, f"{MANIFEST_NAME} (uploaded)")
+            merged = {**(batch_manifest.entries if batch_manifest else {}), **entries}
+            batch_manifest = Manifest(Path(MANIFEST_NAME), merged)
+    prepared: list[Upload] = []
+    for upload in uploads:
+        if upload.located or upload.refused:
+            prepared.append(upload)
+        elif upload.path is not None:
+            if is_manifest_name(upload.path.name):
+                continue
+            located = collect_files([upload.path])
+            prepared += [replace(u, options=u.options or upload.options) for u in located]
+        elif is_manifest_name(upload.name):
+            continue
+        elif (reason := _bad_upload_name(upload.name)) is not None:
+            shown = "".join(c for c in upload.name if ord(c) >= 32)[:255] or "unnamed"
+            prepared.append(replace(upload, name=shown, refused=reason))
+        elif batch_manifest is not None:
+            entry = batch_manifest.entry_for(upload.name)
+            prepared.append(
+                replace(
+                    upload,
+                    name=upload.name.strip(),
+                    options=entry.options if entry else upload.options,
+                    manifest=batch_manifest.path,
+                    document_id=entry.document_id if entry else None,
+                )
+            )
+        else:
+            prepared.append(replace(upload, name=upload.name.strip()))
+    return prepared
 
 
 def document_id_for(name: str) -> str:
-    """A readable id from a file name: 'Lost Card (v2).pdf' -> 'lost-card-v2'."""
-    stem = Path(safe_name(name)).stem
+    """A readable id from a file's name or relative path.
+
+    'Lost Card (v2).pdf' -> 'lost-card-v2'; 'cards/Lost Card.pdf' -> 'cards-lost-card' (a
+    file at the ingest root keeps the id its bare name always gave)."""
+    relative = PurePosixPath(name.replace("\\", "/"))
+    parts = [p for p in relative.parts if p not in ("", ".", "..", "/")]
+    if not parts:
+        parts = [safe_name(name)]
+    stem = "/".join([*parts[:-1], Path(safe_name(parts[-1])).stem])
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")[:60]
     if not slug:
@@ -118,6 +292,21 @@ def _stated_metadata_changed(info: DocumentInfo, options: DocumentOptions) -> Do
     return None if updated == info else updated
 
 
+def merge_options(batch: DocumentOptions, file: DocumentOptions | None) -> DocumentOptions:
+    """A file's own options (its manifest row) over the batch's, field by field."""
+    if file is None:
+        return batch
+    return DocumentOptions(
+        category=file.category or batch.category,
+        effective_date=file.effective_date or batch.effective_date,
+        expiry_date=file.expiry_date or batch.expiry_date,
+        groups=file.groups or batch.groups,
+        owner=file.owner or batch.owner,
+        review_by=file.review_by or batch.review_by,
+        replaces=file.replaces or batch.replaces,
+    )
+
+
 class IngestRun:
     """One batch: owns the per-file logic; `KnowledgeBase.write` owns atomicity."""
 
@@ -125,12 +314,23 @@ class IngestRun:
         self.kb = kb
         self.options = options
         self.chunks_embedded = 0
+        settings = kb.settings
+        self.limits = ParseLimits(
+            max_unzipped_mb=settings.max_unzipped_mb,
+            max_zip_entries=settings.max_zip_entries,
+            max_pdf_pages=settings.max_pdf_pages,
+        )
+        self.parser = shared_worker(settings.parse_memory_mb, settings.parse_timeout_seconds)
 
     def ingest_file(self, session: WriteSession, upload: Upload) -> FileReport:
         started = time.perf_counter()
-        name = safe_name(upload.name)
+        name = upload.name
         try:
-            report = self._ingest(session, upload, name, upload.options or self.options)
+            if upload.refused is not None:
+                raise DocumentError(upload.refused)
+            report = self._ingest(
+                session, upload, name, merge_options(self.options, upload.options)
+            )
         except DocumentError as e:
             report = FileReport(name, FileStatus.FAILED, reason=e.reason)
         except KBError as e:
@@ -154,11 +354,15 @@ class IngestRun:
         data = upload.read()
         digest = hashlib.sha256(data).hexdigest()
         registry = session.registry
-        existing = (
-            registry.document_row(options.replaces)
-            if options.replaces
-            else registry.find_by_source(name.lower())
-        )
+        source_key = name.lower()
+        if options.replaces:
+            existing = registry.document_row(options.replaces)
+        elif upload.document_id:
+            existing = registry.document_row(upload.document_id) or registry.find_by_source(
+                source_key
+            )
+        else:
+            existing = registry.find_by_source(source_key)
         document_id = existing["document_id"] if existing else None
         if document_id and existing["current_version"] is not None:
             current = registry.document_info(document_id)
@@ -185,10 +389,27 @@ class IngestRun:
                 twin["document_id"],
                 reason=f"same content as {twin['source_name']} ({twin['document_id']}); not added twice",
             )
-        parsed = parse_bytes(data, name, max_bytes=max_bytes)
+        parsed = self.parser.parse(data, safe_name(name), max_bytes=max_bytes, limits=self.limits)
         previous = registry.document_info(document_id) if document_id else None
-        document_id = document_id or registry.new_document_id(document_id_for(name))
+        document_id = document_id or registry.new_document_id(
+            upload.document_id or document_id_for(name)
+        )
         version = registry.latest_version(document_id) + 1
+        groups, group_source = choose_groups(
+            manifest_groups=upload.options.groups if upload.options else None,
+            stated_groups=self.options.groups,
+            previous_groups=previous.groups if previous else None,
+            governed=upload.manifest is not None,
+            default_group=settings.default_group,
+        )
+        notice = None
+        if group_source == GroupSource.DEFAULT:
+            notice = (
+                f"not covered by {MANIFEST_NAME if upload.manifest is None else upload.manifest.name}: "
+                f"given the default group '{settings.default_group}' (KB_DEFAULT_GROUP); "
+                "list it in the manifest with its groups to open it"
+            )
+            logger.warning("%s: %s", name, notice)
         info = DocumentInfo(
             document_id=document_id,
             version=version,
@@ -199,7 +420,7 @@ class IngestRun:
             category=options.category or infer_category(parsed),
             effective_date=options.effective_date or parsed.effective_date,
             expiry_date=options.expiry_date or parsed.expiry_date,
-            groups=options.groups or (previous.groups if previous else (EVERYONE,)),
+            groups=groups,
             owner=options.owner or parsed.owner or (previous.owner if previous else None),
             review_by=options.review_by or (previous.review_by if previous else None),
         )
@@ -221,7 +442,7 @@ class IngestRun:
             if previous is not None and existing["current_version"] is not None:
                 stale = registry.chunk_ids(document_id, existing["current_version"])
             # A replacement keeps the document's identity (its original file name).
-            registry.upsert_document(info, existing["source_key"] if existing else name.lower())
+            registry.upsert_document(info, existing["source_key"] if existing else source_key)
             registry.add_version(info, digest, chunks, parsed.page_count, len(data), original)
             registry.add_terms([(c.chunk_id, " ".join(tokenize(c.text))) for c in chunks])
             session.index.delete(stale)
@@ -238,7 +459,9 @@ class IngestRun:
         registry.db.execute("RELEASE file")
         session.changed = True
         status = FileStatus.UPDATED if existing is not None else FileStatus.ADDED
-        return FileReport(name, status, document_id, version, len(chunks), parsed.page_count)
+        return FileReport(
+            name, status, document_id, version, len(chunks), parsed.page_count, reason=notice
+        )
 
 
 def ingest_uploads(
@@ -254,6 +477,7 @@ def ingest_uploads(
     `on_file` runs in the write transaction after each file (e.g. to stage its audit row, so
     the row commits with the change: kb.audit.stage)."""
     started = time.perf_counter()
+    uploads = prepare_uploads(uploads)
     run = IngestRun(kb, options or DocumentOptions())
     reports: list[FileReport] = []
     for start in range(0, len(uploads), checkpoint_every):

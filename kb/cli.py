@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--manifest",
         type=Path,
-        help="CSV of per-file category/dates/groups (default: kb-manifest.csv in a folder given)",
+        help="CSV of per-file category/dates/groups/id for every file of this ingest (default: "
+        "the nearest kb-manifest.csv above each file)",
     )
     ingest.add_argument("--no-progress", action="store_true")
 

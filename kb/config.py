@@ -29,6 +29,38 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(default=32, gt=0)
     max_file_mb: float = Field(default=50.0, gt=0, description="Larger files are refused.")
+    default_group: str = Field(
+        default="unclassified",
+        min_length=1,
+        description="Access group of a new file that a kb-manifest.csv governs but gives no "
+        "groups (not listed, or an empty groups cell). By default a group nobody holds: a file "
+        "the knowledge team forgot to list stays closed, and the ingest report says so, "
+        "until the manifest lists it. 'everyone' opens such files instead.",
+    )
+    max_unzipped_mb: float = Field(
+        default=200.0,
+        gt=0,
+        description="An Office file (.docx/.pptx/.xlsx) whose parts would unpack to more is "
+        "refused before parsing (zip bombs).",
+    )
+    max_zip_entries: int = Field(
+        default=10_000, gt=0, description="An Office file with more parts is refused."
+    )
+    max_pdf_pages: int = Field(
+        default=2_000, gt=0, description="A PDF with more pages is refused before parsing."
+    )
+    parse_memory_mb: int = Field(
+        default=3072,
+        ge=512,
+        description="Address-space cap of the process that parses files (the parsers alone "
+        "take about 1.2 GB of it); a file needing more is reported and skipped.",
+    )
+    parse_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Parsing one file longer than this stops it; the file is reported and "
+        "skipped, the rest of the batch goes on.",
+    )
     chunk_max_chars: int = Field(
         default=900, ge=200, description="Target passage size; CJK characters count double."
     )

@@ -143,8 +143,10 @@ def test_oversized_file_is_refused_before_reading(embedder, tmp_path):
 
 def test_upload_names_are_never_paths(services, tmp_path):
     upload = Upload("../../etc/evil/../lost-card.md", data=LOST_CARD.encode())
-    report = services.ingest([upload])
-    assert report.files[0].source_name == "lost-card.md"
+    report = services.ingest([upload, Upload("lost-card.md", data=LOST_CARD.encode())])
+    refused, plain = report.files
+    assert refused.status == FileStatus.FAILED and "folders" in (refused.reason or "")
+    assert plain.status == FileStatus.ADDED and plain.source_name == "lost-card.md"
     originals = list(services.settings.originals_dir.iterdir())
     assert len(originals) == 1 and originals[0].parent == services.settings.originals_dir
 
