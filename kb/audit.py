@@ -149,25 +149,35 @@ def default_key_file(audit_path: Path) -> Path:
 
 
 def _load_or_create_key(key_file: Path) -> tuple[bytes, bool]:
-    """The key in `key_file` and whether this call created it (0600, 32 random bytes)."""
-    try:
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(key_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_MODE)
-    except FileExistsError:
-        text = key_file.read_text(encoding="ascii").strip()
+    """The key in `key_file` and whether this call created it (0600, 32 random bytes).
+
+    A new key is written to a private temporary file and linked into place, so a process
+    starting at the same moment reads either no key file or a whole one."""
+    if not key_file.exists():
         try:
-            key = bytes.fromhex(text)
-        except ValueError:
-            key = b""
-        if len(key) < 32:
-            raise KBError(f"the audit key file {key_file} is not a 64-digit hex key") from None
-        return key, False
-    except OSError as e:
-        raise KBError(f"cannot create the audit key file {key_file}: {e}") from e
-    key = secrets.token_bytes(32)
-    with os.fdopen(descriptor, "w", encoding="ascii") as file:
-        file.write(key.hex() + "\n")
-    return key, True
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_bytes(32)
+            draft = key_file.with_name(f".{key_file.name}.{secrets.token_hex(4)}")
+            descriptor = os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_MODE)
+            with os.fdopen(descriptor, "w", encoding="ascii") as file:
+                file.write(key.hex() + "\n")
+            try:
+                os.link(draft, key_file)  # fails if another process made the key first
+                return key, True
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        except OSError as e:
+            raise KBError(f"cannot create the audit key file {key_file}: {e}") from e
+    text = key_file.read_text(encoding="ascii").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < 32:
+        raise KBError(f"the audit key file {key_file} is not a 64-digit hex key") from None
+    return key, False
 
 
 class AuditLog:

@@ -25,6 +25,7 @@ st.dataframe(
             t("Role"): t(u.role),
             t("Groups"): ", ".join(u.groups),
             t("Disabled"): u.disabled,
+            t("Locked out"): services.users.locked_until(u.name) is not None,
         }
         for u in services.users.list()
     ],

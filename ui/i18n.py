@@ -161,6 +161,7 @@ ZH: dict[str, str] = {
     "At least 12 characters, not the user name, not a common password. Leave empty for an account that signs in only with the identity provider.": "至少 12 个字符，不能包含用户名，不能是常见密码。留空则该账户只能通过身份提供方登录。",
     "{name} is locked out after failed sign-ins.": "{name} 因多次登录失败已被锁定。",
     "Unlock account": "解锁账户",
+    "Locked out": "已锁定",
     "Unlocked {name}.": "已解锁 {name}。",
     # insights
     "Reading agents' questions...": "正在读取坐席的提问……",

