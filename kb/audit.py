@@ -274,8 +274,12 @@ class AuditLog:
 
     def deliver(self, db: sqlite3.Connection) -> int:
         """Write the events staged in `db` (see `stage`) into the trail, each once; how many
-        were written."""
-        db.execute(_OUTBOX)
+        were written. Reads only, unless something is staged: starting up while another
+        process holds the registry's write lock (a long ingest) does not wait for it."""
+        if not db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_outbox'"
+        ).fetchone():
+            return 0  # nothing was ever staged here
         written = 0
         for key, at, actor, action, body in db.execute(
             "SELECT key, at, user, action, details FROM audit_outbox ORDER BY rowid"

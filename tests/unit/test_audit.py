@@ -254,3 +254,27 @@ def test_processes_starting_together_share_one_key(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kb", "kb.audit-key"]  # no drafts
     for log in logs:
         log.close()
+
+
+def test_staged_events_are_delivered_once_and_delivery_only_reads_when_none_are(tmp_path):
+    from kb.audit import stage
+
+    audit = trail(tmp_path, 0)
+    registry = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None, timeout=0.1)
+    writer = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None)
+    writer.execute("CREATE TABLE documents (id TEXT)")
+    writer.execute("BEGIN IMMEDIATE")  # a long ingest in another process holds the lock
+    assert audit.deliver(registry) == 0  # no wait, no "database is locked"
+    stage(writer, "kim", "deletion", document="fees")
+    assert audit.deliver(registry) == 0  # not committed yet: not a change, not an event
+    writer.execute("COMMIT")
+    writer.execute("BEGIN IMMEDIATE")
+    stage(writer, "kim", "metadata_edit", document="fees", owner="card 4539 1488 0343 6467")
+    writer.execute("ROLLBACK")  # a change that failed leaves no event
+    writer.close()
+    assert audit.deliver(registry) == 1
+    assert audit.deliver(registry) == 0
+    assert [(e.user, e.action) for e in audit.events()] == [("kim", "deletion")]
+    assert audit.verify() is None
+    registry.close()
+    audit.close()
