@@ -137,7 +137,7 @@ _SECRET_WORD = re.compile(
 )
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff20"
 _SECRET_VALUE = re.compile(
-    r"(?P<connector>(?:\s*(?:(?:is|was|are|were)(?![A-Za-z])|'s|’s|=|:|：|是|为|為|就是))*)"
+    r"(?P<connector>(?:\s*(?:(?:is|was|are|were)(?![A-Za-z0-9])|'s|’s|=|:|：|是|为|為|就是))*)"
     r"\s*(?:"
     r"(?P<quoted>[\"'“‘「『][^\"'”’」』\n]{1,100}[\"'”’」』])"
     rf"|(?P<digits>\d+(?:[ -]\d+)*(?![^\s{_CJK}]))"
@@ -324,7 +324,9 @@ def mask(text: str) -> Masked:
     return Masked(text, tuple(sorted((kind, n) for kind, n in found.items() if n)))
 
 
-_MAX_PASSES = 4
+_MAX_PASSES = 64
+"""A safety stop only: every pass that changes the text turns raw text into placeholders,
+which are never masked again, so the passes end long before."""
 
 
 def _mask_once(text: str, found: Counter[str]) -> str:

@@ -237,6 +237,7 @@ def test_obfuscated_email_addresses_are_masked(email, context):
 @example(("PIN ", "4821"), ENGLISH[1])
 @example(("密码是", "Abc123"), CHINESE[0])
 @example(("驗證碼 ", "884213"), CHINESE[1])
+@example(("password ", "ARE0"), ENGLISH[0])  # "ARE" is a value here, not "are"
 def test_secrets_typed_in_free_text_are_masked_and_their_word_kept(secret, context):
     """Attack: an agent types what the customer reads out ("password is Hunter2!Secret", "PIN 4821", "验证码884213"); the value must not be stored, the word stays."""
     said, value = secret
@@ -304,6 +305,7 @@ PIECES = [
 
 @PROPERTY
 @given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join))
+@example("(555) 123-4567" * 7)  # each one only a phone once the one before it is masked
 def test_masking_masked_text_changes_nothing(text):
     once = mask(text)
     twice = mask(once.text)
