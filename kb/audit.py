@@ -25,6 +25,9 @@ someone who can read the key file as the service account: a bank should keep the
 HSM or a secret store (the app asks it for MACs, never sees the key) and export signed
 checkpoints to write-once storage, which also catches the one thing a seal in the same
 database cannot: rolling the whole file back to an older copy with its older, valid seal.
+`kb audit --checkpoint FILE` writes such a signed checkpoint (the head's id and hash, the
+number of events, the time, their HMAC); `kb audit --verify --against FILE` shows whether the
+trail still holds that head.
 
 **Audit rows that commit with their change.** The registry and the audit trail are two
 SQLite files, so one transaction cannot hold both. A change that must not exist without its
@@ -396,6 +399,54 @@ class AuditLog:
                 "deleted or inserted"
             )))  # fmt: skip
         return found
+
+    def checkpoint(self) -> dict[str, Any]:
+        """A signed record of the trail's head now, to keep outside this machine (write-once
+        storage, a ticket, an e-mail to the security team): `check_checkpoint` later shows
+        that the trail still holds that head, which a seal inside the database cannot show
+        if the whole file was rolled back to an older copy."""
+        head = self.db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        head_id, head_hash = (int(head[0]), head[1]) if head else (0, "")
+        events = int(self.db.execute("SELECT count(*) FROM audit").fetchone()[0])
+        at = _now()
+        mac = hmac.new(
+            self._key,
+            f"checkpoint\x1f{head_id}\x1f{head_hash}\x1f{events}\x1f{at}".encode(),
+            hashlib.sha256,
+        ).hexdigest()
+        return {"at": at, "head_id": head_id, "head_hash": head_hash, "events": events, "mac": mac}
+
+    def check_checkpoint(self, checkpoint: dict[str, Any]) -> list[AuditProblem]:
+        """What is wrong with the trail against a checkpoint taken earlier (empty: it still
+        holds the checkpointed head, unchanged, and at least as many events)."""
+        try:
+            head_id, head_hash = int(checkpoint["head_id"]), str(checkpoint["head_hash"])
+            events, at, mac = int(checkpoint["events"]), str(checkpoint["at"]), checkpoint["mac"]
+        except (KeyError, TypeError, ValueError):
+            return [AuditProblem(0, "checkpoint", "the checkpoint is not one `kb audit` wrote")]
+        expected = hmac.new(
+            self._key,
+            f"checkpoint\x1f{head_id}\x1f{head_hash}\x1f{events}\x1f{at}".encode(),
+            hashlib.sha256,
+        ).hexdigest()
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, expected):
+            return [AuditProblem(0, "checkpoint", (
+                f"the checkpoint of {at} does not carry this trail's MAC: it was altered, or "
+                "belongs to another trail or key"
+            ))]  # fmt: skip
+        row = self.db.execute("SELECT hash FROM audit WHERE id = ?", (head_id,)).fetchone()
+        count = int(self.db.execute("SELECT count(*) FROM audit").fetchone()[0])
+        if head_id and (row is None or row[0] != head_hash):
+            return [AuditProblem(head_id, "rollback", (
+                f"the checkpoint of {at} saw event {head_id} "
+                + ("but the trail no longer holds it" if row is None else "with another hash")
+                + ": the trail was rolled back or rewritten since"
+            ))]  # fmt: skip
+        if count < events:
+            return [AuditProblem(head_id, "rollback", (
+                f"the checkpoint of {at} counted {events} events, the trail now holds {count}"
+            ))]  # fmt: skip
+        return []
 
     def verify(self) -> int | None:
         """None if the trail is intact; else the event of the first problem (0 when no event

@@ -191,6 +191,20 @@ def _parser() -> argparse.ArgumentParser:
         "--verify", action="store_true", help="check the hash chain and the sealed head"
     )
     audit.add_argument(
+        "--against",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CHECKPOINT",
+        help="with --verify: also check the trail still holds this checkpoint's head",
+    )
+    audit.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="FILE",
+        help="write a signed checkpoint of the trail's head to FILE (keep it elsewhere)",
+    )
+    audit.add_argument(
         "--reseal",
         metavar="REASON",
         help="after investigating what --verify reported: record why, and seal the trail as is",
@@ -757,6 +771,12 @@ def _audit(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
 
     if args.verify:
         problems = services.audit.problems()
+        for path in args.against:
+            try:
+                checkpoint = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                raise KBError(f"cannot read the checkpoint {path}: {e}") from e
+            problems += services.audit.check_checkpoint(checkpoint)
         if not problems:
             print("audit trail intact")
             return 0
@@ -764,6 +784,11 @@ def _audit(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
+    if args.checkpoint:
+        checkpoint = services.audit.checkpoint()
+        args.checkpoint.write_text(json.dumps(checkpoint, indent=2) + "\n", encoding="utf-8")
+        print(f"checkpoint of event {checkpoint['head_id']} written to {args.checkpoint}")
+        return 0
     if args.reseal:
         event = services.audit.reseal("cli", args.reseal)
         print(f"resealed the audit trail at event {event.id}")

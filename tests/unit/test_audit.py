@@ -278,3 +278,42 @@ def test_staged_events_are_delivered_once_and_delivery_only_reads_when_none_are(
     assert audit.verify() is None
     registry.close()
     audit.close()
+
+
+@security
+def test_rolling_the_trail_back_to_an_older_copy_is_caught_by_a_checkpoint(
+    tmp_path, monkeypatch, capsys
+):
+    """Attack: replace audit.sqlite with an older backup (its seal is valid for it)."""
+    from kb.cli import main
+
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "kb"))
+    audit = trail(tmp_path, 3)
+    older = sqlite3.connect(tmp_path / "older.sqlite")
+    audit.db.backup(older)
+    older.close()
+    for number in range(3):
+        audit.record("kim", "deletion", document=f"doc-{number}")
+    audit.close()
+    assert main(["audit", "--checkpoint", str(tmp_path / "checkpoint.json")]) == 0
+    for path in (tmp_path / "kb").glob("audit.sqlite*"):
+        path.unlink()
+    (tmp_path / "older.sqlite").rename(tmp_path / "kb" / "audit.sqlite")
+    assert main(["audit", "--verify"]) == 0  # the older copy is consistent in itself...
+    capsys.readouterr()
+    checkpoint = str(tmp_path / "checkpoint.json")
+    assert main(["audit", "--verify", "--against", checkpoint]) == 1  # ...but not the trail
+    said = capsys.readouterr().err
+    assert "event 6: [rollback] the checkpoint of" in said
+    assert "saw event 6 but the trail no longer holds it" in said
+
+
+def test_a_checkpoint_holds_while_the_trail_grows_and_must_carry_the_key(tmp_path):
+    audit = trail(tmp_path, 2)
+    checkpoint = audit.checkpoint()
+    audit.record("ana", "sign_out")
+    assert audit.check_checkpoint(checkpoint) == []
+    forged = {**checkpoint, "head_id": 1}
+    assert [p.check for p in audit.check_checkpoint(forged)] == ["checkpoint"]
+    assert [p.check for p in audit.check_checkpoint({"at": "x"})] == ["checkpoint"]
+    audit.close()
