@@ -397,7 +397,7 @@ def _forget_query_vectors(services: object) -> None:
     """Empty the retriever's cache of query embeddings (if it has one), so a question asked
     twice (with and without history) is timed the same way both times."""
     cache = getattr(getattr(services, "retriever", None), "_vectors", None)
-    if isinstance(cache, dict):
+    if cache is not None and hasattr(cache, "clear"):
         cache.clear()
 
 

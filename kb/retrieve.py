@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,6 +158,41 @@ class _Catalog:
             return self._selectors[key]
 
 
+class VectorCache:
+    """Query embeddings by text, the most recently used `size` kept (thread-safe).
+
+    Sized for many asks at once (50 live calls each embed a question and its call context
+    per customer turn); 4096 vectors of 384 floats are 6 MB."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def get_many(
+        self, texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray]
+    ) -> list[np.ndarray]:
+        """The vectors of `texts`, the ones not kept embedded in one batch by `embed`."""
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for text in found:
+                self._vectors.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            for text, vector in zip(missing, embed(missing), strict=True):
+                found[text] = vector
+            with self._lock:
+                for text in missing:
+                    self._vectors[text] = found[text]
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        return [found[t] for t in texts]
+
+
 class HybridRetriever:
     """Dense + lexical search over one knowledge base, fused and filtered by scope."""
 
@@ -172,7 +208,7 @@ class HybridRetriever:
         self.reranker = reranker
         self.lexical = LexicalIndex(kb.registry.db)
         self._catalog: tuple[int, _Catalog] | None = None
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors = VectorCache()
         self._lock = threading.Lock()
         self._spelling: tuple[int, SpellFix] | None = None
 
@@ -389,14 +425,9 @@ class HybridRetriever:
         return 0.2 if words <= found else 1.0
 
     def _query_vector(self, text: str) -> np.ndarray:
-        """The query's embedding; the last few are kept, since one ask embeds it up to 3 times."""
-        cached = self._vectors.get(text)
-        if cached is None:
-            cached = self.kb.embedder.embed_query(text)
-            if len(self._vectors) > 64:
-                self._vectors.clear()
-            self._vectors[text] = cached
-        return cached
+        """The query's embedding, kept (VectorCache): one ask uses it up to three times, and
+        under load a small cache emptied when full dropped vectors in the middle of asks."""
+        return self._vectors.get_many([text], self.kb.embedder.embed_queries)[0]
 
     def _rerank(self, text: str, fused: list[tuple[str, float]]) -> list[tuple[str, float]]:
         assert self.reranker is not None

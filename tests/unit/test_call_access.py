@@ -39,3 +39,44 @@ def test_the_agent_a_call_was_opened_for_may_drive_it_and_sees_it_listed(session
 
     sessions.end(own.call_id, ana)
     assert [c.call_id for c in sessions.list_open(ana)] == [for_ana.call_id]
+
+
+def test_only_a_customer_turn_searches_again_the_agent_s_turns_keep_the_screen(tmp_path):
+    """Suggestions answer what the customer said: an agent turn brings the alerts up to date
+    and leaves the suggestions (and the search) alone; the next customer turn searches with
+    the agent's words as context."""
+    from kb.calls import NewTurn, Speaker
+    from kb.types import Answer, AnswerStatus, Query
+
+    asked: list[Query] = []
+
+    def ask(query: Query) -> Answer:
+        asked.append(query)
+        return Answer(query.text, query.text, AnswerStatus.NOT_COVERED, 0.1)
+
+    detector = SimpleNamespace(detect=lambda turns: [])
+    services = SimpleNamespace(
+        audit=AuditLog(tmp_path / "audit.sqlite"), ask=ask, escalation_detector=lambda: detector
+    )
+    sessions = CallSessions(services, CallStore(tmp_path / "calls.sqlite"))  # type: ignore[arg-type]
+    caller = Caller("api:stt", None, ())
+    call = sessions.open(caller)
+    try:
+        first = sessions.add_turns(
+            call.call_id, caller, [NewTurn(Speaker.CUSTOMER, "my card was stolen in Spain")]
+        )
+        after_agent = sessions.add_turns(
+            call.call_id, caller, [NewTurn(Speaker.AGENT, "I am sorry, let me block it now")]
+        )
+        assert len(asked) == 1
+        assert (after_agent.turn_count, after_agent.question) == (2, first.question)
+        assert sessions.assist(call.call_id, caller) == after_agent  # nothing stale
+        sessions.add_turns(call.call_id, caller, [NewTurn(Speaker.CUSTOMER, "can I get cash?")])
+        assert len(asked) == 2
+        assert [t.text for t in asked[1].history] == [
+            "my card was stolen in Spain",
+            "I am sorry, let me block it now",
+        ]
+    finally:
+        sessions.close()
+        services.audit.close()

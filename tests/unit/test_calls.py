@@ -318,3 +318,24 @@ def test_simulator_prints_what_changed_on_screen():
     assert "  + B (1 steps); why: -" in lines and "      1. Do" in lines and "  - A" in lines
     assert any(line.startswith("  ! HIGH r (turn 2") for line in lines)
     assert changes(second, second) == []
+
+
+def test_vector_cache_embeds_each_text_once_and_forgets_the_least_recently_used():
+    import numpy as np
+
+    from kb.retrieve import VectorCache
+
+    calls: list[list[str]] = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return np.array([[float(len(t))] for t in texts], dtype=np.float32)
+
+    cache = VectorCache(size=2)
+    first = cache.get_many(["a", "bb", "a"], embed)
+    assert [float(v[0]) for v in first] == [1.0, 2.0, 1.0]
+    assert calls == [["a", "bb"]]  # one batch, each text once
+    cache.get_many(["a"], embed)  # "a" is now the most recent
+    cache.get_many(["ccc"], embed)  # over the size: "bb" goes
+    cache.get_many(["a", "bb"], embed)
+    assert calls[-1] == ["bb"]
