@@ -137,7 +137,7 @@ _SECRET_WORD = re.compile(
 )
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff20"
 _SECRET_VALUE = re.compile(
-    r"(?P<connector>(?:\s*(?:(?:is|was|are|were)(?![A-Za-z0-9])|'s|’s|=|:|：|是|为|為|就是))*)"
+    r"(?P<connector>(?:\s*(?:(?:is|was|are|were|'s|’s)(?=[\s:：=])|=|:|：|是|为|為|就是))*)"
     r"\s*(?:"
     r"(?P<quoted>[\"'“‘「『][^\"'”’」』\n]{1,100}[\"'”’」』])"
     rf"|(?P<digits>\d+(?:[ -]\d+)*(?![^\s{_CJK}]))"

@@ -238,6 +238,7 @@ def test_obfuscated_email_addresses_are_masked(email, context):
 @example(("密码是", "Abc123"), CHINESE[0])
 @example(("驗證碼 ", "884213"), CHINESE[1])
 @example(("password ", "ARE0"), ENGLISH[0])  # "ARE" is a value here, not "are"
+@example(("password ", "ARE!0"), ENGLISH[1])
 def test_secrets_typed_in_free_text_are_masked_and_their_word_kept(secret, context):
     """Attack: an agent types what the customer reads out ("password is Hunter2!Secret", "PIN 4821", "验证码884213"); the value must not be stored, the word stays."""
     said, value = secret
