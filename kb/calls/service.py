@@ -217,13 +217,19 @@ class CallSessions:
     # ------------------------------------------------------------------ live updates
 
     def version(self, call_id: str) -> int | None:
-        """The version of the call's current snapshot in this process: 0 when none has been
-        computed yet, None once the call has ended. Takes no lock (a dictionary read), so
-        an event stream can poll it while a snapshot is being computed."""
+        """The version of the call's current snapshot in this process: None once the call
+        has ended, 0 when no snapshot has been computed here yet, -1 when another process
+        (the app's Live call page beside the API) has added turns since. Takes no lock (two
+        small reads of the call store), so an event stream can poll it while a snapshot is
+        being computed, and it sees what the page did as well as what the API did."""
+        if self.store.call(call_id).status == CallStatus.ENDED:
+            return None
         snapshot = self._snapshots.get(call_id)
-        if snapshot is not None:
-            return snapshot.version
-        return None if self.store.call(call_id).status == CallStatus.ENDED else 0
+        if snapshot is None:
+            return 0
+        if snapshot.turn_count != self.store.turn_count(call_id):
+            return -1
+        return snapshot.version
 
     # ------------------------------------------------------------------ handoff
 

@@ -297,6 +297,54 @@ def test_events_stream_a_snapshot_when_turns_arrive(api):
     assert received[-1]["suggestions"]
 
 
+def test_events_also_carry_turns_and_the_end_from_the_app_s_own_process(api):
+    """The agent types a turn on the Live call page (another process, same call store) and
+    ends the call there: the API's event stream sees both."""
+    import datetime as dt
+
+    from kb.calls import CallStore, Speaker
+
+    _, services, _ = api
+    with client(api) as http:
+        call_id = http.post("/v1/calls").json()["call_id"]
+    received: list[dict] = []
+
+    def listen() -> None:
+        with (
+            client(api) as http,
+            http.stream("GET", f"/v1/calls/{call_id}/events", timeout=120) as stream,
+        ):
+            event = None
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    received.append({"event": event, **json.loads(line[6:])})
+                    if event == "end":
+                        return
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    deadline = time.monotonic() + 30
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    page = CallStore(services.settings.data_dir / "calls.sqlite")  # the page's own connection
+    try:
+        page.add_turns(call_id, [(Speaker.CUSTOMER, "My card was stolen abroad", None)])
+        deadline = time.monotonic() + 120
+        while not any(r.get("turn_count") == 1 for r in received):
+            assert time.monotonic() < deadline, received
+            time.sleep(0.1)
+        page.end(call_id, {"call_id": call_id}, dt.datetime.now(dt.UTC))
+        listener.join(timeout=60)
+    finally:
+        page.close()
+    assert not listener.is_alive()
+    typed = next(r for r in received if r.get("turn_count") == 1)
+    assert typed["event"] == "assist" and typed["suggestions"]
+    assert received[-1]["event"] == "end"
+
+
 # ---------------------------------------------------------------------- chatbot handoff
 
 
