@@ -146,6 +146,8 @@ _SECRET_VALUE = re.compile(
     re.IGNORECASE,
 )
 _TRAILING = ".,;:!?)]}'\"”’"
+_OPENING = "([{<（【「『"
+_RANGE = re.compile(r"\d{1,2}\s?-\s?\d{1,2}")  # "8-20 characters" is a rule, not a value
 # Words that say something about a password rather than being one ("the password is wrong").
 _DESCRIBING = frozenset(
     {
@@ -229,7 +231,7 @@ def _secret_value(text: str, start: int, numeric: bool) -> tuple[int, int] | Non
         return found.span("quoted")
     if found.group("digits"):
         digits = re.sub(r"\D", "", found.group("digits"))
-        if len(digits) >= 3:
+        if len(digits) >= 3 and not _RANGE.fullmatch(found.group("digits")):
             return found.span("digits")
         return None
     value_start, value_end = found.span("token")
@@ -237,8 +239,8 @@ def _secret_value(text: str, start: int, numeric: bool) -> tuple[int, int] | Non
     stripped = value.rstrip(_TRAILING)
     value_end -= len(value) - len(stripped)
     value = stripped
-    if not value or value.startswith("[") or PLACEHOLDER.search(value):
-        return None
+    if not any(c.isalnum() for c in value) or value[0] in _OPENING or PLACEHOLDER.search(value):
+        return None  # "passcode | Balances", "password (8-20 characters)", "PIN [secret]"
     has_digit = any(c.isdigit() for c in value)
     if numeric:
         return (value_start, value_end) if has_digit else None
