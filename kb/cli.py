@@ -403,6 +403,8 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
     from kb.errors import QuestionTooLongError
     from kb.render import answer_record, answer_text
 
+    if args.question:
+        services.check_question(args.question)  # before anything is loaded or searched
     if not services.documents():
         raise KBError(
             f"the knowledge base in {services.settings.data_dir} has no documents yet: "
@@ -432,9 +434,10 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
                     ) from e
                 history = _turns(item.get("history"), f"{args.batch}, line {number}")
                 try:
-                    answer = services.ask(replace(base, text=question, history=history), user=who)
+                    services.check_question(question)
                 except QuestionTooLongError as e:
                     raise KBError(f"{args.batch}, line {number}: {e}") from e
+                answer = services.ask(replace(base, text=question, history=history), user=who)
                 out.write(
                     json.dumps(
                         {"id": item.get("id", number), **answer_record(answer)}, ensure_ascii=False

@@ -234,15 +234,10 @@ class Services:
         question (masked) and the documents shown go into the audit trail, and the question
         into the log the knowledge team's insights are built from.
 
-        A question over `question_max_chars` is refused (QuestionTooLongError, before any
-        work); one longer than the embedding model reads in one pass is searched by its
-        first part, and the answer's notices say so."""
-        limit = self.settings.question_max_chars
-        if len(query.text) > limit:
-            raise QuestionTooLongError(
-                f"the question is {len(query.text):,} characters long, over the limit of "
-                f"{limit:,}: ask about one thing at a time, in a sentence or two"
-            )
+        A question longer than the embedding model reads in one pass is searched by its
+        first part, and the answer's notices say so: a long text costs no more than that
+        (it used to be embedded whole, window by window, a minute for 100 kB). What people
+        type is limited before it gets here (check_question); a call's turn is not."""
         readable = self._readable_for_model(query.text)
         if readable == query.text:
             answer = self._answer(query, today)
@@ -266,6 +261,16 @@ class Services:
                 passages=shown,
             )
         return answer
+
+    def check_question(self, text: str) -> None:
+        """Refuse a question over `question_max_chars` with a message (QuestionTooLongError):
+        the limit of `kb ask`, the Ask page's box and the API's schema."""
+        limit = self.settings.question_max_chars
+        if len(text) > limit:
+            raise QuestionTooLongError(
+                f"the question is {len(text):,} characters long, over the limit of {limit:,}: "
+                "ask about one thing at a time, in a sentence or two"
+            )
 
     def _readable_for_model(self, text: str) -> str:
         """The start of `text` the embedding model reads in one pass (all of it, for an

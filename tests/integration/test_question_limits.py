@@ -24,17 +24,25 @@ def base(services):
 
 
 @pytest.mark.security
-def test_a_100_kb_question_is_refused_with_a_message_before_any_work(base):
-    """Attack: a 100 kB question (over a minute of embedding before) is sent to kb ask; it must be refused with a message, and nothing searched, logged or audited."""
-    with pytest.raises(QuestionTooLongError, match=r"over the limit of 2,000"):
-        base.ask(Query(HUGE), user="ana")
-    questions = sqlite3.connect(base.settings.questions_path).execute(
-        "SELECT count(*) FROM questions"
-    )
-    assert questions.fetchone()[0] == 0
-    assert not base.audit.events(action="question")
-    # At the limit it is answered.
-    assert base.ask(Query("overdraft fee? " + "x" * 1980)).question
+def test_a_100_kb_question_is_refused_with_a_message_saying_the_limit(base):
+    """Attack: a 100 kB question is typed (over a minute of embedding before); it must be refused with a message that says the limit."""
+    with pytest.raises(
+        QuestionTooLongError, match=r"100,000 characters long, over the limit of 2,000"
+    ):
+        base.check_question(HUGE[:100_000])
+    base.check_question("x" * base.settings.question_max_chars)  # at the limit: fine
+
+
+@pytest.mark.security
+def test_a_100_kb_text_that_reaches_ask_is_read_only_as_far_as_the_model_reads(base):
+    """Attack: a 100 kB customer turn reaches Services.ask through a live call; it must be searched by its start only, the agent told, and only the masked text logged."""
+    answer = base.ask(Query(HUGE + " card 4539 1488 0343 6467"), user="ana")
+    (notice,) = [n for n in answer.notices if getattr(n, "kind", "") == "question_cut"]
+    assert f"of {len(HUGE) + 25} characters were searched" in notice
+    assert len(answer.resolved_question) < 3000
+    stored = sqlite3.connect(base.settings.questions_path).execute("SELECT question FROM questions")
+    (question,) = stored.fetchone()
+    assert "4539" not in question and "[card ****6467]" in question
 
 
 def test_a_question_longer_than_the_model_reads_is_cut_for_the_search_and_the_agent_told(base):
