@@ -365,7 +365,7 @@ class IngestRun:
             existing = registry.find_by_source(source_key)
         document_id = existing["document_id"] if existing else None
         if document_id and existing["current_version"] is not None:
-            current = registry.document_info(document_id)
+            current = registry.head_info(document_id)  # the newest version, scheduled or not
             if registry.current_hash(document_id) == digest:
                 changed = _stated_metadata_changed(current, options)
                 if changed is None:
@@ -438,12 +438,13 @@ class IngestRun:
 
         registry.db.execute("SAVEPOINT file")
         try:
-            stale = []
-            if previous is not None and existing["current_version"] is not None:
-                stale = registry.chunk_ids(document_id, existing["current_version"])
             # A replacement keeps the document's identity (its original file name).
             registry.upsert_document(info, existing["source_key"] if existing else source_key)
-            registry.add_version(info, digest, chunks, parsed.page_count, len(data), original)
+            # Versions it replaces today leave the index; one in force until a scheduled
+            # version's effective date stays (kb.validity).
+            stale = registry.add_version(
+                info, digest, chunks, parsed.page_count, len(data), original
+            )
             registry.add_terms([(c.chunk_id, " ".join(tokenize(c.text))) for c in chunks])
             session.index.delete(stale)
             session.index.add(

@@ -18,6 +18,7 @@ knowledge base built by an earlier tokenizer is opened.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import sqlite3
@@ -364,6 +365,7 @@ class LexicalIndex:
             f"""
             SELECT c.chunk_id, c.version FROM chunks c
             JOIN documents d ON d.document_id = c.document_id
+            JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
             WHERE c.chunk_id IN ({marks}) AND {condition}
             """,
             (*rank, *params),
@@ -378,17 +380,16 @@ class LexicalIndex:
         allowed_params: Sequence[object],
         language: str | None = None,
     ) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score, higher is better) of current chunks passing the filter.
+        """(chunk id, BM25 score, higher is better) of live chunks passing the filter.
 
-        `allowed_sql` is a condition on `d` (documents) that the retriever builds from the
-        asking user's groups and the date and category filters.
+        `allowed_sql` is a condition on `d` (documents) and `v` (the chunk's version) that
+        the retriever builds from the asking user's groups and the date and category filters
+        (kb.retrieve.Scope.sql: a version's own dates say on which days it answers).
         """
         expression = _match_expression(tokens)
         if expression is None:
             return []
-        condition = (
-            f"d.current_version = c.version AND ({allowed_sql}) AND (? IS NULL OR c.language = ?)"
-        )
+        condition = f"v.status = 'current' AND ({allowed_sql}) AND (? IS NULL OR c.language = ?)"
         rows = self._filtered(expression, condition, [*allowed_params, language, language], k)
         return [(chunk_id, score) for chunk_id, _, score in rows]
 
@@ -418,7 +419,8 @@ class LexicalIndex:
                 SELECT 1 FROM chunk_terms t
                 JOIN chunks c ON c.chunk_id = t.chunk_id
                 JOIN documents d ON d.document_id = c.document_id
-                WHERE chunk_terms MATCH ? AND d.current_version = c.version AND ({allowed_sql})
+                JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
+                WHERE chunk_terms MATCH ? AND v.status = 'current' AND ({allowed_sql})
                 LIMIT 1
                 """,
                 ('"' + token.replace('"', '""') + '"', *allowed_params),
@@ -428,18 +430,29 @@ class LexicalIndex:
         return found
 
     def search_superseded(
-        self, tokens: Sequence[str], k: int, allowed_sql: str, allowed_params: Sequence[object]
+        self,
+        tokens: Sequence[str],
+        k: int,
+        allowed_sql: str,
+        allowed_params: Sequence[object],
+        as_of: dt.date | None = None,
     ) -> list[tuple[str, int, float]]:
-        """(chunk id, version, BM25) of chunks of earlier versions of still-current documents.
+        """(chunk id, version, BM25) of chunks of earlier versions of still-current documents:
+        retired ones, and live ones a later version replaces on `as_of` (or today).
 
         Their terms stay in the index for this: to tell the agent that an earlier version
         matched the question better than the current one, without ever answering from it.
+        `allowed_sql` is a condition on `d` only (groups, category).
         """
         expression = _match_expression(tokens)
         if expression is None:
             return []
-        condition = f"c.version < d.current_version AND ({allowed_sql})"
+        day = (as_of or dt.date.today()).isoformat()
+        condition = (
+            "d.current_version IS NOT NULL AND (v.status = 'superseded' OR (v.status = 'current' "
+            f"AND v.replaced_on IS NOT NULL AND v.replaced_on <= ?)) AND ({allowed_sql})"
+        )
         return [
             (c, int(v), s)
-            for c, v, s in self._filtered(expression, condition, list(allowed_params), k)
+            for c, v, s in self._filtered(expression, condition, [day, *allowed_params], k)
         ]

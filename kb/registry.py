@@ -20,6 +20,7 @@ from kb.database import open_database
 from kb.errors import DocumentNotFoundError
 from kb.lexical import ensure_current_terms, purge_terms
 from kb.types import Category, Chunk, ChunkKind, DocumentInfo, DocumentRecord, VersionRecord
+from kb.validity import DatedVersion, in_force, line_up, scheduled_after
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,6 +53,9 @@ CREATE TABLE IF NOT EXISTS versions (
     page_count INTEGER,
     byte_size INTEGER NOT NULL,
     original_path TEXT,
+    effective_date TEXT,
+    expiry_date TEXT,
+    replaced_on TEXT,
     PRIMARY KEY (document_id, version)
 );
 CREATE TABLE IF NOT EXISTS chunks (
@@ -92,6 +96,22 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dated(row: sqlite3.Row) -> DatedVersion:
+    return DatedVersion(
+        row["version"],
+        _date(row["effective_date"]),
+        _date(row["expiry_date"]),
+        _date(row["replaced_on"]),
+    )
+
+
+_VERSION_DATES = ("effective_date", "expiry_date", "replaced_on")
+
+
 class Registry:
     """Typed access to the registry database. One instance per thread or process."""
 
@@ -108,7 +128,33 @@ class Registry:
         columns = {r["name"] for r in self.db.execute("PRAGMA table_info(documents)")}
         if "review_by" not in columns:
             self.db.execute("ALTER TABLE documents ADD COLUMN review_by TEXT")
+        self._give_versions_dates()
         ensure_current_terms(self.db)  # lexical tokens made by an earlier tokenizer
+
+    def _version_columns(self) -> set[str]:
+        return {r["name"] for r in self.db.execute("PRAGMA table_info(versions)")}
+
+    def _give_versions_dates(self) -> None:
+        """Dates moved from documents to versions: a registry from before gets the columns,
+        and each version the dates its document had (one version was live then). Once, in
+        one transaction; a process that waited for another's finds the columns and stops."""
+        if set(_VERSION_DATES) <= self._version_columns():
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            missing = [c for c in _VERSION_DATES if c not in self._version_columns()]
+            for column in missing:
+                self.db.execute(f"ALTER TABLE versions ADD COLUMN {column} TEXT")
+            if missing:
+                self.db.execute(
+                    "UPDATE versions SET effective_date = (SELECT d.effective_date FROM documents "
+                    "d WHERE d.document_id = versions.document_id), expiry_date = (SELECT "
+                    "d.expiry_date FROM documents d WHERE d.document_id = versions.document_id)"
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -162,11 +208,12 @@ class Registry:
         return row["content_hash"] if row else None
 
     def current_document_with_hash(self, content_hash: str) -> sqlite3.Row | None:
-        """The current document whose current version has exactly these bytes, if any."""
+        """The document with a live version (in force or scheduled) of exactly these bytes."""
         return self.db.execute(
             "SELECT d.document_id, d.source_name FROM versions v JOIN documents d "
-            "ON d.document_id = v.document_id AND d.current_version = v.version "
-            "WHERE v.content_hash = ? AND v.status = 'current' LIMIT 1",
+            "ON d.document_id = v.document_id "
+            "WHERE v.content_hash = ? AND v.status = 'current' "
+            "AND d.current_version IS NOT NULL LIMIT 1",
             (content_hash,),
         ).fetchone()
 
@@ -229,13 +276,16 @@ class Registry:
         page_count: int | None,
         byte_size: int,
         original_path: str | None,
-    ) -> None:
+        today: dt.date | None = None,
+    ) -> list[str]:
+        """Add a version with its own dates and place it on the document's timeline
+        (kb.validity.line_up): a version in force from today or earlier supersedes the
+        live ones; a version effective later is scheduled and the one in force stays live
+        until then. Returns the chunk ids of the versions it retired, for the index."""
         self.db.execute(
-            "UPDATE versions SET status = 'superseded' WHERE document_id = ? AND status = 'current'",
-            (info.document_id,),
-        )
-        self.db.execute(
-            "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO versions(document_id, version, content_hash, source_name, format, "
+            "status, ingested_at, chunk_count, page_count, byte_size, original_path, "
+            "effective_date, expiry_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 info.document_id,
                 info.version,
@@ -248,6 +298,8 @@ class Registry:
                 page_count,
                 byte_size,
                 original_path,
+                _iso(info.effective_date),
+                _iso(info.expiry_date),
             ),
         )
         self.db.executemany(
@@ -269,6 +321,42 @@ class Registry:
                 for c in chunks
             ],
         )
+        return self.line_up_versions(today or dt.date.today(), info.document_id)
+
+    def _live_versions(self, document_id: str | None = None) -> dict[str, list[DatedVersion]]:
+        """Live versions (in force or scheduled) by document, of one document or all."""
+        where, params = ("AND document_id = ?", (document_id,)) if document_id else ("", ())
+        live: dict[str, list[DatedVersion]] = {}
+        for row in self.db.execute(
+            f"SELECT * FROM versions WHERE status = 'current' {where} ORDER BY version", params
+        ):
+            live.setdefault(row["document_id"], []).append(_dated(row))
+        return live
+
+    def line_up_versions(self, today: dt.date, document_id: str | None = None) -> list[str]:
+        """Set each live version's `replaced_on` from the versions after it, and retire
+        (status 'superseded') those whose successor is in force on `today` or would replace
+        them before they start (kb.validity.line_up), for one document or all. Inside the
+        caller's transaction; returns the retired versions' chunk ids, to drop from the
+        index. Every write runs it (KnowledgeBase.write), so a version whose successor took
+        effect leaves the index at the next write; until then the dates keep it out."""
+        retired_ids: list[str] = []
+        for document, versions in self._live_versions(document_id).items():
+            lineup = line_up(versions, today)
+            for version in versions:
+                if version.version in lineup.retired:
+                    self.db.execute(
+                        "UPDATE versions SET status = 'superseded', replaced_on = ? "
+                        "WHERE document_id = ? AND version = ?",
+                        (_iso(lineup.replaced_on[version.version]), document, version.version),
+                    )
+                    retired_ids += self.chunk_ids(document, version.version)
+                elif lineup.replaced_on[version.version] != version.replaced_on:
+                    self.db.execute(
+                        "UPDATE versions SET replaced_on = ? WHERE document_id = ? AND version = ?",
+                        (_iso(lineup.replaced_on[version.version]), document, version.version),
+                    )
+        return retired_ids
 
     def add_terms(self, terms: Sequence[tuple[str, str]]) -> None:
         """Searchable tokens (space-separated) for chunks, for the lexical index.
@@ -278,40 +366,56 @@ class Registry:
         self.db.executemany("INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)", terms)
 
     def chunks_without_terms(self) -> list[tuple[str, str]]:
-        """Current chunks the lexical index lacks (a base built before it existed)."""
+        """Live chunks the lexical index lacks (a base built before it existed)."""
         rows = self.db.execute(
-            "SELECT c.chunk_id, c.text FROM chunks c JOIN documents d "
-            "ON d.document_id = c.document_id AND d.current_version = c.version "
-            "WHERE c.chunk_id NOT IN (SELECT chunk_id FROM chunk_terms)"
+            "SELECT c.chunk_id, c.text FROM chunks c JOIN versions v "
+            "ON v.document_id = c.document_id AND v.version = c.version "
+            "WHERE v.status = 'current' AND c.chunk_id NOT IN (SELECT chunk_id FROM chunk_terms)"
         ).fetchall()
         return [(r["chunk_id"], r["text"]) for r in rows]
 
-    def update_metadata(self, info: DocumentInfo) -> None:
+    def update_metadata(self, info: DocumentInfo, today: dt.date | None = None) -> None:
         """Change what the knowledge team stated (groups, category, dates, owner, review-by)
-        without a new version."""
+        without a new version. The dates are those of version `info.version`; the document's
+        timeline is placed again (`line_up_versions`: retired vectors leave the index when
+        the write ends, KnowledgeBase.write)."""
         self.db.execute(
-            "UPDATE documents SET category = ?, effective_date = ?, expiry_date = ?, groups_json = ?, "
-            "owner = ?, review_by = ?, updated_at = ? WHERE document_id = ?",
+            "UPDATE documents SET category = ?, groups_json = ?, owner = ?, review_by = ?, "
+            "updated_at = ? WHERE document_id = ?",
             (
                 info.category.value,
-                info.effective_date.isoformat() if info.effective_date else None,
-                info.expiry_date.isoformat() if info.expiry_date else None,
                 json.dumps(list(info.groups)),
                 info.owner,
-                info.review_by.isoformat() if info.review_by else None,
+                _iso(info.review_by),
                 _now(),
                 info.document_id,
             ),
         )
+        self.db.execute(
+            "UPDATE documents SET effective_date = ?, expiry_date = ? "
+            "WHERE document_id = ? AND current_version = ?",
+            (_iso(info.effective_date), _iso(info.expiry_date), info.document_id, info.version),
+        )
+        self.db.execute(
+            "UPDATE versions SET effective_date = ?, expiry_date = ? "
+            "WHERE document_id = ? AND version = ?",
+            (_iso(info.effective_date), _iso(info.expiry_date), info.document_id, info.version),
+        )
+        self.line_up_versions(today or dt.date.today(), info.document_id)
 
     def mark_deleted(self, document_id: str) -> list[str]:
-        """Take a document out of the current view; returns the chunk ids to drop from the index."""
+        """Take a document out of the current view (every live version, scheduled ones too);
+        returns the chunk ids to drop from the index."""
         row = self.db.execute(
             "SELECT current_version FROM documents WHERE document_id = ?", (document_id,)
         ).fetchone()
         if row is None or row["current_version"] is None:
             raise DocumentNotFoundError(f"no current document with id '{document_id}'")
-        ids = self.chunk_ids(document_id, row["current_version"])
+        ids = [
+            chunk_id
+            for version in self._live_versions(document_id).get(document_id, [])
+            for chunk_id in self.chunk_ids(document_id, version.version)
+        ]
         self.db.execute(
             "UPDATE versions SET status = 'deleted' WHERE document_id = ? AND status = 'current'",
             (document_id,),
@@ -385,9 +489,11 @@ class Registry:
         return [r["chunk_id"] for r in rows]
 
     def current_chunk_ids(self) -> list[str]:
+        """Chunks of live versions (in force or scheduled): what the vector index holds."""
         rows = self.db.execute(
-            "SELECT c.chunk_id FROM chunks c JOIN documents d ON d.document_id = c.document_id "
-            "AND d.current_version = c.version ORDER BY c.document_id, c.position"
+            "SELECT c.chunk_id FROM chunks c JOIN versions v ON v.document_id = c.document_id "
+            "AND v.version = c.version WHERE v.status = 'current' "
+            "ORDER BY c.document_id, c.version, c.position"
         ).fetchall()
         return [r["chunk_id"] for r in rows]
 
@@ -410,16 +516,59 @@ class Registry:
             "review_by": _date(row["review_by"]),
         }
 
-    def _info(self, row: sqlite3.Row, version: int) -> DocumentInfo:
-        return DocumentInfo(version=version, **self._document_fields(row))
+    def _version_row(self, document_id: str, version: int) -> sqlite3.Row | None:
+        return self.db.execute(
+            "SELECT * FROM versions WHERE document_id = ? AND version = ?", (document_id, version)
+        ).fetchone()
 
-    def document_info(self, document_id: str) -> DocumentInfo:
+    def _info(self, row: sqlite3.Row, version: int, dates: sqlite3.Row | None) -> DocumentInfo:
+        """A version's metadata: the document's, with the version's own dates (`dates`, its
+        versions row; a document's dates when the version is unknown)."""
+        fields = self._document_fields(row)
+        if dates is not None:
+            fields["effective_date"] = _date(dates["effective_date"])
+            fields["expiry_date"] = _date(dates["expiry_date"])
+            fields["replaced_on"] = _date(dates["replaced_on"])
+        return DocumentInfo(version=version, **fields)
+
+    def document_info(
+        self, document_id: str, version: int | None = None, as_of: dt.date | None = None
+    ) -> DocumentInfo:
+        """Metadata of `version`, or of the version in force on `as_of` (default today;
+        kb.validity.in_force), or of the latest version of a deleted document."""
         row = self.db.execute(
             "SELECT * FROM documents WHERE document_id = ?", (document_id,)
         ).fetchone()
         if row is None:
             raise DocumentNotFoundError(f"no document with id '{document_id}'")
-        return self._info(row, row["current_version"] or self.latest_version(document_id))
+        if version is None:
+            answering = in_force(
+                self._live_versions(document_id).get(document_id, []), as_of or dt.date.today()
+            )
+            version = answering.version if answering else None
+        if version is None:
+            version = row["current_version"] or self.latest_version(document_id)
+        return self._info(row, version, self._version_row(document_id, version))
+
+    def head_info(self, document_id: str) -> DocumentInfo:
+        """Metadata of the newest version (`documents.current_version`), scheduled or not."""
+        row = self.document_row(document_id)
+        version = row["current_version"] or self.latest_version(document_id)
+        return self.document_info(document_id, version=version)
+
+    def live_infos(self) -> dict[tuple[str, int], DocumentInfo]:
+        """Metadata of every live version (in force or scheduled), by (document, version)."""
+        documents = {
+            r["document_id"]: r
+            for r in self.db.execute("SELECT * FROM documents WHERE current_version IS NOT NULL")
+        }
+        return {
+            (v["document_id"], v["version"]): self._info(
+                documents[v["document_id"]], v["version"], v
+            )
+            for v in self.db.execute("SELECT * FROM versions WHERE status = 'current'")
+            if v["document_id"] in documents
+        }
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """Chunks with their document's current metadata, for the ids given (any order)."""
@@ -443,7 +592,9 @@ class Registry:
         for row in rows:
             key = (row["document_id"], row["version"])
             if key not in infos:
-                infos[key] = self._info(documents[row["document_id"]], row["version"])
+                infos[key] = self._info(
+                    documents[row["document_id"]], row["version"], self._version_row(*key)
+                )
             out[row["chunk_id"]] = Chunk(
                 chunk_id=row["chunk_id"],
                 document=infos[key],
@@ -474,6 +625,9 @@ class Registry:
                 chunk_count=r["chunk_count"],
                 page_count=r["page_count"],
                 byte_size=r["byte_size"],
+                effective_date=_date(r["effective_date"]),
+                expiry_date=_date(r["expiry_date"]),
+                replaced_on=_date(r["replaced_on"]),
             )
             for r in rows
         )
@@ -485,32 +639,52 @@ class Registry:
         ).fetchone()
         return row["original_path"] if row else None
 
-    def documents(self, include_deleted: bool = False) -> list[DocumentRecord]:
+    def documents(
+        self, include_deleted: bool = False, today: dt.date | None = None
+    ) -> list[DocumentRecord]:
+        """Every document (deleted ones too, on request), each as of `today` (default: the
+        date): the version in force and its dates, and the version scheduled after it."""
         where = "" if include_deleted else "WHERE d.current_version IS NOT NULL"
-        rows = self.db.execute(
-            f"SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.document_id "
-            f"AND c.version = d.current_version) AS n_chunks FROM documents d {where} "
-            f"ORDER BY d.title"
-        ).fetchall()
-        return [self._record(r, r["n_chunks"]) for r in rows]
+        rows = self.db.execute(f"SELECT d.* FROM documents d {where} ORDER BY d.title").fetchall()
+        live = self._live_versions()
+        return [self._record(r, live.get(r["document_id"], []), today) for r in rows]
 
-    def document(self, document_id: str) -> DocumentRecord:
+    def document(self, document_id: str, today: dt.date | None = None) -> DocumentRecord:
         row = self.db.execute(
-            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.document_id "
-            "AND c.version = d.current_version) AS n_chunks FROM documents d WHERE document_id = ?",
-            (document_id,),
+            "SELECT * FROM documents WHERE document_id = ?", (document_id,)
         ).fetchone()
         if row is None:
             raise DocumentNotFoundError(f"no document with id '{document_id}'")
-        return self._record(row, row["n_chunks"], self.versions(document_id))
+        live = self._live_versions(document_id).get(document_id, [])
+        return self._record(row, live, today, self.versions(document_id))
 
     def _record(
-        self, row: sqlite3.Row, n_chunks: int, versions: tuple[VersionRecord, ...] = ()
+        self,
+        row: sqlite3.Row,
+        live: list[DatedVersion],
+        today: dt.date | None,
+        versions: tuple[VersionRecord, ...] = (),
     ) -> DocumentRecord:
+        today = today or dt.date.today()
+        fields = self._document_fields(row)
+        current = in_force(live, today) if row["current_version"] is not None else None
+        version = current.version if current else row["current_version"]
+        if current is not None:
+            fields["effective_date"] = current.effective_date
+            fields["expiry_date"] = current.expiry_date
+        scheduled = scheduled_after(live, current, today)
+        n_chunks = 0
+        if version is not None:
+            n_chunks = self.db.execute(
+                "SELECT COUNT(*) FROM chunks WHERE document_id = ? AND version = ?",
+                (row["document_id"], version),
+            ).fetchone()[0]
         return DocumentRecord(
-            **self._document_fields(row),
-            current_version=row["current_version"],
+            **fields,
+            current_version=version,
             chunk_count=n_chunks,
             updated_at=row["updated_at"],
             versions=versions,
+            scheduled_version=scheduled.version if scheduled else None,
+            scheduled_from=scheduled.effective_date if scheduled else None,
         )

@@ -25,6 +25,7 @@ from kb.ports import Reranker
 from kb.spelling import SpellFix
 from kb.store import KnowledgeBase
 from kb.types import EVERYONE, Category, DocumentInfo, DocumentStatus, Hit, Query, readable_by
+from kb.validity import version_status
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +63,10 @@ def prefer_language(hits: list[Hit], language: str, ratio: float) -> list[Hit]:
 
 
 def document_status(info: DocumentInfo, as_of: dt.date) -> DocumentStatus:
-    """In force on `as_of`? Both dates are inclusive (valid from the effective date through
-    the expiry date)."""
-    if info.effective_date and info.effective_date > as_of:
-        return DocumentStatus.NOT_YET_EFFECTIVE
-    if info.expiry_date and info.expiry_date < as_of:
-        return DocumentStatus.EXPIRED
-    return DocumentStatus.CURRENT
+    """Is this version in force on `as_of`? Its own dates are inclusive (valid from the
+    effective date through the expiry date), and a later version takes over on its
+    `replaced_on` (kb.validity)."""
+    return version_status(info.effective_date, info.expiry_date, info.replaced_on, as_of)
 
 
 @dataclass(frozen=True)
@@ -94,10 +92,14 @@ class Scope:
             return False
         if self.category is not None and info.category != self.category:
             return False
-        return self.include_inactive or document_status(info, self.as_of) == DocumentStatus.CURRENT
+        status = document_status(info, self.as_of)
+        if status == DocumentStatus.SUPERSEDED:  # another version answers on that day
+            return False
+        return self.include_inactive or status == DocumentStatus.CURRENT
 
-    def sql(self) -> tuple[str, list[object]]:
-        """The same rule as `allows`, as a condition on the documents table `d`."""
+    def sql(self, versions: bool = True) -> tuple[str, list[object]]:
+        """The same rule as `allows`, as a condition on the documents table `d` and the
+        chunk's versions row `v`; with `versions=False`, access and category only (on `d`)."""
         groups = sorted(self.groups)
         clauses = [
             "EXISTS (SELECT 1 FROM json_each(d.groups_json) g WHERE g.value IN "
@@ -107,30 +109,37 @@ class Scope:
         if self.category is not None:
             clauses.append("d.category = ?")
             params.append(self.category.value)
+        if not versions:
+            return " AND ".join(clauses), params
+        # The dates are the chunk's version's own (`v`): a version replaced on or before
+        # that day never answers, even with inactive documents included.
+        clauses.append("(v.replaced_on IS NULL OR v.replaced_on > ?)")
+        params.append(self.as_of.isoformat())
         if not self.include_inactive:
-            clauses.append("(d.effective_date IS NULL OR d.effective_date <= ?)")
-            clauses.append("(d.expiry_date IS NULL OR d.expiry_date >= ?)")
+            clauses.append("(v.effective_date IS NULL OR v.effective_date <= ?)")
+            clauses.append("(v.expiry_date IS NULL OR v.expiry_date >= ?)")
             params += [self.as_of.isoformat(), self.as_of.isoformat()]
         return " AND ".join(clauses), params
 
 
 class _Catalog:
-    """Which document each FAISS position belongs to, for one index generation."""
+    """Which document version each FAISS position belongs to, for one index generation.
+
+    Versions, not documents: while a scheduled version waits for its effective date, the
+    document has two live versions in the index, each answering on its own days."""
 
     def __init__(self, kb: KnowledgeBase, ids: list[str]) -> None:
         rows = kb.registry.db.execute(
-            "SELECT chunk_id, document_id, language FROM chunks"
+            "SELECT chunk_id, document_id, version, language FROM chunks"
         ).fetchall()
-        owner = {r[0]: r[1] for r in rows}
-        language = {r[0]: r[2] for r in rows}
+        owner = {r[0]: (r[1], r[2]) for r in rows}
+        language = {r[0]: r[3] for r in rows}
         self.position_language = np.array([language.get(cid, "") for cid in ids])
-        self.infos = {
-            d.document_id: kb.registry.document_info(d.document_id) for d in kb.registry.documents()
-        }
-        self.document_ids = sorted(self.infos)
-        index_of = {doc: i for i, doc in enumerate(self.document_ids)}
+        self.versions = kb.registry.live_infos()
+        self.version_keys = sorted(self.versions)
+        index_of = {key: i for i, key in enumerate(self.version_keys)}
         self.position_document = np.array(
-            [index_of.get(owner.get(cid, ""), -1) for cid in ids], dtype=np.int64
+            [index_of.get(owner.get(cid, ("", 0)), -1) for cid in ids], dtype=np.int64
         )
         self._selectors: dict[tuple[Scope, str | None], tuple[object, int]] = {}
         self._lock = threading.Lock()
@@ -144,7 +153,7 @@ class _Catalog:
         with self._lock:
             if key not in self._selectors:
                 allowed_docs = np.array(
-                    [scope.allows(self.infos[d]) for d in self.document_ids] + [False]
+                    [scope.allows(self.versions[key]) for key in self.version_keys] + [False]
                 )
                 mask = allowed_docs[self.position_document]  # -1 (unknown) maps to False
                 if language is not None:
@@ -234,7 +243,7 @@ class HybridRetriever:
         """Title of every document `scope` may read, by id (for references between them)."""
         return {
             doc: info.title
-            for doc, info in self._current_catalog().infos.items()
+            for (doc, _), info in sorted(self._current_catalog().versions.items())
             if scope.allows(info)
         }
 

@@ -428,7 +428,7 @@ class Services:
 
         def sections(document_id: str) -> list[tuple[Chunk, ...]]:
             if document_id not in read:  # gather_options asks for a document several times
-                version = self.kb.registry.document_info(document_id).version
+                version = self.kb.registry.document_info(document_id, as_of=query.as_of).version
                 chunks = self.document_chunks(document_id, version)
                 read[document_id] = procedure_sections(
                     [c for c in chunks if c.kind == ChunkKind.PROCEDURE]
@@ -454,8 +454,8 @@ class Services:
 
     def _superseded_notices(self, resolved: str, query: Query, used: Sequence[Hit]) -> list[str]:
         tokens = self.retriever.lexical_tokens(resolved)  # the same words: a cached search
-        condition, params = Scope.of(query).sql()
-        old = self.retriever.lexical.search_superseded(tokens, 3, condition, params)
+        condition, params = Scope.of(query).sql(versions=False)
+        old = self.retriever.lexical.search_superseded(tokens, 3, condition, params, query.as_of)
         if not old:
             return []
         best_current = max((h.lexical_score or 0.0 for h in used[:3]), default=0.0)
@@ -463,7 +463,7 @@ class Services:
         if score <= best_current:
             return []
         chunk = self.kb.registry.chunks_by_id([chunk_id])[chunk_id]
-        info = self.kb.registry.document_info(chunk.document.document_id)
+        info = self.kb.registry.document_info(chunk.document.document_id, as_of=query.as_of)
         return [Message("superseded", old=version, title=info.title, current=info.version)]
 
     def original_file(self, document_id: str, version: int) -> Path | None:

@@ -8,6 +8,7 @@ publishes a new index generation only when the transaction commits.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -127,6 +128,12 @@ class KnowledgeBase:
                 index = self._load_index(generation)
                 session = WriteSession(registry, index)
                 yield session
+                # Versions whose successor took effect since the last write leave the index
+                # (their dates kept them out of answers meanwhile: kb.validity).
+                retired = registry.line_up_versions(dt.date.today())
+                if retired:
+                    session.index.delete(retired)
+                    session.changed = True
                 if session.changed:
                     new_generation = generation + 1
                     session.index.save(self.settings.index_dir, new_generation)
@@ -156,7 +163,8 @@ class KnowledgeBase:
         return busy == 0
 
     def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
-        """Plain dense search over current chunks (hybrid retrieval lives in kb.retrieve)."""
+        """Plain dense search over live chunks, scheduled versions' too (hybrid retrieval,
+        with the dates and access filters, lives in kb.retrieve)."""
         hits = self.index.search(self.embedder.embed_query(query), k)
         chunks = self.registry.chunks_by_id([cid for cid, _ in hits])
         return [(chunks[cid], score) for cid, score in hits if cid in chunks]

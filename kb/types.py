@@ -103,6 +103,7 @@ class DocumentOptions:
             groups=self.groups or info.groups,
             owner=self.owner or info.owner,
             review_by=self.review_by or info.review_by,
+            replaced_on=info.replaced_on,
         )
 
 
@@ -128,6 +129,9 @@ class DocumentInfo:
     groups: tuple[str, ...]
     owner: str | None = None
     review_by: dt.date | None = None
+    # The day a later version of the document takes over (this one answers through the day
+    # before); None while no later version is scheduled. Dates belong to versions (kb.validity).
+    replaced_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -192,11 +196,14 @@ class VersionRecord:
     content_hash: str
     source_name: str
     format: str
-    status: str  # "current" or "superseded" or "deleted"
+    status: str  # "current" (in force or scheduled), "superseded" or "deleted"
     ingested_at: str
     chunk_count: int
     page_count: int | None
     byte_size: int
+    effective_date: dt.date | None = None  # this version's own dates (kb.validity)
+    expiry_date: dt.date | None = None
+    replaced_on: dt.date | None = None  # a later version answers from this day
 
 
 @dataclass(frozen=True)
@@ -216,6 +223,10 @@ class DocumentRecord:
     updated_at: str
     versions: tuple[VersionRecord, ...] = field(default=())
     review_by: dt.date | None = None
+    # `current_version` and the dates above are those of the version in force today; a
+    # later version waiting for its effective date is scheduled (kb.validity).
+    scheduled_version: int | None = None
+    scheduled_from: dt.date | None = None
 
 
 # ---------------------------------------------------------------------- asking
@@ -233,6 +244,7 @@ class DocumentStatus(StrEnum):
     CURRENT = "current"
     EXPIRED = "expired"
     NOT_YET_EFFECTIVE = "not_yet_effective"
+    SUPERSEDED = "superseded"  # a later version of the document is in force on that day
 
 
 @dataclass(frozen=True)
