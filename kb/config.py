@@ -124,6 +124,12 @@ class Settings(BaseSettings):
         description="Below this confidence the answer says the base does not cover the "
         "question; default: the embedding model's calibrated value.",
     )
+    allowed_link_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (with their subdomains) whose links in document "
+        "text stay clickable, e.g. 'intranet.bank.example'; none by default: every link and "
+        "image in content is shown as text.",
+    )
     demo_users: bool = Field(
         default=False,
         description="Demo accounts, one per role (`kb users demo`); only for demos (`make run` "
