@@ -38,6 +38,7 @@ from eval.metrics import (
     stratified_folds,
     top_document_correct,
 )
+from kb.access import OPERATOR
 from kb.confidence import DIRECTION, Calibration, ConfidenceEvidence, confidence
 from kb.services import Services
 from kb.types import EVERYONE, Answer, AnswerStatus, Hit, Query
@@ -329,7 +330,9 @@ _RESTRICTED_CACHE: dict[int, dict[str, tuple[str, ...]]] = {}
 def _restricted_ids(services: Services, allowed: set[str]) -> set[str]:
     key = id(services)
     if key not in _RESTRICTED_CACHE:
-        _RESTRICTED_CACHE[key] = {d.document_id: d.groups for d in services.documents()}
+        _RESTRICTED_CACHE[key] = {
+            d.document_id: d.groups for d in services.documents(reader=OPERATOR)
+        }
     return {
         doc for doc, groups in _RESTRICTED_CACHE[key].items() if not allowed.intersection(groups)
     }

@@ -14,6 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from kb.access import OPERATOR
 from kb.config import Settings
 from kb.errors import KBError
 from kb.types import Category, DocumentOptions, FileStatus, IngestReport, Query, Turn
@@ -326,7 +327,7 @@ def _ingest(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
 
 def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     if args.docs_command == "list":
-        documents = services.documents(include_deleted=args.all)
+        documents = services.documents(include_deleted=args.all, reader=OPERATOR)
         for d in documents:
             version = f"v{d.current_version}" if d.current_version else "deleted"
             groups = ",".join(d.groups)
@@ -337,7 +338,7 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
             )
         print(f"{len(documents)} documents")
     elif args.docs_command == "show":
-        d = services.document(args.document_id)
+        d = services.document(args.document_id, reader=OPERATOR)
         print(
             f"{d.title}\n  id: {d.document_id}\n  file: {d.source_name} ({d.format}, {d.language})"
         )
@@ -356,13 +357,15 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
             )
         if d.current_version:
             print("  chunks:")
-            for chunk in services.document_chunks(d.document_id, d.current_version):
+            for chunk in services.document_chunks(
+                d.document_id, d.current_version, reader=OPERATOR
+            ):
                 pages = ",".join(map(str, chunk.pages)) or "-"
                 print(f"    {chunk.chunk_id:40} {chunk.kind.value:9} p.{pages:6} {chunk.section}")
                 if args.chunks:
                     print("      " + chunk.text.replace("\n", "\n      "))
     elif args.docs_command == "purge":
-        report = services.purge(args.document_id, user="cli")
+        report = services.purge(args.document_id, user="cli", reader=OPERATOR)
         versions = ", ".join(f"v{v}" for v in report.versions) or "none"
         print(
             f"purged {args.document_id} ({versions}): {report.chunks} chunk texts, "
@@ -376,13 +379,13 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
                 file=sys.stderr,
             )
     else:
-        removed = services.delete(args.document_id, user="cli")
+        removed = services.delete(args.document_id, user="cli", reader=OPERATOR)
         print(f"deleted {args.document_id}: {removed} chunks removed from search")
     return 0
 
 
 def _search(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    for chunk, score in services.search(args.query, args.k):
+    for chunk, score in services.search(args.query, args.k, reader=OPERATOR):
         pages = ",".join(map(str, chunk.pages)) or "-"
         print(
             f"{score:.3f}  {chunk.document.title} > {chunk.section} (p. {pages}, v{chunk.document.version})"
@@ -405,7 +408,7 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
 
     if args.question:
         services.check_question(args.question)  # before anything is loaded or searched
-    if not services.documents():
+    if not services.documents(reader=OPERATOR):
         raise KBError(
             f"the knowledge base in {services.settings.data_dir} has no documents yet: "
             "add some with `kb ingest PATH`"
@@ -465,7 +468,9 @@ def _insights(services, args: argparse.Namespace) -> int:  # type: ignore[no-unt
     from kb.insights import gaps_csv
 
     until = dt.date.today()
-    report = services.insights(until - dt.timedelta(days=max(args.days, 1) - 1), until)
+    report = services.insights(
+        until - dt.timedelta(days=max(args.days, 1) - 1), until, reader=OPERATOR
+    )
     refused = sum(d.refused for d in report.trends)
     print(f"{report.since} to {report.until}: {report.questions} questions, {refused} refused, "
           f"{len(report.gaps)} failing (refused, low confidence or not helpful)")  # fmt: skip

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.access import OPERATOR, Reader
 from kb.answer import citation_for, parse_steps
 from kb.services import Services
 from kb.training import generate as generators
@@ -40,7 +41,7 @@ from kb.training.types import (
     Topic,
     TopicScore,
 )
-from kb.types import Chunk, Citation, DocumentRecord, Step, readable_by
+from kb.types import Chunk, Citation, DocumentRecord, Step
 
 logger = logging.getLogger(__name__)
 
@@ -170,45 +171,41 @@ class Dashboard:
 # ---------------------------------------------------------------- knowledge base helpers
 
 
-def _visible(services: Services, groups: Sequence[str] | None) -> list[DocumentRecord]:
-    """Current documents the person may read: one of their access groups is one of the
-    document's (None: every document, for generating). Onboarding must not show a trainee
-    a restricted procedure that the Ask page would never show them."""
-    return [
-        d
-        for d in services.documents()
-        if d.current_version is not None and (groups is None or readable_by(d.groups, groups))
-    ]
+def _reader(groups: Sequence[str]) -> Reader:
+    return Reader(tuple(groups))
 
 
-def check_visible(services: Services, document_id: str, groups: Sequence[str] | None) -> None:
+def _visible(services: Services, groups: Sequence[str]) -> list[DocumentRecord]:
+    """Current documents someone with access `groups` may read (kb.access, the rule every
+    read path applies; OPERATOR.groups for generating). Onboarding must not show a trainee
+    or a trainer a restricted document, title or procedure the Ask page would not show."""
+    return [d for d in services.documents(reader=_reader(groups)) if d.current_version is not None]
+
+
+def check_visible(services: Services, document_id: str, groups: Sequence[str]) -> None:
     """Raise TrainingError unless the document may be shown to someone in `groups`."""
-    if groups is not None and document_id not in {
-        d.document_id for d in _visible(services, groups)
-    }:
+    if document_id not in {d.document_id for d in _visible(services, groups)}:
         raise TrainingError(
             "This item comes from a document your access groups do not include; ask your "
             "trainer to change the learning path."
         )
 
 
-def _chunks_by_document(
-    services: Services, groups: Sequence[str] | None = None
-) -> dict[str, list[Chunk]]:
+def _chunks_by_document(services: Services, groups: Sequence[str]) -> dict[str, list[Chunk]]:
     """The chunks of each document's current version: what exercises are generated from."""
+    reader = _reader(groups)
     return {
-        d.document_id: services.document_chunks(d.document_id, d.current_version)
+        d.document_id: services.document_chunks(d.document_id, d.current_version, reader=reader)
         for d in _visible(services, groups)
+        if d.current_version is not None
     }
 
 
-def _titles(services: Services) -> dict[str, str]:
-    return {d.document_id: d.title for d in services.documents()}
+def _titles(services: Services, groups: Sequence[str]) -> dict[str, str]:
+    return {d.document_id: d.title for d in services.documents(reader=_reader(groups))}
 
 
-def document_titles(
-    services: Services, groups: Sequence[str] | None = None
-) -> list[tuple[str, str]]:
+def document_titles(services: Services, groups: Sequence[str]) -> list[tuple[str, str]]:
     """(document id, title) of the current documents, by title: for filters and call drills."""
     current = _visible(services, groups)
     return [(d.document_id, d.title) for d in sorted(current, key=lambda d: d.title.casefold())]
@@ -221,15 +218,15 @@ def _audit_change(services: Services, user: str, change: str, **details: object)
 # ---------------------------------------------------------------- topics
 
 
-def topics(services: Services, groups: Sequence[str] | None = None) -> list[Topic]:
+def topics(services: Services, groups: Sequence[str]) -> list[Topic]:
     """Ways into the knowledge base for a newcomer (categories, then top-level sections)."""
     chunks = [c for parts in _chunks_by_document(services, groups).values() for c in parts]
     return generators.topics(_visible(services, groups), chunks)
 
 
-def procedures(services: Services, groups: Sequence[str] | None = None) -> list[ProcedureRef]:
+def procedures(services: Services, groups: Sequence[str]) -> list[ProcedureRef]:
     """Every procedure of the current documents, by document title then position."""
-    titles = _titles(services)
+    titles = _titles(services, groups)
     found: list[ProcedureRef] = []
     for document_id, chunks in sorted(
         _chunks_by_document(services, groups).items(), key=lambda kv: titles[kv[0]].casefold()
@@ -246,7 +243,7 @@ def procedures(services: Services, groups: Sequence[str] | None = None) -> list[
     return found
 
 
-def _procedure_parts(services: Services, chunk_id: str) -> tuple[Chunk, ...]:
+def _procedure_parts(services: Services, chunk_id: str, groups: Sequence[str]) -> tuple[Chunk, ...]:
     """The parts of the procedure starting at `chunk_id`, from the document's current version
     when it still has a procedure under the same heading (a re-ingest renumbers chunk ids),
     else from the version the path was built on."""
@@ -256,19 +253,20 @@ def _procedure_parts(services: Services, chunk_id: str) -> tuple[Chunk, ...]:
             f"The procedure {chunk_id} is no longer in the knowledge base; ask your trainer "
             "to update the learning path."
         )
-    document = services.document(found.document.document_id)
+    reader = _reader(groups)
+    document = services.document(found.document.document_id, reader=reader)
     versions = [found.document.version]
     if document.current_version is not None and document.current_version != versions[0]:
         versions.insert(0, document.current_version)
     for version in versions:
-        chunks = services.document_chunks(found.document.document_id, version)
+        chunks = services.document_chunks(found.document.document_id, version, reader=reader)
         for parts in generators.procedure_groups(chunks):
             if parts[0].section_path == found.section_path:
                 return parts
     return (found,)
 
 
-def reading(services: Services, item: PathItem, groups: Sequence[str] | None = None) -> Reading:
+def reading(services: Services, item: PathItem, groups: Sequence[str]) -> Reading:
     """The text to read for a "document" item (its current version, every passage) or a
     "procedure" item (all its parts, and its steps), if `groups` may read it."""
     if item.kind == "procedure":
@@ -278,16 +276,16 @@ def reading(services: Services, item: PathItem, groups: Sequence[str] | None = N
     elif item.kind == "document":
         check_visible(services, item.ref, groups)
     if item.kind == "document":
-        record = services.document(item.ref)
+        record = services.document(item.ref, reader=_reader(groups))
         if record.current_version is None:
             raise TrainingError(
                 f"“{item.title}” has been deleted from the knowledge base; ask your trainer "
                 "to update the learning path."
             )
-        chunks = services.document_chunks(item.ref, record.current_version)
+        chunks = services.document_chunks(item.ref, record.current_version, reader=_reader(groups))
         return Reading(item, tuple((citation_for(c), c.text) for c in chunks))
     if item.kind == "procedure":
-        parts = _procedure_parts(services, item.ref)
+        parts = _procedure_parts(services, item.ref, groups)
         return Reading(
             item,
             tuple((citation_for(c), c.text) for c in parts),
@@ -296,14 +294,16 @@ def reading(services: Services, item: PathItem, groups: Sequence[str] | None = N
     raise TrainingError(f"A {item.kind} item has nothing to read; answer it instead.")
 
 
-def document_steps(services: Services, document_id: str) -> list[str]:
+def document_steps(services: Services, document_id: str, groups: Sequence[str]) -> list[str]:
     """The top-level steps of every procedure in a document's current version, in order:
-    what a trainee picks from in a call drill once they chose this document."""
-    record = services.document(document_id)
+    what a trainee picks from in a call drill once they chose this document (one `groups`
+    may read)."""
+    reader = _reader(groups)
+    record = services.document(document_id, reader=reader)
     if record.current_version is None:
         return []
     steps: list[str] = []
-    chunks = services.document_chunks(document_id, record.current_version)
+    chunks = services.document_chunks(document_id, record.current_version, reader=reader)
     for parts in generators.procedure_groups(chunks):
         for step in parse_steps(parts, {}):
             if step.level == 1 and step.kind == "step" and step.text not in steps:
@@ -317,7 +317,7 @@ def document_steps(services: Services, document_id: str) -> list[str]:
 def outdated(services: Services) -> list[Exercise]:
     """Exercises (not discarded) whose source document was deleted or has a newer version."""
     live = [e for e in services.training.exercises() if e.status != "discarded"]
-    return generators.outdated_exercises(live, services.documents())
+    return generators.outdated_exercises(live, services.documents(reader=OPERATOR))
 
 
 def generate(services: Services, user: str) -> Generation:
@@ -327,7 +327,7 @@ def generate(services: Services, user: str) -> Generation:
     Idempotent: a second run with nothing changed reports everything "unchanged". Audited
     with the counts, so the trail shows when the question bank changed and by whom.
     """
-    chunks_by_document = _chunks_by_document(services)
+    chunks_by_document = _chunks_by_document(services, OPERATOR.groups)  # shown filtered
     chunks = [c for parts in chunks_by_document.values() for c in parts]
     generated = [
         *generators.ordering_exercises(chunks),
@@ -352,13 +352,12 @@ def exercises(
     status: str | None = None,
     kind: str | None = None,
     document_id: str | None = None,
-    groups: Sequence[str] | None = None,
+    *,
+    groups: Sequence[str],
 ) -> list[Exercise]:
-    """The exercises under review, optionally filtered (None: any); with `groups`, only
-    those from documents those groups may read."""
+    """The exercises under review, optionally filtered (None: any), only those from
+    documents `groups` may read."""
     found = services.training.exercises(status=status, document_id=document_id, kind=kind)
-    if groups is None:
-        return found
     visible = {d.document_id for d in _visible(services, groups)}
     return [e for e in found if e.document_id in visible]
 
@@ -444,34 +443,50 @@ def message_categories(services: Services) -> list[str]:
     return sorted({m.category for m in customer_messages(services) if m.category}, key=str.casefold)
 
 
-def suggest_documents(services: Services, message: str, limit: int = 3) -> list[tuple[str, str]]:
-    """(document id, title) of the documents the knowledge base's own search finds for a
-    customer message, best first, so the trainer confirms a document rather than hunts."""
-    titles = _titles(services)
+def suggest_documents(
+    services: Services, message: str, groups: Sequence[str], limit: int = 3
+) -> list[tuple[str, str]]:
+    """(document id, title) of the current documents `groups` may read that the knowledge
+    base's own search finds for a customer message, best first, so the trainer confirms a
+    document rather than hunts."""
+    titles = dict(document_titles(services, groups))
+    reader = _reader(groups)
 
     def search(text: str) -> list[str]:
-        return [chunk.document.document_id for chunk, _ in services.search(text, 20)]
+        return [c.document.document_id for c, _ in services.search(text, 20, reader=reader)]
 
     found = suggest_document(message, search, limit)
     return [(d, titles[d]) for d in found if d in titles]
 
 
-def drills(services: Services) -> list[tuple[DrillMapping, Exercise | None]]:
-    """Each trainer mapping with the drill exercise made from it (None when its document
-    is gone and the drill could not be generated)."""
+def drills(services: Services, groups: Sequence[str]) -> list[tuple[DrillMapping, Exercise | None]]:
+    """Each trainer mapping to a document `groups` may read, with the drill exercise made
+    from it (None when its document is gone and the drill could not be generated)."""
     stored = {e.id: e for e in services.training.exercises(kind="drill")}
-    return [(m, stored.get(f"drill:{m.id}")) for m in services.training.mappings()]
+    readable = {
+        d.document_id for d in services.documents(include_deleted=True, reader=_reader(groups))
+    }
+    return [
+        (m, stored.get(f"drill:{m.id}"))
+        for m in services.training.mappings()
+        if m.document_id in readable
+    ]
 
 
-def map_drill(services: Services, message: str, document_id: str, user: str) -> Exercise:
-    """Record that `document_id` answers the customer `message` and make the call drill from
-    it at once (a draft, reviewed like any other exercise). Mapping the same pair again
-    returns the existing drill unchanged."""
-    record = services.document(document_id)
+def map_drill(
+    services: Services, message: str, document_id: str, user: str, groups: Sequence[str]
+) -> Exercise:
+    """Record that `document_id` (one `groups` may read) answers the customer `message` and
+    make the call drill from it at once (a draft, reviewed like any other exercise). Mapping
+    the same pair again returns the existing drill unchanged."""
+    reader = _reader(groups)
+    record = services.document(document_id, reader=reader)
     if record.current_version is None:
         raise TrainingError(f"“{record.title}” has been deleted; choose a current document.")
     mapping = services.training.add_mapping(message, document_id, user)
-    chunks = {document_id: services.document_chunks(document_id, record.current_version)}
+    chunks = {
+        document_id: services.document_chunks(document_id, record.current_version, reader=reader)
+    }
     [drill] = generators.drill_exercises([mapping], chunks)
     services.training.save_generated([drill])
     _audit_change(
@@ -487,7 +502,7 @@ def _exercise_title(exercise: Exercise) -> str:
     return exercise.prompt.strip().splitlines()[-1][:120]
 
 
-def path_choices(services: Services, groups: Sequence[str] | None = None) -> PathChoices:
+def path_choices(services: Services, groups: Sequence[str]) -> PathChoices:
     """Documents, procedures and approved exercises (those `groups` may read), each as the
     path item it would become."""
     readings = [

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.clean import detect_language
+from kb.access import can_read, readable_sql
 from kb.config import Settings
 from kb.glossary import default_glossary
 from kb.lexical import LexicalIndex, tokenize
 from kb.ports import Reranker
 from kb.spelling import SpellFix
 from kb.store import KnowledgeBase
-from kb.types import EVERYONE, Category, DocumentInfo, DocumentStatus, Hit, Query, readable_by
+from kb.types import EVERYONE, Category, DocumentInfo, DocumentStatus, Hit, Query
 from kb.validity import version_status
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Scope:
         )
 
     def allows(self, info: DocumentInfo) -> bool:
-        if not readable_by(info.groups, self.groups):
+        if not can_read(self.groups, info.groups):  # the access rule (kb.access)
             return False
         if self.category is not None and info.category != self.category:
             return False
@@ -100,12 +101,8 @@ class Scope:
     def sql(self, versions: bool = True) -> tuple[str, list[object]]:
         """The same rule as `allows`, as a condition on the documents table `d` and the
         chunk's versions row `v`; with `versions=False`, access and category only (on `d`)."""
-        groups = sorted(self.groups)
-        clauses = [
-            "EXISTS (SELECT 1 FROM json_each(d.groups_json) g WHERE g.value IN "
-            f"({','.join('?' * len(groups))}))"
-        ]
-        params: list[object] = list(groups)
+        readable, params = readable_sql(self.groups)
+        clauses = [readable]
         if self.category is not None:
             clauses.append("d.category = ?")
             params.append(self.category.value)

@@ -22,6 +22,7 @@ from ingest.pipeline import (
     ingest_uploads,
     purge_document,
 )
+from kb.access import Reader
 from kb.answer import build_answer
 from kb.audit import AuditLog, stage
 from kb.confidence import (
@@ -38,7 +39,7 @@ from kb.confidence import (
 from kb.config import Settings
 from kb.conversation import SearchPlan, plan_search
 from kb.embedding import create_embedder
-from kb.errors import QuestionTooLongError
+from kb.errors import DocumentNotFoundError, QuestionTooLongError
 from kb.feedback import Feedback, FeedbackStore
 from kb.glossary import default_glossary
 from kb.insights_report import InsightsBuilder, InsightsReport
@@ -144,13 +145,33 @@ class Services:
         finally:
             self.audit.deliver(self.kb.registry.db)
 
-    def documents(self, include_deleted: bool = False) -> list[DocumentRecord]:
-        return self.kb.registry.documents(include_deleted)
+    def documents(self, include_deleted: bool = False, *, reader: Reader) -> list[DocumentRecord]:
+        """The documents `reader` may read (kb.access): an unreadable one is not listed."""
+        return [d for d in self.kb.registry.documents(include_deleted) if reader.can_read(d.groups)]
 
-    def document(self, document_id: str) -> DocumentRecord:
-        return self.kb.registry.document(document_id)
+    def restricted_counts(self, *, reader: Reader) -> dict[str, int]:
+        """How many current documents `reader` may not read, per group: numbers, never a
+        title or id, so the Library can say that restricted documents exist."""
+        counts: dict[str, int] = {}
+        for d in self.kb.registry.documents():
+            if not reader.can_read(d.groups):
+                for group in d.groups:
+                    counts[group] = counts.get(group, 0) + 1
+        return counts
 
-    def document_chunks(self, document_id: str, version: int) -> list[Chunk]:
+    def document(self, document_id: str, *, reader: Reader) -> DocumentRecord:
+        """One document, if `reader` may read it; otherwise the same DocumentNotFoundError as
+        for an id that does not exist (no hint that a restricted document has that id)."""
+        record = self.kb.registry.document(document_id)
+        if not reader.can_read(record.groups):
+            raise DocumentNotFoundError(f"no document with id '{document_id}'")
+        return record
+
+    def document_chunks(self, document_id: str, version: int, *, reader: Reader) -> list[Chunk]:
+        self.document(document_id, reader=reader)
+        return self._chunks(document_id, version)
+
+    def _chunks(self, document_id: str, version: int) -> list[Chunk]:
         ids = self.kb.registry.chunk_ids(document_id, version)
         found = self.kb.registry.chunks_by_id(ids)
         return [found[i] for i in ids]
@@ -161,9 +182,13 @@ class Services:
         options: DocumentOptions,
         user: str | None = None,
         exact: bool = False,
+        *,
+        reader: Reader,
     ) -> DocumentInfo:
         """Change what the knowledge team stated (groups, category, dates, owner, review-by)
-        without a new version; with `user`, what changed goes into the audit trail."""
+        without a new version, if `reader` may read the document; with `user`, what changed
+        goes into the audit trail."""
+        self.document(document_id, reader=reader)
         with self.kb.write() as session:
             before = session.registry.document_info(document_id)
             after = options.apply_to(before, exact)
@@ -179,7 +204,9 @@ class Services:
         self.audit.deliver(self.kb.registry.db)
         return after
 
-    def delete(self, document_id: str, user: str | None = None) -> int:
+    def delete(self, document_id: str, user: str | None = None, *, reader: Reader) -> int:
+        self.document(document_id, reader=reader)
+
         def audit_deletion(session: WriteSession, removed: int) -> None:
             stage(
                 session.registry.db, user or "cli", "deletion", document=document_id, chunks=removed
@@ -191,9 +218,12 @@ class Services:
         self.audit.deliver(self.kb.registry.db)
         return removed
 
-    def purge(self, document_id: str, user: str | None = None) -> PurgeReport:
-        """Erase a document for good (ingest.pipeline.purge_document); with `user`, the audit
-        trail records that it was erased, in numbers only, in the same transaction."""
+    def purge(self, document_id: str, user: str | None = None, *, reader: Reader) -> PurgeReport:
+        """Erase a document for good (ingest.pipeline.purge_document), if `reader` may read
+        it; with `user`, the audit trail records that it was erased, in numbers only, in the
+        same transaction."""
+        self.document(document_id, reader=reader)
+
         def audit_purge(session: WriteSession, report: PurgeReport) -> None:
             stage(
                 session.registry.db, user or "cli", "deletion", document=document_id,
@@ -205,8 +235,13 @@ class Services:
         self.audit.deliver(self.kb.registry.db)
         return report
 
-    def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
-        return self.kb.search(query, k)
+    def search(self, query: str, k: int = 5, *, reader: Reader) -> list[tuple[Chunk, float]]:
+        """Plain dense search over the current chunks `reader` may read (restricted chunks
+        are excluded inside the FAISS search, as in retrieval), with cosine similarities."""
+        scope = Scope.of(Query(query, groups=reader.groups, include_inactive=True))
+        found = self.retriever.dense(query, scope, k)
+        chunks = self.kb.registry.chunks_by_id([cid for cid, _ in found])
+        return [(chunks[cid], score) for cid, score in found if cid in chunks]
 
     # ------------------------------------------------------------------ asking
 
@@ -306,13 +341,24 @@ class Services:
         return stored
 
     def insights(
-        self, since: dt.date, until: dt.date, today: dt.date | None = None
+        self, since: dt.date, until: dt.date, today: dt.date | None = None, *, reader: Reader
     ) -> InsightsReport:
-        """Knowledge gaps, document health and trends from agents' questions and feedback."""
+        """Knowledge gaps, document health and trends from agents' questions and feedback;
+        documents `reader` may not read are left out of the health table and of the
+        documents each gap lists."""
+        documents = self.documents(reader=reader)
+        readable = {d.document_id for d in self.kb.registry.documents(include_deleted=True)
+                    if reader.can_read(d.groups)}  # fmt: skip
         return self.insights_builder.build(
-            self.questions.all(since, until),
-            self.feedback.all(),
-            self.documents(),
+            [
+                replace(q, documents=tuple(d for d in q.documents if d in readable))
+                for q in self.questions.all(since, until)
+            ],
+            [
+                replace(f, documents=tuple(d for d in f.documents if d in readable))
+                for f in self.feedback.all()
+            ],
+            documents,
             since,
             until,
             today or dt.date.today(),
@@ -429,7 +475,7 @@ class Services:
         def sections(document_id: str) -> list[tuple[Chunk, ...]]:
             if document_id not in read:  # gather_options asks for a document several times
                 version = self.kb.registry.document_info(document_id, as_of=query.as_of).version
-                chunks = self.document_chunks(document_id, version)
+                chunks = self._chunks(document_id, version)  # a hit's: within the scope
                 read[document_id] = procedure_sections(
                     [c for c in chunks if c.kind == ChunkKind.PROCEDURE]
                 )
@@ -466,7 +512,8 @@ class Services:
         info = self.kb.registry.document_info(chunk.document.document_id, as_of=query.as_of)
         return [Message("superseded", old=version, title=info.title, current=info.version)]
 
-    def original_file(self, document_id: str, version: int) -> Path | None:
+    def original_file(self, document_id: str, version: int, *, reader: Reader) -> Path | None:
+        self.document(document_id, reader=reader)
         name = self.kb.registry.original_path(document_id, version)
         return self.settings.originals_dir / name if name else None
 

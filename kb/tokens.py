@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.access import access_groups
 from kb.database import open_database
 from kb.errors import KBError
 from kb.types import EVERYONE
@@ -48,7 +49,9 @@ class IntegrationAccount:
 
     @property
     def access_groups(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((EVERYONE, *self.groups)))
+        """The groups the access rule reads with (kb.access.access_groups): their own, plus
+        everyone; the restricted-reader permission only for the roles it counts for."""
+        return access_groups(self.role, self.groups)
 
     @property
     def revoked(self) -> bool:

@@ -14,12 +14,6 @@ EVERYONE = "everyone"
 """The access group every user belongs to; the default for documents with no restriction."""
 
 
-def readable_by(document_groups: tuple[str, ...], groups: frozenset[str] | tuple[str, ...]) -> bool:
-    """Whether someone in `groups` (and, like everyone, in EVERYONE) may read a document
-    restricted to `document_groups`: the one rule retrieval and onboarding both apply."""
-    return not {EVERYONE, *groups}.isdisjoint(document_groups)
-
-
 class BlockKind(StrEnum):
     """What a parsed piece of a document is, whatever format it came from."""
 

@@ -46,9 +46,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.access import access_groups
 from kb.database import open_database
 from kb.errors import KBError
-from kb.types import EVERYONE
 
 ROLES = ("agent", "knowledge", "trainer", "admin")
 
@@ -88,8 +88,9 @@ class User:
 
     @property
     def access_groups(self) -> tuple[str, ...]:
-        """The groups retrieval may show documents of: the user's own, plus everyone."""
-        return tuple(dict.fromkeys((EVERYONE, *self.groups)))
+        """The groups the access rule reads with (kb.access.access_groups): their own, plus
+        everyone; the restricted-reader permission only for the roles it counts for."""
+        return access_groups(self.role, self.groups)
 
 
 class UserNotFoundError(KBError):

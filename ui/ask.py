@@ -10,7 +10,15 @@ import streamlit as st
 from kb.pii import mask
 from kb.types import AnswerStatus, Category, Highlighted, Query, Turn
 from ui.i18n import say, t
-from ui.shared import choose, get_services, render_step, require, source_label
+from ui.shared import (
+    as_text,
+    choose,
+    get_services,
+    reader_of,
+    render_step,
+    require,
+    source_label,
+)
 
 user = require("ask")
 services = get_services()
@@ -21,11 +29,12 @@ state.setdefault("answered", 0)
 
 
 def marked(text: Highlighted) -> str:
+    """The text shown as text (kb.render.literal_markdown), its matches in bold."""
     out, position = [], 0
     for start, end in text.highlights:
-        out += [text.text[position:start], "**", text.text[start:end], "**"]
+        out += [as_text(text.text[position:start]), "**", as_text(text.text[start:end]), "**"]
         position = end
-    out.append(text.text[position:])
+    out.append(as_text(text.text[position:]))
     return "".join(out)
 
 
@@ -47,7 +56,7 @@ with st.sidebar:
         st.subheader(t("This call"))
         for turn in state["history"]:
             if turn.role == "user":
-                st.caption(mask(turn.text).text)
+                st.caption(as_text(mask(turn.text).text))
 
 with st.form("ask", clear_on_submit=True):
     question = st.text_input(
@@ -81,10 +90,10 @@ answer = state["answer"]
 if answer is not None:
     st.caption(t("Answer {n} of this call", n=state["answered"]))
     if answer.resolved_question != answer.question:
-        st.caption(t("Searched as: {question}", question=answer.resolved_question))
+        st.caption(t("Searched as: {question}", question=as_text(answer.resolved_question)))
     if answer.status == AnswerStatus.NOT_COVERED:
         st.error(t("Not covered in the knowledge base: escalate."))
-        st.write(say(answer.advice or ""))
+        st.write(as_text(say(answer.advice or "")))
         if answer.related:
             st.write(t("Closest related articles:"))
             for citation in answer.related:
@@ -102,9 +111,9 @@ if answer is not None:
         st.subheader(t("Sources"))
         for i, passage in enumerate(answer.passages):
             with st.expander(source_label(passage.citation)):
-                st.markdown(marked(passage.text).replace("\n", "  \n"))
+                st.markdown(marked(passage.text))  # line breaks kept by as_text
                 original = services.original_file(
-                    passage.citation.document_id, passage.citation.version
+                    passage.citation.document_id, passage.citation.version, reader=reader_of(user)
                 )
                 if original is not None and original.exists():
                     st.download_button(
@@ -112,7 +121,7 @@ if answer is not None:
                         key=f"open-{i}", on_click="ignore",
                     )  # fmt: skip
     for notice in answer.notices:
-        st.warning(say(notice))
+        st.warning(as_text(say(notice)))
 
     st.divider()
     helpful, not_helpful, reason_column = st.columns([1, 1, 3])

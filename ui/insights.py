@@ -10,7 +10,7 @@ import streamlit as st
 
 from kb.insights import GapReason, gaps_csv, least_used, most_used
 from ui.i18n import t
-from ui.shared import get_services, require
+from ui.shared import as_text, get_services, reader_of, require
 
 user = require("insights")
 services = get_services()
@@ -21,7 +21,7 @@ since_column, until_column = st.columns(2)
 since = since_column.date_input(t("From"), value=today - dt.timedelta(days=30))
 until = until_column.date_input(t("To"), value=today)
 with st.spinner(t("Reading agents' questions...")):
-    report = services.insights(since, until, today)
+    report = services.insights(since, until, today, reader=reader_of(user))
 
 
 def rate(part: int, whole: int) -> str:
@@ -50,7 +50,10 @@ with gaps_tab:
     if not report.topics:
         st.info(t("No failing questions in this period."))
     else:
-        titles = {d.document_id: d.title for d in services.documents(include_deleted=True)}
+        titles = {
+            d.document_id: d.title
+            for d in services.documents(include_deleted=True, reader=reader_of(user))
+        }
         st.dataframe(
             [
                 {t("Topic"): topic.label, t("Questions"): topic.count,
@@ -72,9 +75,10 @@ with gaps_tab:
         st.subheader(t("Failing questions per day, by topic"))
         st.bar_chart(per_day, stack=True)
         for topic in report.topics:
-            with st.expander(t("{label}: {count} questions", label=topic.label, count=topic.count)):
-                for example in topic.examples:
-                    st.write(f"- {example}")
+            label = t("{label}: {count} questions", label=topic.label, count=topic.count)
+            with st.expander(as_text(label)):
+                for example in topic.examples:  # agents' questions: shown as text
+                    st.markdown(f"- {as_text(example)}")
         if st.download_button(
             t("Export gaps as CSV"), gaps_csv(report.topics), file_name=f"knowledge-gaps-{since}-{until}.csv",
             mime="text/csv", on_click="ignore",

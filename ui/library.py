@@ -11,10 +11,12 @@ import streamlit as st
 from ingest.pipeline import Upload
 from kb.types import Category, DocumentOptions, DocumentRecord, FileStatus, IngestReport
 from ui.i18n import t
-from ui.shared import choose, done, get_services, require, show_done
+from ui.shared import as_text, choose, done, get_services, reader_of, require, show_done
 
 user = require("library")
 services = get_services()
+reader = reader_of(user)  # the access rule: restricted documents outside the user's groups
+# are not listed, opened or edited without the restricted-reader permission (kb.access)
 today = dt.date.today()
 st.title(t("Library"))
 show_done()
@@ -56,7 +58,8 @@ def status(d: DocumentRecord) -> str:
     return "current"
 
 
-with st.expander(t("Upload documents"), expanded=not services.documents()):
+documents = services.documents(reader=reader)
+with st.expander(t("Upload documents"), expanded=not documents):
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
             t("Files (PDF, Word, HTML, Markdown, text, PowerPoint, Excel, CSV, e-mail)"),
@@ -84,7 +87,7 @@ with st.expander(t("Upload documents"), expanded=not services.documents()):
         st.success(st.session_state["last_summary"])
         st.dataframe(st.session_state["last_report"], hide_index=True, width="stretch")
 
-documents = services.documents()
+documents = services.documents(reader=reader)
 search_column, status_column = st.columns([3, 1])
 search = search_column.text_input(t("Search titles, files and owners"))
 wanted = choose(
@@ -113,21 +116,32 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )  # fmt: skip
+if restricted := services.restricted_counts(reader=reader):
+    st.info(
+        t(
+            "Restricted documents you cannot open are not listed: {counts}. Reading or editing "
+            "them needs the restricted-reader permission (an administrator grants it).",
+            counts=", ".join(f"{n} ({group})" for group, n in sorted(restricted.items())),
+        )
+    )
 
 if not documents:
     st.stop()
 ids = [d.document_id for d in shown] or [d.document_id for d in documents]
 chosen = st.selectbox(t("Document"), ids)
-record = services.document(chosen)
-st.subheader(record.title)
+record = services.document(chosen, reader=reader)
+st.subheader(as_text(record.title))
 st.dataframe(
     [{t("Version"): v.version, t("Status"): t(v.status), t("Ingested"): v.ingested_at,
       t("Chunks"): v.chunk_count, t("File"): v.source_name} for v in record.versions],
     hide_index=True,
 )  # fmt: skip
 with st.expander(t("Chunks as the system sees them")):
-    for chunk in services.document_chunks(record.document_id, record.current_version or 1):
-        st.caption(f"{chunk.chunk_id} · {chunk.kind.value} · {chunk.section}")
+    chunks = services.document_chunks(
+        record.document_id, record.current_version or 1, reader=reader
+    )
+    for chunk in chunks:
+        st.caption(as_text(f"{chunk.chunk_id} · {chunk.kind.value} · {chunk.section}"))
         st.text(chunk.text)
 
 with st.expander(t("Replace with a new version")):
@@ -172,10 +186,11 @@ with st.expander(t("Edit metadata")):
             ),
             user=user.name,
             exact=True,
+            reader=reader,
         )  # fmt: skip
         done(t("Saved."))
 
 confirm = st.checkbox(t("Yes, delete {document} from search", document=record.document_id))
 if st.button(t("Delete document"), disabled=not confirm):
-    removed = services.delete(record.document_id, user=user.name)
+    removed = services.delete(record.document_id, user=user.name, reader=reader)
     done(t("Deleted: {removed} passages left search.", removed=removed))

@@ -27,7 +27,7 @@ from kb.calls import (
 )
 from kb.errors import KBError
 from ui.i18n import say, t
-from ui.shared import get_services, render_step, require, source_label
+from ui.shared import as_text, get_services, reader_of, render_step, require, source_label
 
 POLL_SECONDS = 2.0
 SEVERE = ("high", "critical")
@@ -50,7 +50,7 @@ caller = Caller(user.name, None, user.access_groups)
 state = st.session_state
 state.setdefault("live_call", None)
 state.setdefault("live_pinned", {})  # call id -> the suggestion id the agent pinned
-titles = {d.document_id: d.title for d in services.documents()}
+titles = {d.document_id: d.title for d in services.documents(reader=reader_of(user))}
 
 
 def key_of(text: str) -> str:
@@ -103,28 +103,29 @@ def show_alerts(snapshot: AssistSnapshot) -> None:
         for alert in snapshot.alerts:
             why = t(
                 "Why: “{matched}” ({how}) in turn {turn}, {speaker}",
-                matched=alert.matched,
+                matched=as_text(alert.matched),
                 how=t(alert.how),
                 turn=alert.turn_index + 1,
                 speaker=t(alert.turn_speaker or "customer"),
             )
             if alert.turn_text and alert.matched.strip() != alert.turn_text.strip():
-                why += t(": “{words}”", words=alert.turn_text)
+                why += t(": “{words}”", words=as_text(alert.turn_text))
             parts = [
                 t(
                     "**Escalation: {category}** ({severity}): {action}",
                     category=category_name(alert.category),
                     severity=t(alert.severity),
-                    action=alert.action,
+                    action=as_text(alert.action),
                 ),
                 why,
             ]
-            if alert.procedure:
-                title = titles.get(alert.procedure)
+            if alert.procedure and alert.procedure in titles:  # one the agent may read
                 parts.append(
-                    t("Procedure: {title} ({document})", title=title, document=alert.procedure)
-                    if title
-                    else t("Procedure: {document}", document=alert.procedure)
+                    t(
+                        "Procedure: {title} ({document})",
+                        title=as_text(titles[alert.procedure]),
+                        document=as_text(alert.procedure),
+                    )
                 )
             severe = alert.severity in SEVERE
             (st.error if severe else st.warning)(
@@ -145,7 +146,7 @@ def show_transcript(turns) -> None:  # type: ignore[no-untyped-def]
                 "bot": ":material/smart_toy:",
             }[turn.speaker.value]
             with st.chat_message(turn.speaker.value, avatar=avatar):
-                st.markdown(f"**{t(turn.speaker.value)}** · {turn.text}")
+                st.markdown(f"**{t(turn.speaker.value)}** · {as_text(turn.text)}")
 
 
 def show_suggestion(call_id: str, s: Suggestion, pinned: bool) -> None:
@@ -153,7 +154,7 @@ def show_suggestion(call_id: str, s: Suggestion, pinned: bool) -> None:
         marks = (":material/push_pin: " if pinned else "") + (
             ":material/check_circle: " if s.pinned else ""
         )
-        st.markdown(f"{marks}**{s.title}**")
+        st.markdown(f"{marks}**{as_text(s.title)}**")
         kind = t("procedure, {n} steps", n=len(s.steps)) if s.steps else t("article")
         why = ", ".join(s.why) or "-"
         turns = ", ".join(str(i + 1) for i in s.why_turns)
@@ -166,7 +167,7 @@ def show_suggestion(call_id: str, s: Suggestion, pinned: bool) -> None:
                 render_step(step)
             if not s.steps:
                 for passage in s.passages[:2]:
-                    st.markdown("> " + passage.text.text.replace("\n", "  \n> "))
+                    st.markdown("> " + as_text(passage.text.text).replace("\n", "\n> "))
             for citation in s.citations:
                 st.caption(source_label(citation))
         pin, used, dismiss = st.columns(3)
@@ -195,7 +196,7 @@ def show_suggestions(call_id: str, snapshot: AssistSnapshot) -> None:
     for suggestion in order:
         show_suggestion(call_id, suggestion, suggestion.id == pinned)
     for notice in snapshot.notices:
-        st.caption(say(notice))
+        st.caption(as_text(say(notice)))
 
 
 def live_call(call_id: str) -> None:
@@ -239,21 +240,25 @@ def show_summary(summary: CallSummary) -> None:
         )
         if summary.opening:
             st.caption(t("The customer's first words (masked)"))
-            st.markdown(f"> {summary.opening}")
+            st.markdown(f"> {as_text(summary.opening)}")
         for label, values in (
             (t("Topics"), summary.topics),
             (t("Documents used"), summary.documents_used),
             (t("Documents dismissed"), summary.documents_dismissed),
         ):
-            st.markdown(f"**{label}:** " + (", ".join(values) or "-"))
+            st.markdown(f"**{label}:** " + (as_text(", ".join(values)) or "-"))
         if summary.alerts:
             st.markdown(f"**{t('Escalation alerts')}:**")
             for alert in summary.alerts:
                 st.markdown(
                     f"- {category_name(alert.category)} ({t(alert.severity)}), "
                     + t("turn {turn}", turn=alert.turn_index + 1)
-                    + f": “{alert.matched}”"
-                    + (f" · {alert.procedure}" if alert.procedure else "")
+                    + f": “{as_text(alert.matched)}”"
+                    + (
+                        f" · {as_text(titles[alert.procedure])}"
+                        if alert.procedure in titles
+                        else ""
+                    )
                 )
         if st.button(t("Close summary")):
             state.pop("live_summary", None)

@@ -10,7 +10,6 @@ passage, so a trainee told they were wrong can check the document themselves.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -34,13 +33,12 @@ from kb.training.types import (
     PathItem,
 )
 from ui.i18n import t
-from ui.shared import choose, done, get_services, require, show_done, source_label
+from ui.shared import as_text, choose, done, get_services, require, show_done, source_label
 
 user = require("onboarding")
 services = get_services()
 state = st.session_state
 V = TypeVar("V")
-_MARKUP = re.compile(r"([\\`*_{}\[\]<>#|$~])")
 
 
 # ---------------------------------------------------------------- small helpers
@@ -48,8 +46,8 @@ _MARKUP = re.compile(r"([\\`*_{}\[\]<>#|$~])")
 
 def plain(text: str) -> str:
     """Document text as Markdown that shows it literally: a blank "____" is not a rule, "$"
-    starts no formula; line breaks are kept."""
-    return _MARKUP.sub(r"\\\1", text).replace("\n", "  \n")
+    starts no formula, a link is no link; line breaks are kept (ui.shared.as_text)."""
+    return as_text(text)
 
 
 def unique(pairs: Iterable[tuple[str, V]]) -> dict[str, V]:
@@ -96,7 +94,7 @@ def show_answer(exercise: Exercise, titles: Mapping[str, str]) -> None:
     if isinstance(payload, FillPayload):
         st.markdown(t("Correct answer: **{answer}**", answer=plain(payload.answer)))
         if payload.accepted:
-            st.caption(t("Also accepted: {answers}", answers=", ".join(payload.accepted)))
+            st.caption(t("Also accepted: {answers}", answers=plain(", ".join(payload.accepted))))
     elif isinstance(payload, OrderPayload):
         st.markdown(t("Correct order:"))
         st.markdown(numbered(payload.steps))
@@ -121,9 +119,9 @@ def show_reading(read: onboarding.Reading) -> None:
     if read.steps:
         for step in read.steps:
             if step.kind == "warning":
-                st.warning(step.text)
+                st.warning(plain(step.text))
             elif step.kind == "note":
-                st.info(step.text)
+                st.info(plain(step.text))
             else:
                 label = f"{step.number}. " if step.number else ""
                 st.markdown("\u2003" * (step.level - 1) + label + plain(step.text))
@@ -233,7 +231,7 @@ def edit_form(exercise: Exercise) -> None:
 def review_exercise(exercise: Exercise, titles: Mapping[str, str]) -> None:
     edited = f" · {t('edited')}" if exercise.edited else ""
     st.caption(
-        f"{exercise.id} · {t(exercise.status)} · {t(exercise.kind)} · {exercise.topic}{edited}"
+        f"{exercise.id} · {t(exercise.status)} · {t(exercise.kind)} · {plain(exercise.topic)}{edited}"
     )
     st.markdown(plain(exercise.prompt))
     if isinstance(exercise.payload, OrderPayload):
@@ -299,7 +297,7 @@ def suggestions(message: str) -> list[tuple[str, str]]:
     tabs and messages, and the search need not run again each time."""
     cache = state.setdefault("drill_suggestions", {})
     if message not in cache:
-        cache[message] = onboarding.suggest_documents(services, message)
+        cache[message] = onboarding.suggest_documents(services, message, user.access_groups)
     return cache[message]
 
 
@@ -319,8 +317,9 @@ def drills_section() -> None:
     if not message or not documents:
         return
     suggested = suggestions(message)
-    ids = [d for d, _ in suggested] + [d for d, _ in documents if d not in dict(suggested)]
     titles = dict(documents)
+    suggested = [(d, title) for d, title in suggested if d in titles]  # readable ones only
+    ids = [d for d, _ in suggested] + [d for d, _ in documents if d not in dict(suggested)]
     options = unique((("★ " if d in dict(suggested) else "") + titles[d], d) for d in ids)
     st.caption(t("★ found by the knowledge base's search for this message"))
     document = pick(
@@ -330,9 +329,9 @@ def drills_section() -> None:
     )
     if st.button(t("Create call drill")):
         with errors_shown():
-            drill = onboarding.map_drill(services, message, document, user.name)
+            drill = onboarding.map_drill(services, message, document, user.name, user.access_groups)
             done(t("Call drill {id} saved as a draft: review it under Exercises.", id=drill.id))
-    mapped = onboarding.drills(services)
+    mapped = onboarding.drills(services, user.access_groups)
     if mapped:
         st.subheader(t("Call drills"))
         st.dataframe(
@@ -376,8 +375,17 @@ def edit_path_form(paths: list[LearningPath]) -> None:
     st.subheader(t("Edit a path"))
     path = pick(t("Path to edit"), unique((f"{p.name} (#{p.id})", p) for p in paths), "edit-path")
     choices = onboarding.path_choices(services, user.access_groups)
+    openable = {*choices.readings, *(i for i, _ in choices.exercises)}
     items = dict.fromkeys([*path.items, *choices.readings, *(i for i, _ in choices.exercises)])
-    options = unique((f"{i.title} ({t(i.kind)})", i) for i in items)
+    options = unique(
+        (
+            f"{i.title} ({t(i.kind)})"
+            if i in openable
+            else t("An item you cannot open (restricted or removed)"),
+            i,
+        )
+        for i in items
+    )
     current = [label for label, item in options.items() if item in path.items]
     with st.form(f"edit-path-{path.id}"):
         name = st.text_input(t("Path name"), value=path.name)
@@ -517,7 +525,9 @@ def drill_answer(key: str, documents: Mapping[str, str]) -> GivenAnswer | None:
         key=f"{key}-document",
     )
     document_id = documents.get(chosen) if chosen else None
-    steps = onboarding.document_steps(services, document_id) if document_id else []
+    steps = (
+        onboarding.document_steps(services, document_id, user.access_groups) if document_id else []
+    )
     picked = st.multiselect(t("Steps to follow, in order"), steps, key=f"{key}-steps-{document_id}")
     if st.button(t("Check"), key=f"{key}-check"):
         return GivenAnswer(document_id=document_id, steps=tuple(picked))
@@ -570,11 +580,12 @@ def exercise_item(
 
 def reading_item(path_id: int, item: PathItem, number: int, mine: onboarding.TraineePath) -> None:
     read_already = item.ref in mine.progress.done_items
+    read = onboarding.reading(services, item, user.access_groups)  # refused: no title shown
     item_heading(number, read_already, plain(item.title))
     st.caption(t(item.kind))
     key = f"item-{path_id}-{number}"
     with st.expander(t("Read"), expanded=not read_already):
-        show_reading(onboarding.reading(services, item, user.access_groups))
+        show_reading(read)
     if st.button(t("Mark as read"), key=f"{key}-read", disabled=read_already):
         onboarding.mark_read(services, user.name, path_id, item.ref)
         st.rerun()

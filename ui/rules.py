@@ -11,7 +11,7 @@ import streamlit as st
 from kb.errors import KBError
 from kb.escalation import SEVERITIES, SIGNALS, CallTurn, Rule, rule_from_dict
 from ui.i18n import t
-from ui.shared import choose, done, get_services, require, show_done
+from ui.shared import choose, done, get_services, reader_of, require, show_done
 
 NEW = "(new rule)"
 NONE = "(none)"
@@ -25,7 +25,7 @@ store = services.escalation_rules()
 st.title(t("Escalation rules"))
 show_done()
 rules = store.current()
-documents = {d.document_id: d.title for d in services.documents()}
+documents = {d.document_id: d.title for d in services.documents(reader=reader_of(user))}
 
 
 def lines(text: str) -> list[str]:

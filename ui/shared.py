@@ -7,8 +7,9 @@ from typing import Any
 
 import streamlit as st
 
+from kb.access import Reader
 from kb.config import Settings
-from kb.render import cite
+from kb.render import cite, literal_markdown
 from kb.services import Services, build_services
 from kb.types import Citation, Step
 from kb.users import User, UserNotFoundError
@@ -115,13 +116,27 @@ def require(page: str) -> User:
     return user
 
 
+def reader_of(user: User) -> Reader:
+    """What the services' read paths need to apply the access rule (kb.access) for `user`."""
+    return Reader.of(user)
+
+
+def as_text(content: str) -> str:
+    """Content (document text, a title, an agent's question) as Markdown that shows it as
+    text: no live link or fetched image from content, except links to the hosts the bank
+    allows (KB_ALLOWED_LINK_HOSTS, none by default); see kb.render.literal_markdown."""
+    hosts = get_services().settings.allowed_link_hosts.split(",")
+    return literal_markdown(content, hosts)
+
+
 def source_label(citation: Citation) -> str:
-    """Where a passage comes from, in the interface language."""
+    """Where a passage comes from, in the interface language, as Markdown showing it as text
+    (a title or section comes from the document)."""
     if st.session_state.get("language", "en") == "en":
-        return cite(citation)
+        return literal_markdown(cite(citation))
     pages = f"，第 {','.join(map(str, citation.pages))} 页" if citation.pages else ""
     effective = f"，{citation.effective_date} 生效" if citation.effective_date else ""
-    return (
+    return literal_markdown(
         f"{citation.title} > {citation.section}{pages}"
         f"（v{citation.version}{effective}；{citation.source_name}）"
     )
@@ -131,12 +146,13 @@ def render_step(step: Step, checkbox_key: str | None = None) -> None:
     """One step of a procedure as the Ask and Live call pages show it: warnings and notes as
     call-outs, the rest numbered and indented by level; with `checkbox_key`, an ordinary step
     is a box the agent ticks off as they go."""
-    label = f"{step.number}. {step.text}" if step.number else step.text
+    text = as_text(step.text)
+    label = f"{step.number}. {text}" if step.number else text  # a number or letter parsed
     indent = "\u2003" * (step.level - 1)
     if step.kind == "warning":
-        st.warning(step.text)
+        st.warning(text)
     elif step.kind == "note":
-        st.info(step.text)
+        st.info(text)
     elif checkbox_key is not None:
         st.checkbox(indent + label, key=checkbox_key)
     else:

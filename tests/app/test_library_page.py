@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kb.access import OPERATOR
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -78,10 +79,10 @@ def test_knowledge_team_edits_metadata_and_deletes(app_base):
     groups = next(t for t in library.text_input if t.label == "Access groups")
     groups.input("cards-team")
     library.button(key="FormSubmitter:metadata-Save metadata").click().run()
-    assert app_base.document("procedure").groups == ("cards-team",)
+    assert app_base.document("procedure", reader=OPERATOR).groups == ("cards-team",)
     next(c for c in library.checkbox if c.label.startswith("Yes, delete")).check().run()
     next(b for b in library.button if b.label == "Delete document").click().run()
-    assert "procedure" not in {d.document_id for d in app_base.documents()}
+    assert "procedure" not in {d.document_id for d in app_base.documents(reader=OPERATOR)}
     assert {e.action for e in app_base.audit.events(user="kim")} >= {"metadata_edit", "deletion"}
 
 
@@ -140,7 +141,9 @@ def test_interface_switches_to_chinese_for_labels_and_messages(app_base):
 def test_library_flags_review_due_and_filters_by_status(app_base):
     from kb.types import DocumentOptions
 
-    app_base.update_metadata("procedure", DocumentOptions(review_by=dt.date(2026, 1, 1)))
+    app_base.update_metadata(
+        "procedure", DocumentOptions(review_by=dt.date(2026, 1, 1)), reader=OPERATOR
+    )
     library = page("library", app_base, "kim")
     table = library.dataframe[0].value
     status = dict(zip(table["Id"], table["Status"], strict=True))

@@ -12,6 +12,7 @@ from tests.app.conftest import open_page
 
 pytestmark = pytest.mark.integration
 
+TIA = ("everyone",)  # the trainer's access groups
 TRAINER_TABS = ["Topics", "Exercises", "Call drills", "Learning paths", "Dashboard"]
 
 
@@ -23,7 +24,7 @@ def express_fee(services):
     """The fill-in "For Express replacement, Fee is ____." (answer HKD 100)."""
     return next(
         e
-        for e in onboarding.exercises(services, kind="fill", document_id="procedure")
+        for e in onboarding.exercises(services, kind="fill", document_id="procedure", groups=TIA)
         if e.payload.answer == "HKD 100"
     )
 
@@ -39,7 +40,7 @@ def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(app_base):
     widget(app.button, "Generate from the knowledge base").click().run()
     assert not app.exception
     assert app.success[0].value.startswith("Exercises: ")
-    assert {e.status for e in onboarding.exercises(app_base)} == {"draft"}
+    assert {e.status for e in onboarding.exercises(app_base, groups=TIA)} == {"draft"}
 
     express = express_fee(app_base)
     widget(app.selectbox, "Kind").set_value("fill").run()
@@ -58,7 +59,7 @@ def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(app_base):
     document = widget(app.selectbox, "Document that answers it")
     assert document.value == "★ Reporting a Lost or Stolen Debit Card"  # retrieval's suggestion
     widget(app.button, "Create call drill").click().run()
-    [(mapping, drill)] = onboarding.drills(app_base)
+    [(mapping, drill)] = onboarding.drills(app_base, TIA)
     assert (mapping.document_id, drill.status) == ("procedure", "draft")
 
     app.button(key="FormSubmitter:path-Create path").click().run()
@@ -147,8 +148,10 @@ def test_page_speaks_chinese(app_base):
 
 def test_agent_orders_steps_and_does_a_call_drill_and_the_trainer_sees_it(app_base):
     onboarding.generate(app_base, "tia")
-    drill = onboarding.map_drill(app_base, "My card is lost! What can I do?", "procedure", "tia")
-    order = onboarding.exercises(app_base, kind="order", document_id="procedure")[0]
+    drill = onboarding.map_drill(
+        app_base, "My card is lost! What can I do?", "procedure", "tia", TIA
+    )
+    order = onboarding.exercises(app_base, kind="order", document_id="procedure", groups=TIA)[0]
     onboarding.approve(app_base, [order.id, drill.id], "tia")
     path = onboarding.create_path(
         app_base,

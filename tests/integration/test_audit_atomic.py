@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.pipeline import Upload
+from kb.access import OPERATOR
 from kb.audit import AuditLog
 from kb.services import Services
 from kb.store import KnowledgeBase
@@ -40,7 +41,9 @@ def test_a_crash_after_the_registry_commit_leaves_no_change_without_its_audit_ro
         crash_when_auditing(patched)
         with pytest.raises(SystemExit):
             services.ingest([Upload("guide.md", data=(GOOD / "guide.md").read_bytes())], user="kim")
-    assert [d.source_name for d in services.documents()] == ["guide.md"]  # the change is in
+    assert [d.source_name for d in services.documents(reader=OPERATOR)] == [
+        "guide.md"
+    ]  # the change is in
     services = restart(services)
     try:
         uploads = services.audit.events(user="kim", action="upload")
@@ -57,10 +60,14 @@ def test_edits_and_deletions_are_audited_once_and_a_failed_change_not_at_all(ser
         [Upload("guide.md", data=(GOOD / "guide.md").read_bytes())], user="kim"
     )
     document = report.files[0].document_id
-    services.update_metadata(document, DocumentOptions(owner="Fees team"), user="kim")
+    services.update_metadata(
+        document, DocumentOptions(owner="Fees team"), user="kim", reader=OPERATOR
+    )
     with pytest.raises(Exception):  # noqa: B017 - whatever the registry raises for an unknown id
-        services.update_metadata("no-such-document", DocumentOptions(owner="x"), user="kim")
-    services.delete(document, user="kim")
+        services.update_metadata(
+            "no-such-document", DocumentOptions(owner="x"), user="kim", reader=OPERATOR
+        )
+    services.delete(document, user="kim", reader=OPERATOR)
     services.audit.deliver(services.kb.registry.db)  # nothing left to deliver twice
     actions = [e.action for e in reversed(services.audit.events(user="kim"))]
     assert actions == ["upload", "metadata_edit", "deletion"]

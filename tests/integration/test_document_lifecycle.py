@@ -12,6 +12,7 @@ import docx
 import pytest
 
 from ingest.pipeline import Upload
+from kb.access import OPERATOR
 from kb.registry import Registry
 from kb.types import DocumentOptions, FileStatus, Query
 from tests.conftest import GOOD, REPO
@@ -46,12 +47,12 @@ def test_replacing_a_document_under_another_name_makes_a_new_version(services, t
     assert (outcome.status, outcome.document_id, outcome.version) == (
         FileStatus.UPDATED, first.document_id, 2,
     )  # fmt: skip
-    record = services.document(first.document_id)
+    record = services.document(first.document_id, reader=OPERATOR)
     assert [v.status for v in record.versions] == ["superseded", "current"]
     assert record.source_name == "debit-card-loss-2027.docx"
     answer = services.ask(Query("how do I freeze a lost debit card"))
     assert any("CardLink Next" in s.text for s in answer.steps)
-    assert len(services.documents()) == 1
+    assert len(services.documents(reader=OPERATOR)) == 1
     # The old file name still means this document: uploading it again is a new version.
     again = services.ingest_paths([GOOD / "procedure.docx"]).files[0]
     assert (again.document_id, again.version) == (first.document_id, 3)
@@ -65,7 +66,7 @@ def test_replacing_an_unknown_document_fails_with_a_reason_and_keeps_the_batch(s
     )
     assert report.files[0].status == FileStatus.FAILED
     assert "no document with id 'no-such-document'" in report.files[0].reason
-    assert services.documents() == []
+    assert services.documents(reader=OPERATOR) == []
 
 
 def test_owner_and_review_by_are_stored_kept_and_edited(services):
@@ -73,18 +74,18 @@ def test_owner_and_review_by_are_stored_kept_and_edited(services):
     services.ingest_paths(
         [GOOD / "procedure.docx"], DocumentOptions(owner="Cards Operations", review_by=review)
     )
-    record = services.document("procedure")
+    record = services.document("procedure", reader=OPERATOR)
     assert (record.owner, record.review_by) == ("Cards Operations", review)
     # Same bytes, a new review date: the metadata changes, no new version.
     later = dt.date(2027, 1, 31)
     outcome = services.ingest_paths([GOOD / "procedure.docx"], DocumentOptions(review_by=later))
     assert outcome.files[0].status == FileStatus.UPDATED
     assert outcome.files[0].reason == "metadata changed"
-    assert services.document("procedure").review_by == later
-    assert services.document("procedure").current_version == 1
+    assert services.document("procedure", reader=OPERATOR).review_by == later
+    assert services.document("procedure", reader=OPERATOR).current_version == 1
     # An edit form with every field: an emptied review date clears it, and is audited.
     info = services.update_metadata(
-        "procedure", DocumentOptions(groups=("everyone",)), user="kim", exact=True
+        "procedure", DocumentOptions(groups=("everyone",)), user="kim", exact=True, reader=OPERATOR
     )
     assert (info.review_by, info.owner) == (None, None)
     edit = services.audit.events(user="kim", action="metadata_edit")[0]
@@ -99,7 +100,7 @@ def test_manifest_states_owner_and_review_by(services, tmp_path):
         "file,review_by,owner\nguide.md,2026-10-01,Digital Banking\n", encoding="utf-8"
     )
     services.ingest_paths([folder])
-    (record,) = services.documents()
+    (record,) = services.documents(reader=OPERATOR)
     assert (record.owner, record.review_by) == ("Digital Banking", dt.date(2026, 10, 1))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Upload
+from kb.access import OPERATOR
 from kb.types import FileStatus
 from tests.bad_inputs import many_pages_pdf, office_bomb, office_with_parts
 from tests.conftest import REPO
@@ -35,11 +36,11 @@ def governed_folder(root: Path) -> Path:
 
 
 def groups_by_source(services) -> dict[str, tuple[str, ...]]:  # type: ignore[no-untyped-def]
-    return {d.source_name: d.groups for d in services.documents()}
+    return {d.source_name: d.groups for d in services.documents(reader=OPERATOR)}
 
 
 def texts_found(services, question: str) -> str:  # type: ignore[no-untyped-def]
-    return " ".join(chunk.text for chunk, _ in services.search(question, 10))
+    return " ".join(chunk.text for chunk, _ in services.search(question, 10, reader=OPERATOR))
 
 
 # ------------------------------------------------------------------ the manifest governs
@@ -71,7 +72,7 @@ def test_ingesting_a_parent_folder_keeps_the_manifest_and_never_indexes_it(servi
 def test_the_sample_playbook_alone_stays_with_the_fraud_team(services):
     """Attack: `kb ingest samples/fraud-investigations-playbook.docx`; it must stay fraud-team only."""
     services.ingest_paths([REPO / "samples" / "fraud-investigations-playbook.docx"])
-    (document,) = services.documents()
+    (document,) = services.documents(reader=OPERATOR)
     assert (document.document_id, document.groups) == (
         "fraud-investigations-playbook",
         ("fraud-team",),
@@ -113,7 +114,7 @@ def test_same_name_in_two_subfolders_are_two_documents(services, tmp_path):
     write(tmp_path / "docs" / "loans" / "procedure.md", OPEN_GUIDE)
     report = services.ingest_paths([tmp_path / "docs"])
     assert [f.status for f in report.files] == [FileStatus.ADDED, FileStatus.ADDED]
-    assert sorted(d.document_id for d in services.documents()) == [
+    assert sorted(d.document_id for d in services.documents(reader=OPERATOR)) == [
         "cards-procedure",
         "loans-procedure",
     ]
@@ -125,8 +126,8 @@ def test_an_upload_named_with_dot_dots_cannot_supersede_a_document(services):
     first = services.ingest([Upload("hours.md", data=OPEN_GUIDE.encode())]).files[0]
     report = services.ingest([Upload("../../hours.md", data=PLAYBOOK.encode())])
     assert report.files[0].status == FileStatus.FAILED
-    record = services.document(first.document_id)
-    assert record.current_version == 1 and len(services.documents()) == 1
+    record = services.document(first.document_id, reader=OPERATOR)
+    assert record.current_version == 1 and len(services.documents(reader=OPERATOR)) == 1
 
 
 # ------------------------------------------------------------------ links
@@ -146,7 +147,7 @@ def test_a_link_to_a_system_file_is_refused_and_reported(services, tmp_path):
     for name in ("passwd.txt", "gone.md", "loop"):
         assert outcome[name].status == FileStatus.FAILED, name
         assert "symbolic link" in (outcome[name].reason or ""), name
-    assert [d.source_name for d in services.documents()] == ["hours.md"]
+    assert [d.source_name for d in services.documents(reader=OPERATOR)] == ["hours.md"]
     assert "root:" not in texts_found(services, "root bin daemon nologin")
 
 
@@ -175,4 +176,4 @@ def test_zip_bombs_and_page_bombs_are_refused_and_the_batch_goes_on(services, ho
         assert "KB_MAX_UNZIPPED_MB" in (outcome[name].reason or ""), name
     assert "KB_MAX_ZIP_ENTRIES" in (outcome["parts.docx"].reason or "")
     assert "KB_MAX_PDF_PAGES" in (outcome["pages.pdf"].reason or "")
-    assert [d.source_name for d in services.documents()] == ["hours.md"]
+    assert [d.source_name for d in services.documents(reader=OPERATOR)] == ["hours.md"]

@@ -9,6 +9,7 @@ import pytest
 
 from ingest.chunk import chunk_document, infer_category
 from ingest.load import load_document
+from kb.access import OPERATOR
 from kb.errors import (
     CorruptDocumentError,
     EmptyDocumentError,
@@ -221,7 +222,7 @@ def test_batch_with_every_bad_file_still_ingests_the_good_ones(services):
     assert all(by_name[n].status.value == "failed" and by_name[n].reason for n in bad_names)
     good = [f for f in report.files if f.source_name not in bad_names]
     assert len(good) == 12 and all(f.status.value == "added" for f in good)
-    assert services.search("wire transfer fee for a branch transfer", 1)[0][
+    assert services.search("wire transfer fee for a branch transfer", 1, reader=OPERATOR)[0][
         0
     ].document.source_name in {
         "policy.pdf",

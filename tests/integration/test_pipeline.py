@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Upload
+from kb.access import OPERATOR
 from kb.errors import KBError
 from kb.types import DocumentOptions, FileStatus
 
@@ -71,12 +72,14 @@ def test_changed_file_becomes_new_version_and_old_chunks_leave_search(services, 
     assert report.files[0].status == FileStatus.UPDATED
     assert report.files[0].version == 2
 
-    record = services.document(report.files[0].document_id)
+    record = services.document(report.files[0].document_id, reader=OPERATOR)
     assert [(v.version, v.status) for v in record.versions] == [(1, "superseded"), (2, "current")]
     current = set(services.kb.registry.current_chunk_ids())
     assert current.isdisjoint(old_ids)
     assert set(services.kb.index.ids) == current  # the index holds exactly the current chunks
-    texts = " ".join(chunk.text for chunk, _ in services.search("express card delivery fee", 10))
+    texts = " ".join(
+        chunk.text for chunk, _ in services.search("express card delivery fee", 10, reader=OPERATOR)
+    )
     assert "£12" in texts and "£15" not in texts and "LS01" not in texts
 
 
@@ -86,26 +89,34 @@ def test_delete_removes_from_search_at_once(services, tmp_path):
     write(folder, "wire.md", WIRE)
     report = services.ingest_paths([folder])
     lost_id = report.files[0].document_id
-    assert services.search("block a stolen debit card", 1)[0][0].document.document_id == lost_id
+    assert (
+        services.search("block a stolen debit card", 1, reader=OPERATOR)[0][0].document.document_id
+        == lost_id
+    )
 
-    removed = services.delete(lost_id)
+    removed = services.delete(lost_id, reader=OPERATOR)
     assert removed > 0
-    hits = services.search("block a stolen debit card replacement", 10)
+    hits = services.search("block a stolen debit card replacement", 10, reader=OPERATOR)
     assert hits and all(chunk.document.document_id != lost_id for chunk, _ in hits)
-    assert [d.document_id for d in services.documents()] == [report.files[1].document_id]
-    assert services.document(lost_id).versions[-1].status == "deleted"
+    assert [d.document_id for d in services.documents(reader=OPERATOR)] == [
+        report.files[1].document_id
+    ]
+    assert services.document(lost_id, reader=OPERATOR).versions[-1].status == "deleted"
     with pytest.raises(KBError):
-        services.delete(lost_id)
+        services.delete(lost_id, reader=OPERATOR)
 
 
 def test_deleted_document_comes_back_as_a_new_version(services, tmp_path):
     folder = tmp_path / "docs"
     write(folder, "wire.md", WIRE)
     doc_id = services.ingest_paths([folder]).files[0].document_id
-    services.delete(doc_id)
+    services.delete(doc_id, reader=OPERATOR)
     again = services.ingest_paths([folder]).files[0]
     assert again.status == FileStatus.UPDATED and again.version == 2
-    assert [v.status for v in services.document(doc_id).versions] == ["deleted", "current"]
+    assert [v.status for v in services.document(doc_id, reader=OPERATOR).versions] == [
+        "deleted",
+        "current",
+    ]
 
 
 def test_bad_file_is_reported_and_batch_continues(services, tmp_path):
@@ -125,7 +136,7 @@ def test_bad_file_is_reported_and_batch_continues(services, tmp_path):
     reasons = {f.source_name: f.reason for f in report.files}
     assert "web page" in reasons["b-broken.pdf"]
     assert "empty" in reasons["c-empty.txt"]
-    assert len(services.documents()) == 2
+    assert len(services.documents(reader=OPERATOR)) == 2
 
 
 def test_oversized_file_is_refused_before_reading(embedder, tmp_path):
@@ -154,15 +165,15 @@ def test_upload_names_are_never_paths(services, tmp_path):
 def test_groups_from_options_and_metadata_only_update(services, tmp_path):
     path = write(tmp_path / "docs", "wire.md", WIRE)
     first = services.ingest_paths([path], DocumentOptions(groups=("payments-team",))).files[0]
-    assert services.document(first.document_id).groups == ("payments-team",)
+    assert services.document(first.document_id, reader=OPERATOR).groups == ("payments-team",)
     # Same bytes, default options: groups kept, nothing happens.
     assert services.ingest_paths([path]).files[0].status == FileStatus.UNCHANGED
     # Same bytes, new groups: metadata updated without a new version or re-embedding.
     report = services.ingest_paths([path], DocumentOptions(groups=("everyone",)))
     assert report.files[0].status == FileStatus.UPDATED and report.chunks_embedded == 0
-    assert services.document(first.document_id).groups == ("everyone",)
-    assert services.document(first.document_id).current_version == 1
-    hit = services.search("EUR cut-off time", 1)[0][0]
+    assert services.document(first.document_id, reader=OPERATOR).groups == ("everyone",)
+    assert services.document(first.document_id, reader=OPERATOR).current_version == 1
+    hit = services.search("EUR cut-off time", 1, reader=OPERATOR)[0][0]
     assert hit.document.groups == ("everyone",)
 
 
@@ -183,8 +194,10 @@ def test_failure_while_publishing_leaves_previous_base(services, tmp_path, monke
         services.ingest_paths([folder])
     monkeypatch.undo()
     assert services.kb.registry.current_chunk_ids() == before
-    assert [d.source_name for d in services.documents()] == ["wire.md"]
-    assert services.search("EUR cut-off", 1)[0][0].document.source_name == "wire.md"
+    assert [d.source_name for d in services.documents(reader=OPERATOR)] == ["wire.md"]
+    assert (
+        services.search("EUR cut-off", 1, reader=OPERATOR)[0][0].document.source_name == "wire.md"
+    )
 
 
 def _kb_command(data_dir: Path, *args: str) -> list[str]:
@@ -286,7 +299,7 @@ def test_same_bytes_under_another_name_is_not_added_twice(services, tmp_path):
     assert by_name["wire-copy.md"].status == FileStatus.ADDED
     assert by_name["wire.md"].status == FileStatus.UNCHANGED
     assert "same content as wire-copy.md" in by_name["wire.md"].reason
-    assert len(services.documents()) == 1
+    assert len(services.documents(reader=OPERATOR)) == 1
 
 
 def test_index_reloads_from_disk_as_a_langchain_store_without_pickle(services, tmp_path, embedder):

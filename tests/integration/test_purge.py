@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Upload, purge_document
+from kb.access import OPERATOR
 from kb.errors import DocumentNotFoundError
 from kb.lexical import tokenize
 from kb.types import Query
@@ -63,24 +64,29 @@ def test_purge_erases_text_terms_vectors_and_originals_and_audits_without_conten
     """Attack: the knowledge team deletes a document that must be erased; its text, search terms, vectors and original file must be gone from every file, search must not find it, and the audit row must not hold the text."""
     services, document_id = base
     data_dir = services.settings.data_dir
-    originals = [services.original_file(document_id, v) for v in (1, 2)]
+    originals = [services.original_file(document_id, v, reader=OPERATOR) for v in (1, 2)]
     assert all(path is not None and path.exists() for path in originals)
 
-    services.delete(document_id, user="kim")
+    services.delete(document_id, user="kim", reader=OPERATOR)
     # What `kb docs delete` leaves behind: this is why purge exists.
     assert _holding(data_dir, [MARKER])
 
-    report = services.purge(document_id, user="kim")
+    report = services.purge(document_id, user="kim", reader=OPERATOR)
 
     assert report.versions == (1, 2) and report.chunks >= 2 and report.originals == 2
     assert report.scrubbed
     assert _holding(data_dir, _needles(document_id)) == []  # db files, logs, index, originals
     assert not any(path.exists() for path in originals)
-    assert document_id not in {d.document_id for d in services.documents(include_deleted=True)}
+    assert document_id not in {
+        d.document_id for d in services.documents(include_deleted=True, reader=OPERATOR)
+    }
     for mode in ("dense", "lexical", "hybrid"):
         hits = services.retrieve(Query(f"{MARKER} Zephyr vault closure {MARKER_ZH}"), mode)
         assert all(h.chunk.document.document_id != document_id for h in hits), mode
-    assert all(c.document.document_id != document_id for c, _ in services.search(MARKER, k=20))
+    assert all(
+        c.document.document_id != document_id
+        for c, _ in services.search(MARKER, k=20, reader=OPERATOR)
+    )
 
     (event,) = [e for e in services.audit.events(action="deletion") if e.details.get("purged")]
     assert event.user == "kim" and event.details["document"] == document_id
@@ -88,15 +94,15 @@ def test_purge_erases_text_terms_vectors_and_originals_and_audits_without_conten
     assert MARKER not in str(event.details)
 
     # The rest of the knowledge base still answers.
-    assert services.search("fee", k=3)
+    assert services.search("fee", k=3, reader=OPERATOR)
     with pytest.raises(DocumentNotFoundError):
-        services.purge(document_id, user="kim")
+        services.purge(document_id, user="kim", reader=OPERATOR)
 
 
 def test_a_purge_that_fails_before_its_commit_leaves_the_document_whole(base):
     services, document_id = base
     data_dir = services.settings.data_dir
-    before = services.document(document_id)
+    before = services.document(document_id, reader=OPERATOR)
     generation = services.kb.registry.index_generation()
 
     def fail(session, report):  # type: ignore[no-untyped-def]
@@ -105,9 +111,9 @@ def test_a_purge_that_fails_before_its_commit_leaves_the_document_whole(base):
     with pytest.raises(RuntimeError, match="disk full"):
         purge_document(services.kb, document_id, on_purge=fail)
 
-    assert services.document(document_id) == before
+    assert services.document(document_id, reader=OPERATOR) == before
     assert services.kb.registry.index_generation() == generation
-    assert all(services.original_file(document_id, v).exists() for v in (1, 2))
+    assert all(services.original_file(document_id, v, reader=OPERATOR).exists() for v in (1, 2))
     hits = services.retrieve(Query(f"{MARKER} Zephyr vault closure"), "lexical")
     assert hits and hits[0].chunk.document.document_id == document_id
     assert _holding(data_dir, [MARKER])

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from kb.access import OPERATOR
 from kb.types import FileStatus
 from tests.conftest import REPO
 
@@ -17,7 +18,7 @@ def test_every_sample_goes_in_and_the_manifest_restricts_two(sample_services):
     assert [f.source_name for f in report.files if f.status != FileStatus.ADDED] == []
     assert len(report.files) >= 30
     assert "kb-manifest.csv" not in {f.source_name for f in report.files}
-    documents = sample_services.documents()
+    documents = sample_services.documents(reader=OPERATOR)
     formats = Counter(d.format for d in documents)
     assert set(formats) >= {"pdf", "docx", "html", "md", "xlsx", "pptx", "eml", "txt"}
     assert sum(d.language == "zh" for d in documents) >= 8

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from kb.access import OPERATOR
 from kb.training.banking77 import suggest_document
 from kb.training.generate import (
     drill_exercises,
@@ -25,8 +26,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def chunks_by_document(sample_services) -> dict[str, list[Chunk]]:
     return {
-        d.document_id: sample_services.document_chunks(d.document_id, d.current_version)
-        for d in sample_services.documents()
+        d.document_id: sample_services.document_chunks(
+            d.document_id, d.current_version, reader=OPERATOR
+        )
+        for d in sample_services.documents(reader=OPERATOR)
     }
 
 
@@ -140,7 +143,10 @@ def test_drills_from_trainer_mappings(chunks_by_document, orders):
 
 def test_retrieval_suggests_the_lost_card_document(sample_services):
     def search(message: str) -> list[str]:
-        return [chunk.document.document_id for chunk, _ in sample_services.search(message, 10)]
+        return [
+            chunk.document.document_id
+            for chunk, _ in sample_services.search(message, 10, reader=OPERATOR)
+        ]
 
     suggestions = suggest_document("My card was stolen, how do I report it?", search)
     assert suggestions
@@ -148,7 +154,7 @@ def test_retrieval_suggests_the_lost_card_document(sample_services):
 
 
 def test_topics_open_documents_and_procedures(sample_services, all_chunks):
-    found = {t.id: t for t in topics(sample_services.documents(), all_chunks)}
+    found = {t.id: t for t in topics(sample_services.documents(reader=OPERATOR), all_chunks)}
     procedures = found["category:procedure"]
     assert ("lost-stolen-card-procedure", "Lost or Stolen Card Reporting Procedure") in (
         procedures.documents
