@@ -332,6 +332,8 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
             version = f"v{d.current_version}" if d.current_version else "deleted"
             groups = ",".join(d.groups)
             effective = d.effective_date.isoformat() if d.effective_date else "-"
+            if d.scheduled_version is not None:  # versions carry their own dates
+                effective += f" (v{d.scheduled_version} scheduled from {d.scheduled_from})"
             print(
                 f"{d.document_id:42} {version:8} {d.category.value:13} {d.language:5} "
                 f"{d.chunk_count:4} chunks  eff {effective}  [{groups}]  {d.title}"
@@ -350,9 +352,15 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
             f"review by: {d.review_by or '-'}"
         )
         print("  versions:")
+        today = dt.date.today()
         for v in d.versions:
+            state = v.status
+            if v.status == "current" and v.effective_date and v.effective_date > today:
+                state = f"scheduled from {v.effective_date}"
+            elif v.status == "current" and v.replaced_on:
+                state = f"current until {v.replaced_on - dt.timedelta(days=1)}"
             print(
-                f"    v{v.version} {v.status:10} {v.ingested_at}  {v.chunk_count} chunks  "
+                f"    v{v.version} {state:10} {v.ingested_at}  {v.chunk_count} chunks  "
                 f"{v.page_count or '-'} pages  {v.byte_size} bytes  sha256 {v.content_hash[:12]}"
             )
         if d.current_version:

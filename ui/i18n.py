@@ -77,6 +77,14 @@ ZH: dict[str, str] = {
     "deleted": "已删除",
     "expired": "已失效",
     "not yet effective": "尚未生效",
+    "Scheduled": "已排期",
+    "v{version} scheduled from {date}": "v{version} 自 {date} 起生效",
+    "scheduled from {date}": "已排期，自 {date} 起生效",
+    "current until {date}": "现行，至 {date}",
+    "Effective from (empty: at once; a later date schedules it)": "生效日期（留空：立即生效；较晚日期则排期）",
+    "Version {version} scheduled from {date}: version {current} answers until then.": (
+        "版本 {version} 已排期，自 {date} 起生效；在此之前仍由版本 {current} 作答。"
+    ),
     "review due": "待复核",
     "added": "新增",
     "updated": "已更新",

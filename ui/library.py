@@ -9,7 +9,14 @@ import datetime as dt
 import streamlit as st
 
 from ingest.pipeline import Upload
-from kb.types import Category, DocumentOptions, DocumentRecord, FileStatus, IngestReport
+from kb.types import (
+    Category,
+    DocumentOptions,
+    DocumentRecord,
+    FileStatus,
+    IngestReport,
+    VersionRecord,
+)
 from ui.i18n import t
 from ui.shared import as_text, choose, done, get_services, reader_of, require, show_done
 
@@ -56,6 +63,21 @@ def status(d: DocumentRecord) -> str:
     if d.review_by and d.review_by < today:
         return "review due"
     return "current"
+
+
+def scheduled(d: DocumentRecord) -> str:
+    """The next version waiting for its effective date, if any (versions carry their dates)."""
+    if d.scheduled_version is None:
+        return ""
+    return t("v{version} scheduled from {date}", version=d.scheduled_version, date=d.scheduled_from)
+
+
+def version_status(v: VersionRecord) -> str:
+    if v.status == "current" and v.effective_date and v.effective_date > today:
+        return t("scheduled from {date}", date=v.effective_date)
+    if v.status == "current" and v.replaced_on:
+        return t("current until {date}", date=v.replaced_on - dt.timedelta(days=1))
+    return t(v.status)
 
 
 documents = services.documents(reader=reader)
@@ -109,6 +131,7 @@ st.dataframe(
     [
         {t("Title"): d.title, t("Id"): d.document_id, t("Version"): d.current_version,
          t("Status"): t(status(d)), t("Category"): t(d.category.value), t("Language"): d.language,
+         t("Scheduled"): scheduled(d),
          t("Effective"): d.effective_date, t("Expiry"): d.expiry_date, t("Review by"): d.review_by,
          t("Owner"): d.owner or "", t("Groups"): ", ".join(d.groups), t("Chunks"): d.chunk_count}
         for d in shown
@@ -132,7 +155,7 @@ chosen = st.selectbox(t("Document"), ids)
 record = services.document(chosen, reader=reader)
 st.subheader(as_text(record.title))
 st.dataframe(
-    [{t("Version"): v.version, t("Status"): t(v.status), t("Ingested"): v.ingested_at,
+    [{t("Version"): v.version, t("Status"): version_status(v), t("Ingested"): v.ingested_at,
       t("Chunks"): v.chunk_count, t("File"): v.source_name} for v in record.versions],
     hide_index=True,
 )  # fmt: skip
@@ -147,17 +170,23 @@ with st.expander(t("Chunks as the system sees them")):
 with st.expander(t("Replace with a new version")):
     with st.form("replace", clear_on_submit=True):
         new_file = st.file_uploader(t("New version of this document (any file name)"))
+        from_date = st.date_input(
+            t("Effective from (empty: at once; a later date schedules it)"), value=None
+        )
         replace = st.form_submit_button(t("Replace"))
     if replace and new_file is not None:
         report = ingest(
             [Upload(new_file.name, data=new_file.getvalue())],
-            DocumentOptions(replaces=record.document_id),
+            DocumentOptions(replaces=record.document_id, effective_date=from_date),
         )
         outcome = report.files[0]
         if outcome.status == FileStatus.FAILED:
             st.error(t("Could not replace: {reason}", reason=outcome.reason))
         elif outcome.status == FileStatus.UNCHANGED:
             st.info(t("Same content as the current version: nothing changed."))
+        elif from_date is not None and from_date > today:
+            done(t("Version {version} scheduled from {date}: version {current} answers until then.",
+                   version=outcome.version, date=from_date, current=record.current_version))  # fmt: skip
         else:
             done(t("Now version {version}: {chunks} passages, answerable at once.",
                    version=outcome.version, chunks=outcome.chunks))  # fmt: skip
