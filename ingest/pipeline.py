@@ -35,6 +35,7 @@ from ingest.worker import shared_worker
 from kb.errors import DocumentError, FileTooLargeError, KBError
 from kb.lexical import tokenize
 from kb.store import KnowledgeBase, WriteSession, chunk_metadata
+from kb.text import lone_surrogate, printable
 from kb.types import (
     DocumentInfo,
     DocumentOptions,
@@ -95,7 +96,13 @@ def _refused(path: Path, root: Path, reason: str) -> Upload:
         name = path.relative_to(root).as_posix()
     except ValueError:
         name = path.name
-    return Upload(name or path.name, path=path, refused=reason, located=True)
+    return Upload(printable(name or path.name), path=path, refused=reason, located=True)
+
+
+_NOT_UTF8_NAME = (
+    "the file name is not UTF-8 text (its undecodable bytes are shown as \ufffd); rename "
+    "the file and ingest it again"
+)
 
 
 def _reason_not_regular(path: Path) -> str | None:
@@ -169,6 +176,8 @@ def collect_files(paths: Iterable[Path], manifest: Path | None = None) -> list[U
         else:
             raise KBError(f"no such file or folder: {given}")
         for path, reason in entries:
+            if reason is None and lone_surrogate(_relative_name(path, root)) is not None:
+                reason = _NOT_UTF8_NAME  # it could not be stored, audited or shown
             if reason is not None:
                 uploads.append(_refused(path, root, reason))
                 continue
@@ -200,8 +209,17 @@ def collect_files(paths: Iterable[Path], manifest: Path | None = None) -> list[U
     return uploads
 
 
+def _relative_name(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
 def _bad_upload_name(name: str) -> str | None:
     """Why an uploaded file's name is refused: it must be a plain file name, as browsers send."""
+    if lone_surrogate(name) is not None:
+        return _NOT_UTF8_NAME
     if name.strip() != safe_name(name) or name.strip() in (".", ".."):
         return (
             f"the file name {name[:80]!r} holds folders, '..' or a leading dot; "
@@ -239,7 +257,7 @@ def prepare_uploads(uploads: Sequence[Upload]) -> list[Upload]:
         elif is_manifest_name(upload.name):
             continue
         elif (reason := _bad_upload_name(upload.name)) is not None:
-            shown = "".join(c for c in upload.name if ord(c) >= 32)[:255] or "unnamed"
+            shown = printable("".join(c for c in upload.name if ord(c) >= 32))[:255] or "unnamed"
             prepared.append(replace(upload, name=shown, refused=reason))
         elif batch_manifest is not None:
             entry = batch_manifest.entry_for(upload.name)

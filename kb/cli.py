@@ -16,9 +16,11 @@ from pathlib import Path
 
 from kb.access import OPERATOR
 from kb.config import Settings
-from kb.errors import KBError
+from kb.errors import InvalidTextError, KBError
+from kb.text import printable, require_text, text_lines
 from kb.types import Category, DocumentOptions, FileStatus, IngestReport, Query, Turn
 
+logger = logging.getLogger(__name__)
 _STATUS_MARK = {
     FileStatus.ADDED: "added    ",
     FileStatus.UPDATED: "updated  ",
@@ -407,11 +409,63 @@ def _turns(raw: object, where: str) -> tuple[Turn, ...]:
         return ()
     if not isinstance(raw, list) or not all(isinstance(t, dict) and "text" in t for t in raw):
         raise KBError(f"{where}: history must be a list of {{role, text}} objects")
-    return tuple(Turn(str(t.get("role", "user")), str(t["text"])) for t in raw)
+    return tuple(
+        Turn(str(t.get("role", "user")), require_text(str(t["text"]), "history text")) for t in raw
+    )
+
+
+def _batch_line(line: str, where: str) -> tuple[object, str, tuple[Turn, ...]]:
+    """A --batch line's id, question and history, or a KBError saying what is wrong."""
+    try:
+        item = json.loads(line)
+        question = str(item["question"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise KBError(f"{where}: expected {{question, history?}} ({e})") from e
+    identity = item.get("id")
+    if isinstance(identity, str):
+        require_text(identity, "id")
+    return identity, require_text(question, "question"), _turns(item.get("history"), where)
+
+
+def _ask_batch(services, args: argparse.Namespace, base: Query, who: str) -> int:  # type: ignore[no-untyped-def]
+    """One JSON answer per line of --batch. A line that cannot be asked (not JSON, not UTF-8
+    text, a lone surrogate, too long) is reported with its number on stderr and as an
+    {id, error} line, and the batch goes on; exit 1 when any line failed."""
+    from kb.render import answer_record
+
+    failed = 0
+    out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        for number, line, problem in text_lines(args.batch.read_bytes()):
+            where = f"{args.batch}, line {number}"
+            if line is not None and not line.strip():
+                continue
+            try:
+                if problem is not None:
+                    raise InvalidTextError(problem)
+                identity, question, history = _batch_line(line or "", where)
+                services.check_question(question)
+                answer = services.ask(replace(base, text=question, history=history), user=who)
+                record = {"id": number if identity is None else identity, **answer_record(answer)}
+            except Exception as e:  # one bad line must not sink the batch
+                failed += 1
+                if not isinstance(e, KBError):
+                    logger.exception("%s: unexpected error", where)
+                reason = str(e) if isinstance(e, KBError) else f"unexpected error: {e!r}"
+                reason = printable(reason.removeprefix(f"{where}: "))
+                print(f"error: {where}: {reason}", file=sys.stderr)
+                record = {"id": number, "error": reason}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if args.output:
+            out.close()
+    if failed:
+        print(f"{failed} line(s) of {args.batch} failed; the others were answered", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from kb.errors import QuestionTooLongError
     from kb.render import answer_record, answer_text
 
     if args.question:
@@ -431,34 +485,7 @@ def _ask(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
         include_inactive=args.include_inactive,
     )
     if args.batch:
-        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
-        try:
-            for number, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    question = str(item["question"])
-                except (json.JSONDecodeError, KeyError, TypeError) as e:
-                    raise KBError(
-                        f"{args.batch}, line {number}: expected {{question, history?}} ({e})"
-                    ) from e
-                history = _turns(item.get("history"), f"{args.batch}, line {number}")
-                try:
-                    services.check_question(question)
-                except QuestionTooLongError as e:
-                    raise KBError(f"{args.batch}, line {number}: {e}") from e
-                answer = services.ask(replace(base, text=question, history=history), user=who)
-                out.write(
-                    json.dumps(
-                        {"id": item.get("id", number), **answer_record(answer)}, ensure_ascii=False
-                    )
-                    + "\n"
-                )
-        finally:
-            if args.output:
-                out.close()
-        return 0
+        return _ask_batch(services, args, base, who)
     if not args.question:
         raise KBError("give a question, or --batch FILE")
     history = ()

@@ -55,5 +55,9 @@ class QuestionTooLongError(KBError):
     """A question over the length limit (Settings.question_max_chars): refused, not cut."""
 
 
+class InvalidTextError(KBError):
+    """Input that is not text: a lone surrogate, or bytes that are not UTF-8 (kb.text)."""
+
+
 class KnowledgeBaseBusyError(KBError):
     """Another ingest holds the knowledge-base lock for longer than we are willing to wait."""

@@ -49,6 +49,7 @@ from kb.procedures import ProcedureOption, gather_options, procedure_sections
 from kb.querylog import QueryLog, shows_low_confidence
 from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase, WriteSession
+from kb.text import require_text
 from kb.training.store import TrainingStore
 from kb.types import (
     Answer,
@@ -299,7 +300,9 @@ class Services:
 
     def check_question(self, text: str) -> None:
         """Refuse a question over `question_max_chars` with a message (QuestionTooLongError):
-        the limit of `kb ask`, the Ask page's box and the API's schema."""
+        the limit of `kb ask`, the Ask page's box and the API's schema. A question that is
+        not text (a lone surrogate) is refused too (InvalidTextError, kb.text)."""
+        require_text(text, "question")
         limit = self.settings.question_max_chars
         if len(text) > limit:
             raise QuestionTooLongError(
