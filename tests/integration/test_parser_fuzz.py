@@ -28,7 +28,7 @@ from kb.errors import KBError
 from kb.types import FileStatus, ParsedDocument
 from tests.conftest import GOOD
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.security]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 logger = logging.getLogger(__name__)
 
 FIXTURES = {
@@ -111,6 +111,7 @@ def test_every_fixture_parses_unmutated(worker):
         assert parsed.format == fmt and parsed.blocks
 
 
+@pytest.mark.security
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -135,6 +136,7 @@ def test_a_mutated_file_parses_or_is_reported(worker, file):
     assert parsed.title and any(b.text.strip() for b in parsed.blocks)
 
 
+@pytest.mark.security
 @settings(
     max_examples=3,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
