@@ -3,6 +3,14 @@
 Each file is independent: a bad one is reported and skipped, the rest go in. The batch is
 written in checkpoints (one transaction and one index generation each), so a kill loses at
 most the current checkpoint and never leaves a half-written knowledge base.
+
+Before anything is read, every file is located and governed (`collect_files`,
+`prepare_uploads`): its identity is its path relative to the ingest root, its access groups
+come from the nearest kb-manifest.csv (ingest.manifest says how, and what happens when the
+manifest is silent), links and special files are refused, manifests are never documents.
+Parsing happens in a worker process with a memory cap and a timeout (ingest.worker), after
+cheap limit checks (ingest.limits); the next file is sent to the worker while the current
+one is embedded, so the separate process costs no time.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from kb.types import (
     FileReport,
     FileStatus,
     IngestReport,
+    ParsedDocument,
 )
 
 logger = logging.getLogger(__name__)
@@ -339,6 +348,42 @@ class IngestRun:
             max_pdf_pages=settings.max_pdf_pages,
         )
         self.parser = shared_worker(settings.parse_memory_mb, settings.parse_timeout_seconds)
+        self.upcoming: Upload | None = None  # the next file of the checkpoint, if any
+        self._ahead: tuple[Upload, str] | None = None  # sent to the parser before its turn
+
+    def _parse(self, upload: Upload, data: bytes, digest: str, max_bytes: int) -> ParsedDocument:
+        if self._ahead is not None and self._ahead[0] is upload and self._ahead[1] == digest:
+            self._ahead = None
+            return self.parser.collect()
+        self.drop_ahead()
+        return self.parser.parse(
+            data, safe_name(upload.name), max_bytes=max_bytes, limits=self.limits
+        )
+
+    def _look_ahead(self, session: WriteSession, max_bytes: int) -> None:
+        """Send the next file to the parser now, so it is parsed while this one is embedded.
+
+        Only a file that will need parsing: readable, within the size limit, and with content
+        the knowledge base does not hold yet (an unchanged file is never parsed)."""
+        upcoming, self.upcoming = self.upcoming, None
+        if upcoming is None or upcoming.refused is not None or self.parser.busy:
+            return
+        try:
+            if upcoming.size() > max_bytes:
+                return
+            data = upcoming.read()
+        except (OSError, DocumentError):
+            return  # its own turn reports the problem
+        digest = hashlib.sha256(data).hexdigest()
+        if not data or session.registry.current_document_with_hash(digest) is not None:
+            return
+        self.parser.submit(data, safe_name(upcoming.name), max_bytes=max_bytes, limits=self.limits)
+        self._ahead = (upcoming, digest)
+
+    def drop_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead = None
+            self.parser.discard()
 
     def ingest_file(self, session: WriteSession, upload: Upload) -> FileReport:
         started = time.perf_counter()
@@ -407,7 +452,12 @@ class IngestRun:
                 twin["document_id"],
                 reason=f"same content as {twin['source_name']} ({twin['document_id']}); not added twice",
             )
-        parsed = self.parser.parse(data, safe_name(name), max_bytes=max_bytes, limits=self.limits)
+        parsed = self._parse(upload, data, digest, max_bytes)
+        try:
+            self._look_ahead(session, max_bytes)
+        except Exception:  # only a speed-up: the next file's own turn parses it anyway
+            logger.exception("could not send the next file to the parser early")
+            self._ahead = None
         previous = registry.document_info(document_id) if document_id else None
         document_id = document_id or registry.new_document_id(
             upload.document_id or document_id_for(name)
@@ -500,8 +550,10 @@ def ingest_uploads(
     run = IngestRun(kb, options or DocumentOptions())
     reports: list[FileReport] = []
     for start in range(0, len(uploads), checkpoint_every):
-        with kb.write() as session:
-            for upload in uploads[start : start + checkpoint_every]:
+        with kb.write() as session, run.parser.hold():
+            batch = uploads[start : start + checkpoint_every]
+            for i, upload in enumerate(batch):
+                run.upcoming = batch[i + 1] if i + 1 < len(batch) else None
                 report = run.ingest_file(session, upload)
                 reports.append(report)
                 if on_file is not None:
@@ -511,6 +563,7 @@ def ingest_uploads(
                 )
                 if progress is not None:
                     progress(len(reports), len(uploads), report.source_name)
+            run.drop_ahead()
     return IngestReport(tuple(reports), time.perf_counter() - started, run.chunks_embedded)
 
 

@@ -16,6 +16,7 @@ stdout; fd 1 is pointed at stderr so a library that prints cannot corrupt the pr
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -133,7 +134,12 @@ def _read_exact(fd: int, size: int, deadline: float) -> bytes:
 
 
 class ParserWorker:
-    """One child process that parses files; restarted after a crash, a timeout or a memory error."""
+    """One child process that parses files; restarted after a crash, a timeout or a memory error.
+
+    `parse` sends a file and waits. `submit` then `collect` let the caller do other work (embed
+    the previous file) while the child parses the next one; one file at a time is in flight.
+    Hold `hold()` around a submit/collect pair so no other thread's file slips in between.
+    """
 
     def __init__(self, memory_mb: int, timeout_seconds: float) -> None:
         if memory_mb <= 0:
@@ -147,7 +153,9 @@ class ParserWorker:
         self.memory_mb = memory_mb
         self.timeout_seconds = timeout_seconds
         self._process: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._deadline: float | None = None  # set while a file is in flight
+        self._pending_error: errors.DocumentError | None = None  # a send that failed
         self.started = 0  # how many child processes were started (for tests and logs)
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -168,6 +176,7 @@ class ParserWorker:
 
     def _stop(self) -> None:
         process, self._process = self._process, None
+        self._deadline = None
         if process is None:
             return
         if process.poll() is None:
@@ -181,22 +190,57 @@ class ParserWorker:
         with self._lock:
             self._stop()
 
-    def parse(
-        self, data: bytes, name: str, *, max_bytes: int, limits: ParseLimits
-    ) -> ParsedDocument:
-        """Parse in the child; a DocumentError says why not, whatever happened in there."""
+    def hold(self) -> threading.RLock:
+        """The worker for this thread only, while the `with` block lasts."""
+        return self._lock
+
+    @property
+    def busy(self) -> bool:
+        return self._deadline is not None
+
+    def _failed(self, code: int | None) -> errors.DocumentError:
+        return errors.DocumentError(
+            f"the parser process failed on this file (exit code {code}); it may need "
+            f"more than the {self.memory_mb} MB memory limit (KB_PARSE_MEMORY_MB)"
+        )
+
+    def submit(self, data: bytes, name: str, *, max_bytes: int, limits: ParseLimits) -> None:
+        """Send a file to the child; `collect` gets its result (or the reason it failed)."""
         with self._lock:
+            if self.busy:
+                self.discard()
             if self._process is None or self._process.poll() is not None:
                 self._stop()
                 self._process = self._start()
             process = self._process
-            assert process.stdin is not None and process.stdout is not None
+            assert process.stdin is not None
             request = {"name": name, "max_bytes": max_bytes, "limits": dataclasses.asdict(limits)}
-            deadline = time.monotonic() + self.timeout_seconds
+            self._deadline = time.monotonic() + self.timeout_seconds
             try:
                 _write_frame(process.stdin, json.dumps(request).encode())
                 _write_frame(process.stdin, data)
                 process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError) as e:
+                code = process.poll()
+                self._stop()
+                self._pending_error = self._failed(code)
+                self._pending_error.__cause__ = e
+                self._deadline = -1.0  # collect reports the failure
+                return
+            self._pending_error = None
+
+    def collect(self) -> ParsedDocument:
+        with self._lock:
+            deadline = self._deadline
+            if deadline is None:
+                raise RuntimeError("collect() without submit()")
+            if deadline < 0:
+                self._deadline = None
+                assert self._pending_error is not None
+                raise self._pending_error
+            process = self._process
+            assert process is not None and process.stdout is not None
+            try:
                 fd = process.stdout.fileno()
                 (size,) = _LENGTH.unpack(_read_exact(fd, _LENGTH.size, deadline))
                 reply = json.loads(_read_exact(fd, size, deadline))
@@ -206,18 +250,31 @@ class ParserWorker:
                     f"parsing took longer than {self.timeout_seconds:g} s and was stopped "
                     "(KB_PARSE_TIMEOUT_SECONDS)"
                 ) from None
-            except (EOFError, BrokenPipeError, OSError, ValueError) as e:
+            except (EOFError, OSError, ValueError) as e:
                 code = process.poll()
                 self._stop()
-                raise errors.DocumentError(
-                    f"the parser process failed on this file (exit code {code}); it may need "
-                    f"more than the {self.memory_mb} MB memory limit (KB_PARSE_MEMORY_MB)"
-                ) from e
+                raise self._failed(code) from e
+            self._deadline = None
             if reply.get("restart"):
                 self._stop()  # the child may be damaged (out of memory): start afresh next time
             if "document" in reply:
                 return decode_document(reply["document"])
             raise _error_from(reply)
+
+    def discard(self) -> None:
+        """Drop the file in flight: wait for it and forget the result."""
+        with self._lock:
+            if self.busy:
+                with contextlib.suppress(errors.KBError):
+                    self.collect()
+
+    def parse(
+        self, data: bytes, name: str, *, max_bytes: int, limits: ParseLimits
+    ) -> ParsedDocument:
+        """Parse in the child; a DocumentError says why not, whatever happened in there."""
+        with self._lock:
+            self.submit(data, name, max_bytes=max_bytes, limits=limits)
+            return self.collect()
 
 
 _shared: dict[tuple[int, float], ParserWorker] = {}

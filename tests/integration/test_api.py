@@ -50,7 +50,10 @@ def api(tmp_path_factory, embedder):
     folder.mkdir()
     for name in SAMPLES:
         (folder / name).write_bytes((REPO / "samples" / name).read_bytes())
-    (folder / "kb-manifest.csv").write_text(f"file,groups\n{RESTRICTED}.docx,fraud-team\n")
+    open_rows = "".join(f"{name},everyone\n" for name in SAMPLES if RESTRICTED not in name)
+    (folder / "kb-manifest.csv").write_text(
+        f"file,groups\n{RESTRICTED}.docx,fraud-team\n{open_rows}"
+    )  # a file a manifest does not list is closed (KB_DEFAULT_GROUP)
     settings = Settings(data_dir=root / "kb")
     services = Services(settings, KnowledgeBase(settings, embedder))
     services.ingest_paths([folder])

@@ -88,6 +88,18 @@ def test_the_worker_parses_and_is_reused(worker):
     assert worker.started == 1
 
 
+def test_a_file_sent_ahead_is_collected_later_or_discarded(worker):
+    text = (GOOD / "guide.md").read_bytes()
+    worker.submit(text, "guide.md", max_bytes=10_000_000, limits=ParseLimits())
+    assert worker.busy
+    worker.submit(NOTES, "notes.txt", max_bytes=10_000_000, limits=ParseLimits())  # drops guide
+    parsed = worker.collect()
+    assert parsed.source_name == "notes.txt" and not worker.busy
+    worker.submit(text, "guide.md", max_bytes=10_000_000, limits=ParseLimits())
+    worker.discard()
+    assert not worker.busy and worker.started == 1
+
+
 def test_the_workers_errors_come_back_as_domain_errors(worker, tmp_path):
     with pytest.raises(UnsupportedFormatError, match="web page"):
         worker.parse(b"<!DOCTYPE html><p>x", "x.pdf", max_bytes=1000, limits=ParseLimits())
