@@ -638,15 +638,23 @@ def mark_read(services: Services, trainee: str, path_id: int, item_id: str) -> A
 # ---------------------------------------------------------------- dashboard
 
 
-def dashboard(services: Services) -> Dashboard:
+def dashboard(services: Services, groups: Sequence[str]) -> Dashboard:
     """Progress on every path for everyone assigned, topic scores and weak topics (overall
-    and per trainee, from the latest score on each exercise), and all scores in order."""
+    and per trainee, from the latest score on each exercise), and all scores in order.
+
+    Topics and scores only of exercises from documents `groups` may read: a topic can be a
+    restricted document's title or section. Path progress counts every item (numbers)."""
     store = services.training
-    attempts = store.attempts()
-    known = store.exercises()
+    every_attempt = store.attempts()
+    readable = {
+        d.document_id for d in services.documents(include_deleted=True, reader=_reader(groups))
+    }
+    known = [e for e in store.exercises() if e.document_id in readable]
+    shown = {e.id for e in known}
+    attempts = [a for a in every_attempt if a.item_id in shown]
     trainees_of = assigned(services)
     reports = tuple(
-        PathReport(path, tuple(progress(path, attempts, trainees_of.get(path.id, []))))
+        PathReport(path, tuple(progress(path, every_attempt, trainees_of.get(path.id, []))))
         for path in store.paths()
     )
     names = sorted({a.trainee for a in attempts if a.score is not None})

@@ -429,7 +429,7 @@ def paths_section() -> None:
 
 
 def dashboard_section() -> None:
-    board = onboarding.dashboard(services)
+    board = onboarding.dashboard(services, user.access_groups)
     if not board.paths:
         st.info(t("No learning paths yet."))
         return

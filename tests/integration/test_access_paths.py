@@ -23,7 +23,7 @@ from kb.calls import Caller, NewTurn
 from kb.calls.records import Speaker
 from kb.errors import DocumentNotFoundError
 from kb.training.errors import TrainingError
-from kb.training.types import PathItem
+from kb.training.types import GivenAnswer, PathItem
 from kb.types import DocumentOptions, Query
 from tests.conftest import GOOD
 
@@ -74,9 +74,14 @@ def base(services):
         [PathItem("document", restricted, title), PathItem("exercise", drill.id, "")],
         "tom",
     )
-    onboarding.assign(services, path.id, ["ana"], "tom")
+    onboarding.assign(services, path.id, ["ana", "fay"], "tom")
+    given = GivenAnswer(document_id=restricted, steps=())
+    onboarding.submit(services, "fay", path.id, drill.id, given)  # a score on its topic
     services.restricted_id = restricted
     services.restricted_title = title
+    topics = {e.topic for e in services.training.exercises() if e.document_id == restricted}
+    assert topics and topics <= {t.topic for t in onboarding.dashboard(services, tom).topics}
+    services.restricted_topics = topics  # section headings of the playbook
     return services
 
 
@@ -143,6 +148,12 @@ OTHER_PATHS: dict[str, Path] = {
     "onboarding.map_drill": lambda s, r, g: refused(
         lambda: onboarding.map_drill(s, QUESTION, s.restricted_id, "x", g)
     ),
+    "onboarding.dashboard": lambda s, r, g: (  # paths are shown by name and numbers only
+        (board := onboarding.dashboard(s, g)).topics,
+        board.weak,
+        board.weak_by_trainee,
+        board.scores,
+    ),
     "langchain": lambda s, r, g: (
         __import__("kb.langchain_retriever", fromlist=["KnowledgeBaseRetriever"])
         .KnowledgeBaseRetriever(services=s, groups=g, k=8)
@@ -165,6 +176,7 @@ def test_no_read_path_shows_an_outsider_a_restricted_title_or_text(base):
             shown = repr(read(base, reader, groups))
             assert base.restricted_title not in shown, (name, path)
             assert SECRET_TEXT not in shown, (name, path)
+            assert not any(topic in shown for topic in base.restricted_topics), (name, path)
     assert base.document(base.restricted_id, reader=OPERATOR).groups == ("fraud-team",)
 
 

@@ -143,7 +143,7 @@ def test_review_path_attempts_progress_and_weak_topics(base):
     assert (mine.progress.done, mine.progress.total) == (4, 5)
     assert mine.latest[express.id].score == 1.0
 
-    board = onboarding.dashboard(base)
+    board = onboarding.dashboard(base, TIA)
     [report] = board.paths
     rows = {row.trainee: row for row in report.rows}
     assert set(rows) == {"ana", "bo"}
