@@ -88,8 +88,8 @@ def answer_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-_MARKUP = re.compile(r"([\\`*_{}\[\]<>#|~$:@&])")
-_LINE_START = re.compile(r"(?m)^([ \t]*)([-+=])")  # bullets, setext headings and rules
+_MARKUP = re.compile(r"([\\`*_{}\[\]<#|~$:@&])")
+_LINE_START = re.compile(r"(?m)^([ \t]*)([-+=>])")  # bullets, headings, rules, quotes
 _ORDERED = re.compile(r"(?m)^([ \t]*\d+)([.)])")  # "1." and "1)" lists
 _WWW = re.compile(r"(?i)(www)\.")  # the one autolink that needs neither ':' nor '@'
 _LINK = re.compile(r"(!?)\[([^\]\n]{0,500})\]\(\s*([^()\s]{1,2000})\s*\)")
@@ -100,7 +100,7 @@ def _escaped(text: str) -> str:
     backslash-escaped (CommonMark allows it for any ASCII punctuation): no link or image
     (brackets), autolink (`https\\://`, `name\\@bank`, `www\\.`), emphasis, HTML tag,
     heading, list, quote, table, formula or Streamlit directive (`:red[...]`, `:material/x:`).
-    Plain punctuation (. , ' " ( ) ! -) inside a line stays as it is."""
+    Plain punctuation (. , ' " ( ) ! - >) inside a line stays as it is."""
     text = _MARKUP.sub(r"\\\1", text)
     text = _LINE_START.sub(r"\1\\\2", text)
     text = _ORDERED.sub(r"\1\\\2", text)

@@ -73,6 +73,8 @@ def page(name: str, services, user_name: str) -> AppTest:
 
 
 def test_knowledge_team_edits_metadata_and_deletes(app_base):
+    # kim moves the procedure to cards-team: a group of hers, or she could no longer open it
+    app_base.users.update("kim", groups=("cards-team",))
     library = page("library", app_base, "kim")
     document = next(s for s in library.selectbox if s.label == "Document")
     document.set_value("procedure").run()

@@ -4,6 +4,8 @@ and the same page in Chinese."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -42,7 +44,9 @@ def started(services, language: str = "en") -> AppTest:
 
 
 def page_text(app: AppTest) -> str:
-    return "\n".join(m.value for m in app.markdown) + "\n".join(c.value for c in app.caption)
+    """The page's Markdown as the agent reads it (content is escaped to show as text)."""
+    shown = "\n".join(m.value for m in app.markdown) + "\n".join(c.value for c in app.caption)
+    return re.sub(r"\\(.)", r"\1", shown)
 
 
 def test_typed_turns_bring_a_suggestion_and_an_escalation_banner(app_base):
