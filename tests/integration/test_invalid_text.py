@@ -114,7 +114,7 @@ def test_a_file_whose_name_or_text_is_not_utf8_is_reported_and_the_batch_goes_on
 
 @pytest.mark.security
 def test_the_api_answers_422_to_a_lone_surrogate(base):
-    """Attack: post {"question": "\\ud800"} (and a history turn, and bytes that are not UTF-8) to /v1/ask; the API answered 500"""
+    """Attack: post {"question": "\\ud800"} (and a history turn, and bytes that are not UTF-8) to /v1/ask; it must be a 4xx naming the field, never a 500"""
     from fastapi.testclient import TestClient
 
     from api import create_app
