@@ -143,3 +143,27 @@ def test_a_registry_from_before_version_dates_is_migrated_in_place(tmp_path):
     assert registry.document_info("a").effective_date == dt.date(2026, 1, 1)
     registry.close()
     Registry(path).close()  # opening again changes nothing
+
+
+def test_uploading_the_scheduled_file_again_with_another_date_moves_the_switch(services, tmp_path):
+    today = dt.date.today()
+    first, _ = _schedule_v2(services, tmp_path, today + dt.timedelta(days=31))
+    data = (tmp_path / "debit-card-loss-2027.docx").read_bytes()
+    later = today + dt.timedelta(days=60)
+    again = services.ingest(
+        [Upload("debit-card-loss-2027.docx", data=data)],
+        DocumentOptions(replaces=first.document_id, effective_date=later),
+    ).files[0]
+    assert (again.status, again.version, again.reason) == (
+        FileStatus.UPDATED,
+        2,
+        "metadata changed",
+    )
+    (record,) = services.kb.registry.documents()
+    assert (record.current_version, record.scheduled_version, record.scheduled_from) == (
+        1,
+        2,
+        later,
+    )
+    assert _answer_versions(services.ask(Query(FREEZE, as_of=today + dt.timedelta(days=40)))) == {1}
+    assert _answer_versions(services.ask(Query(FREEZE, as_of=later))) == {2}
