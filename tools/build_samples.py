@@ -92,20 +92,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{failures} source(s) failed", file=sys.stderr)
         return 1
     if not args.check and not args.sources:
-        write_manifest(args.out / "kb-manifest.csv", restricted)
+        write_manifest(args.out / "kb-manifest.csv", sorted(outputs), restricted)
     return 0
 
 
-def write_manifest(path: Path, restricted: list[tuple[str, str]]) -> None:
-    """Access groups of the restricted samples; `kb ingest samples` applies it by itself."""
+MANIFEST_COLUMNS = ["file", "category", "effective_date", "expiry_date", "review_by", "owner"]
+
+
+def write_manifest(path: Path, files: list[str], restricted: list[tuple[str, str]]) -> None:
+    """A row for every sample with its groups (`everyone` unless its source names groups):
+    a file the manifest does not list gets KB_DEFAULT_GROUP, which nobody holds, so every
+    sample must be listed. Other columns already in the manifest (review dates, owners,
+    edited by hand) are kept."""
     import csv
 
+    kept: dict[str, dict[str, str]] = {}
+    if path.is_file():
+        with path.open(encoding="utf-8", newline="") as handle:
+            kept = {row["file"]: row for row in csv.DictReader(handle) if row.get("file")}
+    groups = dict(restricted)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "category", "effective_date", "expiry_date", "groups"])
-        for name, groups in sorted(restricted):
-            writer.writerow([name, "", "", "", groups])
-    print(f"wrote  {path.name}  ({len(restricted)} restricted documents)")
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*MANIFEST_COLUMNS, "groups"])
+        for name in files:
+            row = kept.get(name, {})
+            writer.writerow(
+                [
+                    name,
+                    *(row.get(c) or "" for c in MANIFEST_COLUMNS[1:]),
+                    groups.get(name, "everyone"),
+                ]
+            )
+    print(f"wrote  {path.name}  ({len(files)} documents, {len(restricted)} restricted)")
 
 
 if __name__ == "__main__":
