@@ -54,7 +54,9 @@ def _without_title_heading(blocks: tuple[Block, ...], title: str) -> tuple[Block
         if block.kind == BlockKind.TITLE and (
             heading == wanted or (len(heading) > 15 and heading in wanted)
         ):
-            return blocks[:i] + blocks[i + 1 :]
+            rest = blocks[:i] + blocks[i + 1 :]
+            # a document that is only its title keeps it: its one line is its content
+            return rest if any(b.text.strip() for b in rest) else blocks
     return blocks
 
 

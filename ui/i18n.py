@@ -210,6 +210,12 @@ ZH: dict[str, str] = {
     "Helpful rate": "有帮助率",
     "Questions per day": "每日提问数",
     "Refusal rate and helpful rate": "拒答率与有帮助率",
+    "Restricted documents you cannot open are not listed: {counts}. Reading or editing them "
+    "needs the restricted-reader permission (an administrator grants it).": (
+        "您无权打开的受限文件未列出：{counts}。阅读或编辑这些文件需要受限文件阅读权限"
+        "（由管理员授予）。"
+    ),
+    "An item you cannot open (restricted or removed)": "您无法打开的项目（受限或已删除）",
 }
 
 

@@ -176,3 +176,15 @@ def test_typed_tables_in_plain_text_become_rows():
         ("SCAMSUP", "Scam Support Team", "Mon-Sat 08:00-20:00"),
     )
     assert rest.strip() == "After the table."
+
+
+def test_the_title_heading_is_dropped_unless_it_is_all_the_document_holds():
+    """Found by the parser fuzz: a text file cut down to one line parsed to a title and no
+    content, so it would have been a document nobody can find."""
+    from ingest.load import _without_title_heading
+    from kb.types import Block, BlockKind
+
+    title = Block(BlockKind.TITLE, "Branch hours")
+    body = Block(BlockKind.TEXT, "Open 9 to 5.")
+    assert _without_title_heading((title, body), "Branch hours") == (body,)
+    assert _without_title_heading((title,), "Branch hours") == (title,)
