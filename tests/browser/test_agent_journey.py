@@ -61,7 +61,8 @@ def test_agent_signs_in_asks_opens_a_source_and_gives_feedback(served_app):
         question.press("Enter")
         page.get_by_text("Steps", exact=True).wait_for(timeout=60_000)
         page.get_by_text("1. Verify the caller's identity").first.wait_for(timeout=30_000)
-        assert page.get_by_text("2. Open the card record in CardLink").count() == 1
+        steps = page.locator("[data-testid='stCheckbox']")  # the passages show it too, as text
+        assert steps.filter(has_text="2. Open the card record in CardLink").count() == 1
         screenshot(page, "2-answer.png")
 
         expanders = page.locator("[data-testid='stExpander']")
