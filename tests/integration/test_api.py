@@ -262,10 +262,10 @@ def test_escalation_alerts_name_the_rule_the_turn_and_the_action(api):
     assert alert["severity"] == "critical"
 
 
-def test_events_stream_a_snapshot_when_turns_arrive(api):
-    with client(api) as http:
-        call_id = http.post("/v1/calls").json()["call_id"]
-    received: list[dict] = []
+def listen_to_events(api, call_id: str, received: list[dict], until=lambda event: False):
+    """Read the call's event stream in a thread into `received` ({"event": name, **data})
+    until an "end" event or one `until` accepts; returns the thread once the first event
+    has arrived (or 30 s have passed)."""
 
     def listen() -> None:
         with (
@@ -279,7 +279,7 @@ def test_events_stream_a_snapshot_when_turns_arrive(api):
                     event = line[7:]
                 elif line.startswith("data: "):
                     received.append({"event": event, **json.loads(line[6:])})
-                    if event == "end" or (event == "assist" and received[-1]["turn_count"]):
+                    if event == "end" or until(received[-1]):
                         return
 
     listener = threading.Thread(target=listen)
@@ -287,6 +287,16 @@ def test_events_stream_a_snapshot_when_turns_arrive(api):
     deadline = time.monotonic() + 30
     while not received and time.monotonic() < deadline:
         time.sleep(0.05)
+    return listener
+
+
+def test_events_stream_a_snapshot_when_turns_arrive(api):
+    with client(api) as http:
+        call_id = http.post("/v1/calls").json()["call_id"]
+    received: list[dict] = []
+    listener = listen_to_events(
+        api, call_id, received, until=lambda e: e["event"] == "assist" and e["turn_count"]
+    )
     assert received and received[0]["event"] == "assist" and received[0]["turn_count"] == 0
     with client(api) as http:
         http.post(
@@ -311,26 +321,7 @@ def test_events_also_carry_turns_and_the_end_from_the_app_s_own_process(api):
     with client(api) as http:
         call_id = http.post("/v1/calls").json()["call_id"]
     received: list[dict] = []
-
-    def listen() -> None:
-        with (
-            client(api) as http,
-            http.stream("GET", f"/v1/calls/{call_id}/events", timeout=120) as stream,
-        ):
-            event = None
-            for line in stream.iter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: "):
-                    received.append({"event": event, **json.loads(line[6:])})
-                    if event == "end":
-                        return
-
-    listener = threading.Thread(target=listen)
-    listener.start()
-    deadline = time.monotonic() + 30
-    while not received and time.monotonic() < deadline:
-        time.sleep(0.05)
+    listener = listen_to_events(api, call_id, received)
     page = CallStore(services.settings.data_dir / "calls.sqlite")  # the page's own connection
     try:
         page.add_turns(call_id, [(Speaker.CUSTOMER, "My card was stolen abroad", None)])
