@@ -12,8 +12,11 @@ from typing import Any
 import streamlit as st
 
 from kb.messages import in_language
+from ui.i18n_answer import ZH_ANSWER
+from ui.i18n_library import ZH_LIBRARY
 from ui.i18n_live import ZH_LIVE
 from ui.i18n_onboarding import ZH_ONBOARDING
+from ui.i18n_session import ZH_SESSION
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 
@@ -221,6 +224,9 @@ ZH: dict[str, str] = {
 
 ZH.update(ZH_ONBOARDING)
 ZH.update(ZH_LIVE)
+ZH.update(ZH_SESSION)
+ZH.update(ZH_ANSWER)
+ZH.update(ZH_LIBRARY)
 
 
 def language() -> str:

@@ -1,0 +1,8 @@
+"""Chinese for the Library: four-eyes publishing, version diff, upload states, merged into ui.i18n.ZH.
+
+Kept apart like ui.i18n_live, so pages built at the same time do not edit the same lines.
+"""
+
+from __future__ import annotations
+
+ZH_LIBRARY: dict[str, str] = {}

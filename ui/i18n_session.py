@@ -1,0 +1,8 @@
+"""Chinese for Sessions,sign-in,admin, merged into ui.i18n.ZH.
+
+Kept apart like ui.i18n_live, so pages built at the same time do not edit the same lines.
+"""
+
+from __future__ import annotations
+
+ZH_SESSION: dict[str, str] = {}
