@@ -14,14 +14,18 @@ answers and read marks as "training_attempt".
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.access import OPERATOR, Reader
 from kb.answer import citation_for, parse_steps
+from kb.exercises import importance, select_exercises
+from kb.exercises_order import OrderCheck, check_order
+from kb.retrieve import document_status
 from kb.services import Services
 from kb.training import generate as generators
 from kb.training.banking77 import SPLITS, CustomerMessage, load_messages, suggest_document
@@ -35,17 +39,20 @@ from kb.training.types import (
     Exercise,
     GivenAnswer,
     LearningPath,
+    OrderPayload,
     PathItem,
     ProcedureRef,
     Progress,
     Topic,
     TopicScore,
 )
-from kb.types import Chunk, Citation, DocumentRecord, Step
+from kb.types import Category, Chunk, Citation, DocumentRecord, DocumentStatus, Step
+from kb.validity import version_status
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "REVIEW_PAGE",
     "Dashboard",
     "Generation",
     "PathChoices",
@@ -72,6 +79,7 @@ __all__ = [
     "mark_read",
     "message_categories",
     "my_paths",
+    "order_check",
     "outdated",
     "path_choices",
     "paths",
@@ -96,12 +104,16 @@ class Generation:
 
     `counts` is the store's added / updated / unchanged; `kinds` how many exercises of each
     kind the knowledge base gives now; `outdated` the stored exercises (not discarded) whose
-    source is no longer a current document version, for the trainer to discard.
+    source is no longer a version in force, for the trainer to discard. `candidates` is how
+    many the generators found in the documents in force, `dropped` how many of those
+    kb.exercises left out, by reason (unanswerable, near-duplicate, low value, caps...).
     """
 
     counts: dict[str, int]
     kinds: dict[str, int]
     outdated: tuple[Exercise, ...]
+    candidates: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,22 @@ def _chunks_by_document(services: Services, groups: Sequence[str]) -> dict[str, 
     }
 
 
+def _in_force(info_status: DocumentStatus) -> bool:
+    return info_status == DocumentStatus.CURRENT
+
+
+def _in_force_chunks(services: Services, groups: Sequence[str]) -> dict[str, list[Chunk]]:
+    """Chunks of the versions in force today (kb.validity): what exercises are generated
+    from. An expired offer, a superseded version or one not in force yet would teach an
+    answer that is wrong on today's calls."""
+    today = dt.date.today()
+    return {
+        document_id: chunks
+        for document_id, chunks in _chunks_by_document(services, groups).items()
+        if chunks and _in_force(document_status(chunks[0].document, today))
+    }
+
+
 def _titles(services: Services, groups: Sequence[str]) -> dict[str, str]:
     return {d.document_id: d.title for d in services.documents(reader=_reader(groups))}
 
@@ -218,10 +246,63 @@ def _audit_change(services: Services, user: str, change: str, **details: object)
 # ---------------------------------------------------------------- topics
 
 
+_CATEGORY_NAMES = {
+    Category.PROCEDURE: "Procedures",
+    Category.POLICY: "Policies",
+    Category.FAQ: "FAQs",
+    Category.PRODUCT_SHEET: "Product sheets",
+}
+
+
 def topics(services: Services, groups: Sequence[str]) -> list[Topic]:
-    """Ways into the knowledge base for a newcomer (categories, then top-level sections)."""
-    chunks = [c for parts in _chunks_by_document(services, groups).values() for c in parts]
-    return generators.topics(_visible(services, groups), chunks)
+    """Ways into the knowledge base for a newcomer: one per category (Procedures, Policies
+    ...), then one per document, named by its title, with its procedures.
+
+    Not by section heading: "Purpose", "About" or "Fees" name nothing on their own and
+    gather unrelated documents; a document title says what a newcomer will read."""
+    today = dt.date.today()
+    documents = sorted(
+        (
+            d
+            for d in _visible(services, groups)
+            if _in_force(version_status(d.effective_date, d.expiry_date, None, today))
+        ),
+        key=lambda d: d.title.casefold(),
+    )
+    chunks = _chunks_by_document(services, groups)
+    procedures_of = {
+        d.document_id: tuple(
+            ProcedureRef(d.document_id, d.title, parts[0].section_path,
+                         tuple(p.chunk_id for p in parts))
+            for parts in generators.procedure_groups(chunks.get(d.document_id, []))
+        )
+        for d in documents
+    }  # fmt: skip
+    found: list[Topic] = []
+    for category in Category:
+        members = [d for d in documents if d.category == category]
+        if members:
+            found.append(
+                Topic(
+                    id=f"category:{category.value}",
+                    name=_CATEGORY_NAMES.get(category, category.value),
+                    kind="category",
+                    documents=tuple((d.document_id, d.title) for d in members),
+                    procedures=tuple(p for d in members for p in procedures_of[d.document_id]),
+                    sections=tuple(f"document:{d.document_id}" for d in members),
+                )
+            )
+    found += [
+        Topic(
+            id=f"document:{d.document_id}",
+            name=d.title,
+            kind="document",
+            documents=((d.document_id, d.title),),
+            procedures=procedures_of[d.document_id],
+        )
+        for d in documents
+    ]
+    return found
 
 
 def procedures(services: Services, groups: Sequence[str]) -> list[ProcedureRef]:
@@ -315,31 +396,50 @@ def document_steps(services: Services, document_id: str, groups: Sequence[str]) 
 
 
 def outdated(services: Services) -> list[Exercise]:
-    """Exercises (not discarded) whose source document was deleted or has a newer version."""
+    """Exercises (not discarded) whose source is not in force: the document was deleted,
+    has a newer version, has expired, or is not in force yet (kb.validity)."""
     live = [e for e in services.training.exercises() if e.status != "discarded"]
-    return generators.outdated_exercises(live, services.documents(reader=OPERATOR))
+    documents = services.documents(reader=OPERATOR)
+    stale = {e.id for e in generators.outdated_exercises(live, documents)}
+    today = dt.date.today()
+    not_in_force = {
+        d.document_id
+        for d in documents
+        if not _in_force(version_status(d.effective_date, d.expiry_date, None, today))
+    }
+    return [e for e in live if e.id in stale or e.document_id in not_in_force]
 
 
 def generate(services: Services, user: str) -> Generation:
-    """Generate ordering and fill-in exercises from every current document, and the call
-    drills from the trainers' mappings, and store them for review (new ones as drafts).
+    """Generate ordering and fill-in exercises from every document in force, keep those
+    worth a trainer's time (kb.exercises: answerable, ranked, no near-duplicates, capped per
+    section and document), add the call drills from the trainers' mappings, and store them
+    for review (new ones as drafts).
 
     Idempotent: a second run with nothing changed reports everything "unchanged". Audited
     with the counts, so the trail shows when the question bank changed and by whom.
     """
-    chunks_by_document = _chunks_by_document(services, OPERATOR.groups)  # shown filtered
+    chunks_by_document = _in_force_chunks(services, OPERATOR.groups)  # shown filtered
     chunks = [c for parts in chunks_by_document.values() for c in parts]
+    candidates = [*generators.ordering_exercises(chunks), *generators.fill_in_exercises(chunks)]
+    selection = select_exercises(candidates)
     generated = [
-        *generators.ordering_exercises(chunks),
-        *generators.fill_in_exercises(chunks),
+        *selection.kept,
         *generators.drill_exercises(services.training.mappings(), chunks_by_document),
     ]
     counts = services.training.save_generated(generated)
     kinds = {kind: sum(1 for e in generated if e.kind == kind) for kind in EXERCISE_KINDS}
+    dropped = selection.counts()
     stale = tuple(outdated(services))
-    _audit_change(services, user, "generated", **counts, **kinds, outdated=len(stale))
-    logger.info("Generated exercises: %s (%s); %d outdated", counts, kinds, len(stale))
-    return Generation(counts, kinds, stale)
+    _audit_change(
+        services, user, "generated", **counts, **kinds, outdated=len(stale),
+        candidates=len(candidates), dropped=dropped,
+    )  # fmt: skip
+    logger.info(
+        "Generated exercises: %s (%s) from %d candidates; dropped %s; %d outdated",
+        counts, kinds, len(candidates), dropped, len(stale),
+    )  # fmt: skip
+    return Generation(counts, kinds, stale, len(candidates), dropped)
 
 
 def exercise(services: Services, exercise_id: str) -> Exercise:
@@ -354,12 +454,21 @@ def exercises(
     document_id: str | None = None,
     *,
     groups: Sequence[str],
+    best_first: bool = False,
 ) -> list[Exercise]:
     """The exercises under review, optionally filtered (None: any), only those from
-    documents `groups` may read."""
+    documents `groups` may read; with `best_first`, the most important first
+    (kb.exercises.importance), so a trainer reviewing a page at a time reads those first."""
     found = services.training.exercises(status=status, document_id=document_id, kind=kind)
     visible = {d.document_id for d in _visible(services, groups)}
-    return [e for e in found if e.document_id in visible]
+    shown = [e for e in found if e.document_id in visible]
+    if best_first:
+        shown.sort(key=lambda e: -importance(e).score)  # stable: ties keep the store's order
+    return shown
+
+
+REVIEW_PAGE = 20
+"""The most exercises approved in one action: a page the trainer has read, not the bank."""
 
 
 def review(
@@ -368,8 +477,15 @@ def review(
     """Set the status ("approved", "discarded" or back to "draft") of one or many exercises,
     audited as one change listing them. Exercises already in that status are left alone.
 
-    An exercise a learning path uses stays approved: trainees would otherwise meet a
-    question nobody vouches for. The trainer takes it out of the path first."""
+    At most REVIEW_PAGE are approved at once: approving is a trainer vouching for each
+    question, which one click over a thousand is not. An exercise a learning path uses
+    stays approved: trainees would otherwise meet a question nobody vouches for. The
+    trainer takes it out of the path first."""
+    if status == "approved" and len(dict.fromkeys(exercise_ids)) > REVIEW_PAGE:
+        raise TrainingError(
+            f"Approve at most {REVIEW_PAGE} exercises at a time (the page you have read); "
+            f"{len(dict.fromkeys(exercise_ids))} were chosen."
+        )
     if status != "approved":
         in_use = [
             (exercise_id, path.name)
@@ -612,7 +728,10 @@ def submit(
     if item.kind != "exercise":
         raise TrainingError(f"“{item.title}” is to be read, not answered.")
     exercise = services.training.exercise(item_id)
-    score = score_answer(exercise, given)
+    if isinstance(exercise.payload, OrderPayload):
+        score = check_order(exercise.payload.steps, given.steps).score
+    else:
+        score = score_answer(exercise, given)
     services.training.record_attempt(trainee, item_id, given, score, path_id)
     services.audit.record(
         trainee,
@@ -623,6 +742,14 @@ def submit(
         score=round(score, 3),
     )
     return score, exercise
+
+
+def order_check(exercise: Exercise, given: GivenAnswer) -> OrderCheck | None:
+    """For an ordering exercise, the score and the safety-critical swaps in `given` (what
+    the page tells the trainee); None for other kinds."""
+    if not isinstance(exercise.payload, OrderPayload):
+        return None
+    return check_order(exercise.payload.steps, given.steps)
 
 
 def mark_read(services: Services, trainee: str, path_id: int, item_id: str) -> Attempt:

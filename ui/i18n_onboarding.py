@@ -61,8 +61,23 @@ ZH_ONBOARDING: dict[str, str] = {
     "No exercises match: generate them from the knowledge base or change the filters.": (
         "没有符合条件的练习：请从知识库生成练习，或更改筛选条件。"
     ),
-    "Approve all {n} shown": "批准所示全部 {n} 个",
-    "Discard all {n} shown": "弃用所示全部 {n} 个",
+    "Approve the {n} on this page": "批准本页的 {n} 个",
+    "Discard the {n} on this page": "弃用本页的 {n} 个",
+    "Page (of {pages})": "页码（共 {pages} 页）",
+    "Showing {first}–{last} of {total}, most important first.": (
+        "显示第 {first}–{last} 个，共 {total} 个，最重要的在前。"
+    ),
+    "Kept {kept} of {candidates} found in the documents in force; left out: {left_out}.": (
+        "在现行有效的文件中找到 {candidates} 个，保留 {kept} 个；未保留：{left_out}。"
+    ),
+    # why generated candidates were left out (kb.exercises.DROP_REASONS, shown through t())
+    "unanswerable from the sentence alone": "仅凭句子本身无法作答",
+    "table rows that name nothing": "未指明对象的表格行",
+    "orderings of alternative steps": "由可互换步骤组成的排序题",
+    "near-duplicates": "近似重复",
+    "trivia (opening hours, contact details)": "琐碎信息（服务时间、联系方式）",
+    "beyond the best per section": "超出每节最佳数量",
+    "beyond the best per document": "超出每份文件最佳数量",
     "Exercise": "练习",
     "The trainee sees the steps in this order:": "学员看到的步骤顺序：",
     "Approve": "批准",
@@ -137,8 +152,16 @@ ZH_ONBOARDING: dict[str, str] = {
     "{done} of {total} done": "已完成 {done}/{total}",
     "Read": "阅读",
     "Mark as read": "标记为已读",
-    "Choose the step that comes at each position.": "为每个位置选择对应的步骤。",
-    "Step {n}": "第 {n} 步",
+    "Give each step its position in the procedure (1 = first).": (
+        "为每个步骤填写它在流程中的位置（1 = 第一步）。"
+    ),
+    "Position of: {step}": "位置：{step}",
+    "Give each step a different position from 1 to {n}.": "请为每个步骤填写 1 到 {n} 之间互不相同的位置。",
+    "You put “{then}” before “{first}”: “{first}” protects the customer and must come first. "
+    "A safety step out of order scores 0.": (
+        "您把“{then}”放在了“{first}”之前：“{first}”是保护客户的步骤，必须先做。"
+        "安全步骤顺序错误计 0 分。"
+    ),
     "Check": "检查答案",
     "Your answer": "您的答案",
     "Which document answers this?": "哪份文件能解答此问题？",

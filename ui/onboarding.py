@@ -144,7 +144,8 @@ def show_topics() -> None:
             documents=len(topic.documents),
             procedures=len(topic.procedures),
         )
-        with st.expander(f"{t(topic.name)} · {counts}"):
+        name = t(topic.name) if topic.kind == "category" else plain(topic.name)
+        with st.expander(f"{name} · {counts}"):
             for _, title in topic.documents:
                 st.markdown(f"- {plain(title)}")
             for procedure in topic.procedures:
@@ -167,8 +168,20 @@ def generate_section() -> None:
     if st.button(t("Generate from the knowledge base"), type="primary"):
         with st.spinner(t("Generating exercises...")):
             report = onboarding.generate(services, user.name)
+        kept = report.kinds.get("order", 0) + report.kinds.get("fill", 0)
+        left_out = ", ".join(
+            f"{n} {t(DROP_LABELS[reason])}" for reason, n in report.dropped.items() if n
+        )
         done(
             t("Exercises: {added} new, {updated} updated, {unchanged} unchanged.", **report.counts)
+            + " "
+            + t(
+                "Kept {kept} of {candidates} found in the documents in force; left out: "
+                "{left_out}.",
+                kept=kept,
+                candidates=report.candidates,
+                left_out=left_out or "—",
+            )
         )
     stale = onboarding.outdated(services)
     if stale:
@@ -183,6 +196,17 @@ def generate_section() -> None:
             with errors_shown():
                 changed = onboarding.discard(services, [e.id for e in stale], user.name)
                 done(t("Discarded {n} exercises.", n=len(changed)))
+
+
+DROP_LABELS = {
+    "unanswerable": "unanswerable from the sentence alone",
+    "template": "table rows that name nothing",
+    "ambiguous_order": "orderings of alternative steps",
+    "near_duplicate": "near-duplicates",
+    "low_value": "trivia (opening hours, contact details)",
+    "section_cap": "beyond the best per section",
+    "document_cap": "beyond the best per document",
+}
 
 
 def exercise_rows(shown: list[Exercise]) -> list[dict[str, Any]]:
@@ -269,20 +293,41 @@ def exercises_section() -> None:
         kind=None if kind == "all" else kind,
         document_id=document,
         groups=user.access_groups,
+        best_first=True,
     )
     if not shown:
         st.info(
             t("No exercises match: generate them from the knowledge base or change the filters.")
         )
         return
-    st.dataframe(exercise_rows(shown), hide_index=True, width="stretch")
-    approve_all, discard_all = st.columns(2)
-    if approve_all.button(t("Approve all {n} shown", n=len(shown)), key="approve-all"):
-        changed = onboarding.approve(services, [e.id for e in shown], user.name)
-        done(t("Approved {n} exercises.", n=len(changed)))
-    if discard_all.button(t("Discard all {n} shown", n=len(shown)), key="discard-all"):
+    # One page at a time: approving vouches for each question, so the bulk buttons act on
+    # the page the trainer has just read, never on everything the filters match.
+    size = onboarding.REVIEW_PAGE
+    pages = (len(shown) + size - 1) // size
+    number = int(
+        st.number_input(
+            t("Page (of {pages})", pages=pages), 1, pages, 1, key=f"exercise-page-{pages}"
+        )
+    )
+    on_page = shown[(number - 1) * size : number * size]
+    first = (number - 1) * size + 1
+    st.caption(
+        t(
+            "Showing {first}–{last} of {total}, most important first.",
+            first=first,
+            last=first + len(on_page) - 1,
+            total=len(shown),
+        )
+    )
+    st.dataframe(exercise_rows(on_page), hide_index=True, width="stretch")
+    approve_page, discard_page = st.columns(2)
+    if approve_page.button(t("Approve the {n} on this page", n=len(on_page)), key="approve-page"):
         with errors_shown():
-            changed = onboarding.discard(services, [e.id for e in shown], user.name)
+            changed = onboarding.approve(services, [e.id for e in on_page], user.name)
+            done(t("Approved {n} exercises.", n=len(changed)))
+    if discard_page.button(t("Discard the {n} on this page", n=len(on_page)), key="discard-page"):
+        with errors_shown():
+            changed = onboarding.discard(services, [e.id for e in on_page], user.name)
             done(t("Discarded {n} exercises.", n=len(changed)))
     st.subheader(t("Review one exercise"))
     by_id = {e.id: e for e in shown}
@@ -498,14 +543,35 @@ def dashboard_section() -> None:
 
 
 def order_answer(exercise: Exercise, payload: OrderPayload, key: str) -> GivenAnswer | None:
+    """One number box per step (its position, 1 = first), typed or stepped with the
+    keyboard: eleven steps are at most eleven entries, not a select box opened twice per
+    position. Positions must be 1..n, each once."""
+    steps = payload.presented
     with st.form(f"order-{key}"):
-        st.caption(t("Choose the step that comes at each position."))
-        picked = [
-            st.selectbox(t("Step {n}", n=n), payload.presented, index=n - 1, key=f"{key}-{n}")
-            for n in range(1, len(payload.presented) + 1)
-        ]
+        st.caption(t("Give each step its position in the procedure (1 = first)."))
+        positions = []
+        for n, step in enumerate(steps, 1):
+            box, text = st.columns([1, 6], vertical_alignment="center")
+            positions.append(
+                box.number_input(
+                    t("Position of: {step}", step=short(step)),
+                    min_value=1,
+                    max_value=len(steps),
+                    value=n,
+                    step=1,
+                    key=f"{key}-position-{n}",
+                    label_visibility="collapsed",
+                )
+            )
+            text.markdown(plain(step))
         checked = st.form_submit_button(t("Check"))
-    return GivenAnswer(steps=tuple(picked)) if checked else None
+    if not checked:
+        return None
+    if sorted(int(p) for p in positions) != list(range(1, len(steps) + 1)):
+        st.error(t("Give each step a different position from 1 to {n}.", n=len(steps)))
+        return None
+    ordered = [step for _, step in sorted(zip(positions, steps, strict=True))]
+    return GivenAnswer(steps=tuple(ordered))
 
 
 def fill_answer(key: str) -> GivenAnswer | None:
@@ -534,6 +600,10 @@ def drill_answer(key: str, documents: Mapping[str, str]) -> GivenAnswer | None:
     return None
 
 
+def short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def show_result(exercise: Exercise, attempt: Attempt, titles: Mapping[str, str]) -> None:
     score = attempt.score or 0.0
     st.metric(t("Your score"), percent(score))
@@ -541,6 +611,16 @@ def show_result(exercise: Exercise, attempt: Attempt, titles: Mapping[str, str])
         st.success(t("Right."))
     else:
         st.warning(t("Not quite: compare with the answer and the source below."))
+    check = onboarding.order_check(exercise, attempt.answer)
+    for swap in check.swaps[:3] if check else ():
+        st.error(
+            t(
+                "You put “{then}” before “{first}”: “{first}” protects the customer and "
+                "must come first. A safety step out of order scores 0.",
+                then=plain(short(swap.then)),
+                first=plain(short(swap.first)),
+            )
+        )
     show_answer(exercise, titles)
     show_source(exercise)
 

@@ -40,6 +40,12 @@ def test_trainer_generates_reviews_maps_a_drill_and_assigns_a_path(app_base):
     widget(app.button, "Generate from the knowledge base").click().run()
     assert not app.exception
     assert app.success[0].value.startswith("Exercises: ")
+    assert "found in the documents in force; left out: " in app.success[0].value
+    # Bulk approval covers the page the trainer sees (at most 20), with its count.
+    [approve_page] = [b for b in app.button if b.label.startswith("Approve the ")]
+    shown = len(onboarding.exercises(app_base, groups=TIA))
+    assert approve_page.label == f"Approve the {min(shown, 20)} on this page"
+    assert not any(b.label.startswith("Approve all") for b in app.button)
     assert {e.status for e in onboarding.exercises(app_base, groups=TIA)} == {"draft"}
 
     express = express_fee(app_base)
@@ -163,10 +169,26 @@ def test_agent_orders_steps_and_does_a_call_drill_and_the_trainer_sees_it(app_ba
 
     app = page(app_base, "ana")
     assert not app.exception
-    for n, step in enumerate(order.payload.steps, 1):  # the right order, one box per position
-        widget(app.selectbox, f"Step {n}").set_value(step)
-    app.button(key=f"FormSubmitter:order-item-{path.id}-1-Check").click().run()
-    assert not app.exception
+    steps, presented = order.payload.steps, order.payload.presented
+
+    def put_in_order(wanted) -> None:  # one number box per presented step: its position
+        for n, step in enumerate(presented, 1):
+            box = app.number_input(key=f"item-{path.id}-1-position-{n}")
+            box.set_value(wanted.index(step) + 1 if step in wanted else 1)
+        app.button(key=f"FormSubmitter:order-item-{path.id}-1-Check").click().run()
+        assert not app.exception
+
+    # Blocking the card before verifying the caller: a safety step out of order scores 0
+    # and the page names the two steps.
+    put_in_order([steps[1], steps[0], *steps[2:]])
+    assert app.metric[0].value == "0%"
+    assert any(
+        e.value.startswith(f"You put “{steps[1][:40]}") and "must come first" in e.value
+        for e in app.error
+    )
+    put_in_order([steps[0], steps[0], *steps[2:]])  # the same position twice: refused
+    assert any("different position from 1 to" in e.value for e in app.error)
+    put_in_order(list(steps))
     assert app.metric[0].value == "100%"
 
     widget(app.selectbox, "Which document answers this?").set_value(
@@ -184,5 +206,5 @@ def test_agent_orders_steps_and_does_a_call_drill_and_the_trainer_sees_it(app_ba
     progress = next(d.value for d in trainer.dataframe if "Completion" in d.value.columns)
     assert progress.to_dict("records")[0] | {"Last activity": None} == {
         "Trainee": "ana", "Done": 2, "Total": 2, "Completion": "100%", "Mean score": "85%",
-        "Attempts": 2, "Last activity": None,
+        "Attempts": 3, "Last activity": None,
     }  # fmt: skip
