@@ -43,6 +43,7 @@ __all__ = [
     "Ranked",
     "Selection",
     "ambiguous_order",
+    "duplicate_keys",
     "importance",
     "is_generic_heading",
     "is_table_template",
@@ -349,7 +350,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z#]+|[\u3400-\u9fff]", text))
 
 
-def _keys(exercise: Exercise) -> tuple[tuple[object, ...], ...]:
+def duplicate_keys(exercise: Exercise) -> tuple[tuple[object, ...], ...]:
     """Keys two exercises share when one is a near-duplicate of the other."""
     fill = _read_fill(exercise)
     if fill is None:
@@ -372,7 +373,7 @@ def near_duplicate(a: Exercise, b: Exercise) -> bool:
     """True when `b` asks what `a` asks: a shared key (same sentence or cell with another
     value blanked; same column and answer in another row of the table) or near-identical
     wording (word overlap of 85 % or more, digits ignored) with the same answer."""
-    if set(_keys(a)) & set(_keys(b)):
+    if set(duplicate_keys(a)) & set(duplicate_keys(b)):
         return True
     fa, fb = _read_fill(a), _read_fill(b)
     if fa is None or fb is None or _normal(fa.answer) != _normal(fb.answer):
@@ -475,7 +476,7 @@ def select_exercises(
         if exercise.kind == "drill":
             kept.append(exercise)
             continue
-        keys = _keys(exercise)
+        keys = duplicate_keys(exercise)
         twin = next((by_key[k] for k in keys if k in by_key), None)
         fill = _read_fill(exercise)
         if twin is None and fill is not None:

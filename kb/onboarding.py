@@ -23,7 +23,7 @@ from pathlib import Path
 
 from kb.access import OPERATOR, Reader
 from kb.answer import citation_for, parse_steps
-from kb.exercises import importance, select_exercises
+from kb.exercises import Selection, importance, select_exercises
 from kb.exercises_order import OrderCheck, check_order
 from kb.retrieve import document_status
 from kb.services import Services
@@ -86,6 +86,7 @@ __all__ = [
     "procedures",
     "reading",
     "review",
+    "select",
     "submit",
     "suggest_documents",
     "topics",
@@ -410,6 +411,19 @@ def outdated(services: Services) -> list[Exercise]:
     return [e for e in live if e.id in stale or e.document_id in not_in_force]
 
 
+def _select(chunks_by_document: dict[str, list[Chunk]]) -> tuple[list[Exercise], Selection]:
+    chunks = [c for parts in chunks_by_document.values() for c in parts]
+    candidates = [*generators.ordering_exercises(chunks), *generators.fill_in_exercises(chunks)]
+    return candidates, select_exercises(candidates)
+
+
+def select(services: Services) -> tuple[list[Exercise], Selection]:
+    """What `generate` would store, without storing it: the ordering and fill-in candidates
+    of the documents in force, and what kb.exercises keeps of them (eval/exercises.py
+    measures this)."""
+    return _select(_in_force_chunks(services, OPERATOR.groups))
+
+
 def generate(services: Services, user: str) -> Generation:
     """Generate ordering and fill-in exercises from every document in force, keep those
     worth a trainer's time (kb.exercises: answerable, ranked, no near-duplicates, capped per
@@ -420,9 +434,7 @@ def generate(services: Services, user: str) -> Generation:
     with the counts, so the trail shows when the question bank changed and by whom.
     """
     chunks_by_document = _in_force_chunks(services, OPERATOR.groups)  # shown filtered
-    chunks = [c for parts in chunks_by_document.values() for c in parts]
-    candidates = [*generators.ordering_exercises(chunks), *generators.fill_in_exercises(chunks)]
-    selection = select_exercises(candidates)
+    candidates, selection = _select(chunks_by_document)
     generated = [
         *selection.kept,
         *generators.drill_exercises(services.training.mappings(), chunks_by_document),
