@@ -24,7 +24,7 @@ run: export KB_DEMO_USERS ?= true
 run: setup sample-kb
 	@$(BIN)/kb serve --host $(API_HOST) --port $(API_PORT) & api=$$!; \
 	trap 'kill $$api 2>/dev/null; wait $$api 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run app.py --server.maxUploadSize $$($(BIN)/python -c 'import math; from kb.config import Settings; print(math.ceil(Settings().max_file_mb))')
 
 test: setup
 	$(BIN)/ruff check .

@@ -337,9 +337,12 @@ def merge_options(batch: DocumentOptions, file: DocumentOptions | None) -> Docum
 class IngestRun:
     """One batch: owns the per-file logic; `KnowledgeBase.write` owns atomicity."""
 
-    def __init__(self, kb: KnowledgeBase, options: DocumentOptions) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, options: DocumentOptions, draft_by: str | None = None
+    ) -> None:
         self.kb = kb
         self.options = options
+        self.draft_by = draft_by  # four-eyes publishing: each new version is a draft by them
         self.chunks_embedded = 0
         settings = kb.settings
         self.limits = ParseLimits(
@@ -442,6 +445,16 @@ class IngestRun:
                     current.version,
                     reason="metadata changed",
                 )
+        pending = registry.pending_draft_hash(document_id) if document_id else None
+        if self.draft_by is not None and pending is not None and pending[1] == digest:
+            return FileReport(
+                name,
+                FileStatus.UNCHANGED,
+                document_id,
+                pending[0],
+                reason=f"same content as draft v{pending[0]}, awaiting review",
+                draft=True,
+            )
 
         twin = registry.current_document_with_hash(digest)
         if twin is not None and twin["document_id"] != document_id:
@@ -505,14 +518,26 @@ class IngestRun:
         original = _store_original(self.kb, data, digest, name)
 
         registry.db.execute("SAVEPOINT file")
+        draft = self.draft_by is not None
         try:
             # A replacement keeps the document's identity (its original file name).
-            registry.upsert_document(info, existing["source_key"] if existing else source_key)
+            key = existing["source_key"] if existing else source_key
+            live = existing is not None and existing["current_version"] is not None
+            if not (draft and live):  # a draft leaves a live document's row as it is
+                registry.upsert_document(info, key, live=not draft)
             # Versions it replaces today leave the index; one in force until a scheduled
-            # version's effective date stays (kb.validity).
+            # version's effective date stays (kb.validity). A draft replaces nothing yet.
             stale = registry.add_version(
-                info, digest, chunks, parsed.page_count, len(data), original
+                info, digest, chunks, parsed.page_count, len(data), original, draft=draft
             )
+            # One draft per document: a newer upload, draft or published, withdraws it.
+            stale += registry.withdraw_drafts(
+                document_id,
+                f"replaced by {'draft ' if draft else ''}version {version}",
+                keep=version,
+            )
+            if self.draft_by is not None:
+                registry.submit_draft(info, self.draft_by)
             registry.add_terms([(c.chunk_id, " ".join(tokenize(c.text))) for c in chunks])
             session.index.delete(stale)
             session.index.add(
@@ -529,7 +554,14 @@ class IngestRun:
         session.changed = True
         status = FileStatus.UPDATED if existing is not None else FileStatus.ADDED
         return FileReport(
-            name, status, document_id, version, len(chunks), parsed.page_count, reason=notice
+            name,
+            status,
+            document_id,
+            version,
+            len(chunks),
+            parsed.page_count,
+            reason=notice,
+            draft=draft,
         )
 
 
@@ -541,13 +573,16 @@ def ingest_uploads(
     progress: Progress | None = None,
     checkpoint_every: int = 200,
     on_file: Callable[[WriteSession, FileReport], None] | None = None,
+    draft_by: str | None = None,
 ) -> IngestReport:
     """Ingest a batch; every file gets a report line, whatever happens to the others.
     `on_file` runs in the write transaction after each file (e.g. to stage its audit row, so
-    the row commits with the change: kb.audit.stage)."""
+    the row commits with the change: kb.audit.stage). With `draft_by` (four-eyes
+    publishing, kb.publishing), each new document or version is a draft submitted by that
+    person: stored and indexed, never answered until a second person approves it."""
     started = time.perf_counter()
     uploads = prepare_uploads(uploads)
-    run = IngestRun(kb, options or DocumentOptions())
+    run = IngestRun(kb, options or DocumentOptions(), draft_by)
     reports: list[FileReport] = []
     for start in range(0, len(uploads), checkpoint_every):
         with kb.write() as session, run.parser.hold():

@@ -129,6 +129,11 @@ READ_PATHS: dict[str, str] = {
     "update_metadata": "reader: DocumentAccessError unless readable (editing is reading)",
     "delete": "reader: DocumentAccessError unless readable",
     "purge": "reader: DocumentAccessError unless readable",
+    "drafts": "reader: only drafts submitted with groups the reader may read (kb.publishing)",
+    "version_diff": "reader: DocumentAccessError, as document",
+    "approve_draft": "the reviewer's own account (Reader.of): DocumentNotFoundError unless "
+    "readable; the four-eyes rule (kb.publishing.check_reviewer)",
+    "reject_draft": "as approve_draft",
     "call_sessions": "each call keeps the groups of who opened it (kb.calls); assist uses them",
 }
 """Every public Services method that returns or changes document content, and how it applies
@@ -146,4 +151,5 @@ NOT_READ_PATHS: dict[str, str] = {
     "close_api_stores": "closes stores",
     "escalation_rules": "the knowledge team's rules; a rule names a document id, titles via documents(reader)",
     "escalation_detector": "matches utterances against rules, no document",
+    "may_preview": "a user's role, no document (drafts then answer through Query.preview)",
 }

@@ -62,6 +62,7 @@ ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "question", "answer_shown", "feedback", "upload",
     "version_change", "metadata_edit", "deletion", "user_change", "export", "training_change",
     "training_attempt", "escalation_rule_change",
+    "draft_created", "draft_approved", "draft_rejected",  # four-eyes publishing (kb.publishing)
     "api_request", "call", "handoff", "token_change",  # the HTTP API (api/, kb.calls, kb.tokens)
     "account_locked", "audit_resealed",
 )  # fmt: skip

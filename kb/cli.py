@@ -84,6 +84,26 @@ def _parser() -> argparse.ArgumentParser:
         "original files (audited, without the content)",
     )
     purge.add_argument("document_id")
+    drafts = docs_commands.add_parser(
+        "drafts", help="versions awaiting review (four-eyes publishing; --all: decided ones too)"
+    )
+    drafts.add_argument("--all", action="store_true", help="approved, rejected, withdrawn too")
+    for name, verb in (("approve", "publish"), ("reject", "reject")):
+        decide = docs_commands.add_parser(
+            name, help=f"{verb} a draft as a second person (knowledge or admin, not its uploader)"
+        )
+        decide.add_argument("document_id")
+        decide.add_argument("--version", type=int, required=True, help="the draft's version")
+        decide.add_argument(
+            "--comment", default="", required=name == "reject", help="what the reviewer says"
+        )
+        decide.add_argument("--as", dest="reviewer", required=True, help="the reviewer's account")
+    diff = docs_commands.add_parser(
+        "diff", help="passages added, removed and changed between two versions"
+    )
+    diff.add_argument("document_id")
+    diff.add_argument("old", type=int, help="the earlier version")
+    diff.add_argument("new", type=int, help="the later version (e.g. the draft)")
 
     bench = commands.add_parser(
         "bench", help="measure ingestion speed on a folder (default samples/)"
@@ -374,6 +394,8 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
                 print(f"    {chunk.chunk_id:40} {chunk.kind.value:9} p.{pages:6} {chunk.section}")
                 if args.chunks:
                     print("      " + chunk.text.replace("\n", "\n      "))
+    elif args.docs_command in ("drafts", "approve", "reject", "diff"):
+        return _review(services, args)
     elif args.docs_command == "purge":
         report = services.purge(args.document_id, user="cli", reader=OPERATOR)
         versions = ", ".join(f"v{v}" for v in report.versions) or "none"
@@ -392,6 +414,67 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
         removed = services.delete(args.document_id, user="cli", reader=OPERATOR)
         print(f"deleted {args.document_id}: {removed} chunks removed from search")
     return 0
+
+
+def _review(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Four-eyes publishing from the command line: list drafts, decide, compare versions."""
+    from kb.diff import Change, Mark
+    from kb.publishing import ReviewState
+
+    command = args.docs_command
+    if command == "drafts":
+        states = list(ReviewState) if args.all else [ReviewState.DRAFT]
+        drafts = services.drafts(states, reader=OPERATOR)
+        for d in drafts:
+            live = f"replaces v{d.live_version}" if d.live_version else "new document"
+            decided = f" by {d.reviewer}: {d.comment}" if d.reviewer else ""
+            print(
+                f"{d.document_id:42} v{d.version:<3} {d.state.value:9} {live:14} "
+                f"submitted by {d.submitted_by} {d.submitted_at}{decided}  {d.title}"
+            )
+        print(f"{len(drafts)} drafts")
+    elif command in ("approve", "reject"):
+        decide = services.approve_draft if command == "approve" else services.reject_draft
+        decision = decide(args.document_id, args.version, args.reviewer, args.comment)
+        note = ""
+        if decision.scheduled_from:
+            note = f"; scheduled from {decision.scheduled_from}"
+        elif decision.retired_version:
+            note = f"; v{decision.retired_version} retired"
+        print(f"{decision.state.value} {decision.document_id} v{decision.version}{note}")
+    else:
+        diff = services.version_diff(args.document_id, args.old, args.new, reader=OPERATOR)
+        signs = {Mark.SAME: ("", ""), Mark.REMOVED: ("[-", "-]"), Mark.ADDED: ("{+", "+}")}
+        for passage in diff.changes:
+            print(f"{passage.change.value.upper():9} {passage.section or '-'}")
+            # A changed passage as one text, the words removed and added marked in place.
+            changed = passage.change == Change.CHANGED
+            spans = _word_diff(passage.old, passage.new) if changed else passage.old + passage.new
+            text = "".join(f"{signs[s.mark][0]}{s.text}{signs[s.mark][1]}" for s in spans)
+            print("    " + text.replace("\n", "\n    "))
+        counts = ", ".join(f"{diff.count(c)} {c.value}" for c in Change)
+        print(f"v{diff.old_version} -> v{diff.new_version}: {counts}")
+    return 0
+
+
+def _word_diff(old, new):  # type: ignore[no-untyped-def]
+    """A changed passage as one run of spans (git's --word-diff): the same text once, what
+    was removed before what was added."""
+    from kb.diff import Mark
+
+    out, i, j = [], 0, 0
+    while i < len(old) or j < len(new):
+        if i < len(old) and old[i].mark == Mark.REMOVED:
+            out.append(old[i])
+            i += 1
+        elif j < len(new) and new[j].mark == Mark.ADDED:
+            out.append(new[j])
+            j += 1
+        else:  # both at a SAME span: the same text on both sides
+            if j < len(new):
+                out.append(new[j])
+            i, j = i + 1, j + 1
+    return out
 
 
 def _search(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

@@ -28,7 +28,19 @@ class Settings(BaseSettings):
         "(English only; see eval/reports for the comparison).",
     )
     embedding_batch_size: int = Field(default=32, gt=0)
-    max_file_mb: float = Field(default=50.0, gt=0, description="Larger files are refused.")
+    max_file_mb: float = Field(
+        default=50.0,
+        gt=0,
+        description="Larger files are refused; the Library's uploader says so and takes no "
+        "more (`make run` gives Streamlit the same limit).",
+    )
+    four_eyes: bool = Field(
+        default=True,
+        description="Four-eyes publishing (kb.publishing): a document or version uploaded by "
+        "a person in the Library is a draft, answered only in the reviewers' preview until a "
+        "second person with the reviewer right (knowledge or admin) approves it. `kb ingest` "
+        "(the operator on the server) publishes directly. Off: every upload is live at once.",
+    )
     default_group: str = Field(
         default="unclassified",
         min_length=1,

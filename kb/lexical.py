@@ -228,6 +228,11 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def _live(drafts: bool) -> str:
+    """The versions a search reads: live ones, and drafts in a preview (kb.publishing)."""
+    return "v.status IN ('current', 'draft')" if drafts else "v.status = 'current'"
+
+
 def _latin_tokens(text: str) -> list[str]:
     words = (w.split("'")[0] for w in _LATIN_WORD.findall(text))
     return [_stem(w) for w in words if w and w not in _STOPWORDS]
@@ -379,17 +384,19 @@ class LexicalIndex:
         allowed_sql: str,
         allowed_params: Sequence[object],
         language: str | None = None,
+        drafts: bool = False,
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score, higher is better) of live chunks passing the filter.
 
         `allowed_sql` is a condition on `d` (documents) and `v` (the chunk's version) that
         the retriever builds from the asking user's groups and the date and category filters
-        (kb.retrieve.Scope.sql: a version's own dates say on which days it answers).
+        (kb.retrieve.Scope.sql: a version's own dates say on which days it answers). With
+        `drafts` (the reviewers' preview, kb.publishing), drafts awaiting review too.
         """
         expression = _match_expression(tokens)
         if expression is None:
             return []
-        condition = f"v.status = 'current' AND ({allowed_sql}) AND (? IS NULL OR c.language = ?)"
+        condition = f"{_live(drafts)} AND ({allowed_sql}) AND (? IS NULL OR c.language = ?)"
         rows = self._filtered(expression, condition, [*allowed_params, language, language], k)
         return [(chunk_id, score) for chunk_id, _, score in rows]
 
@@ -407,7 +414,11 @@ class LexicalIndex:
         return int(self.db.execute("SELECT count(*) FROM chunk_terms").fetchone()[0])
 
     def readable(
-        self, tokens: Sequence[str], allowed_sql: str, allowed_params: Sequence[object]
+        self,
+        tokens: Sequence[str],
+        allowed_sql: str,
+        allowed_params: Sequence[object],
+        drafts: bool = False,
     ) -> set[str]:
         """The `tokens` that occur in at least one current chunk passing the filter (the
         asker's groups and dates, as for `search`): one indexed lookup per token, stopping
@@ -420,7 +431,7 @@ class LexicalIndex:
                 JOIN chunks c ON c.chunk_id = t.chunk_id
                 JOIN documents d ON d.document_id = c.document_id
                 JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
-                WHERE chunk_terms MATCH ? AND v.status = 'current' AND ({allowed_sql})
+                WHERE chunk_terms MATCH ? AND {_live(drafts)} AND ({allowed_sql})
                 LIMIT 1
                 """,
                 ('"' + token.replace('"', '""') + '"', *allowed_params),

@@ -13,14 +13,38 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kb.database import open_database
 from kb.errors import DocumentNotFoundError
 from kb.lexical import ensure_current_terms, purge_terms
+from kb.publishing import Draft, ReviewState
 from kb.types import Category, Chunk, ChunkKind, DocumentInfo, DocumentRecord, VersionRecord
 from kb.validity import DatedVersion, in_force, line_up, scheduled_after
+
+_VERSION_STATUSES = "'current', 'superseded', 'deleted', 'draft', 'rejected', 'withdrawn'"
+"""A version's states: live ('current': in force or scheduled), retired, deleted, and under
+four-eyes publishing (kb.publishing) awaiting review, rejected or withdrawn. Only 'current'
+answers; a 'draft' is indexed too, for the reviewers' preview."""
+
+_VERSIONS_COLUMNS = """
+    document_id TEXT NOT NULL REFERENCES documents(document_id),
+    version INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    format TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ({statuses})),
+    ingested_at TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    page_count INTEGER,
+    byte_size INTEGER NOT NULL,
+    original_path TEXT,
+    effective_date TEXT,
+    expiry_date TEXT,
+    replaced_on TEXT,
+    PRIMARY KEY (document_id, version)
+""".replace("{statuses}", _VERSION_STATUSES)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,23 +65,7 @@ CREATE TABLE IF NOT EXISTS documents (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS versions (
-    document_id TEXT NOT NULL REFERENCES documents(document_id),
-    version INTEGER NOT NULL,
-    content_hash TEXT NOT NULL,
-    source_name TEXT NOT NULL,
-    format TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('current', 'superseded', 'deleted')),
-    ingested_at TEXT NOT NULL,
-    chunk_count INTEGER NOT NULL,
-    page_count INTEGER,
-    byte_size INTEGER NOT NULL,
-    original_path TEXT,
-    effective_date TEXT,
-    expiry_date TEXT,
-    replaced_on TEXT,
-    PRIMARY KEY (document_id, version)
-);
+CREATE TABLE IF NOT EXISTS versions ({versions_columns});
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY,
     document_id TEXT NOT NULL,
@@ -74,7 +82,19 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_version ON chunks(document_id, version);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, terms);
-"""
+CREATE TABLE IF NOT EXISTS reviews (
+    document_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    submitted_by TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    info_json TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('draft', 'approved', 'rejected', 'withdrawn')),
+    reviewer TEXT,
+    comment TEXT,
+    decided_at TEXT,
+    PRIMARY KEY (document_id, version)
+);
+""".replace("{versions_columns}", _VERSIONS_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,7 @@ class Registry:
         if "review_by" not in columns:
             self.db.execute("ALTER TABLE documents ADD COLUMN review_by TEXT")
         self._give_versions_dates()
+        self._allow_review_states()
         ensure_current_terms(self.db)  # lexical tokens made by an earlier tokenizer
 
     def _version_columns(self) -> set[str]:
@@ -155,6 +176,42 @@ class Registry:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    def _allow_review_states(self) -> None:
+        """Four-eyes publishing added version states ('draft', 'rejected', 'withdrawn'). A
+        registry from before has a CHECK that refuses them, and SQLite cannot alter a
+        CHECK: the versions table is rebuilt with the same rows (SQLite's documented
+        procedure: foreign keys off, new table, copy, drop, rename, check the keys), once,
+        in one transaction; a process that waited for another's finds it done."""
+        if self._versions_accept_drafts():
+            return
+        self.db.execute("PRAGMA foreign_keys=OFF")  # has no effect inside a transaction
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._versions_accept_drafts():
+                    columns = ", ".join(sorted(self._version_columns()))
+                    self.db.execute(f"CREATE TABLE versions_new ({_VERSIONS_COLUMNS})")
+                    self.db.execute(
+                        f"INSERT INTO versions_new ({columns}) SELECT {columns} FROM versions"
+                    )
+                    self.db.execute("DROP TABLE versions")
+                    self.db.execute("ALTER TABLE versions_new RENAME TO versions")
+                    broken = self.db.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"versions rebuild broke {len(broken)} references")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        finally:
+            self.db.execute("PRAGMA foreign_keys=ON")
+
+    def _versions_accept_drafts(self) -> bool:
+        row = self.db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'versions'"
+        ).fetchone()
+        return row is not None and "'draft'" in row["sql"]
 
     def close(self) -> None:
         self.db.close()
@@ -232,7 +289,9 @@ class Registry:
         ).fetchone()
         return int(row["v"] or 0)
 
-    def upsert_document(self, info: DocumentInfo, source_key: str) -> None:
+    def upsert_document(self, info: DocumentInfo, source_key: str, live: bool = True) -> None:
+        """Write the document's row with `info`; `live=False` for a new document whose first
+        version is a draft (no version answers yet: current_version stays empty)."""
         now = _now()
         self.db.execute(
             """
@@ -262,7 +321,7 @@ class Registry:
                 json.dumps(list(info.groups)),
                 info.owner,
                 info.review_by.isoformat() if info.review_by else None,
-                info.version,
+                info.version if live else None,
                 now,
                 now,
             ),
@@ -277,11 +336,15 @@ class Registry:
         byte_size: int,
         original_path: str | None,
         today: dt.date | None = None,
+        draft: bool = False,
     ) -> list[str]:
         """Add a version with its own dates and place it on the document's timeline
         (kb.validity.line_up): a version in force from today or earlier supersedes the
         live ones; a version effective later is scheduled and the one in force stays live
-        until then. Returns the chunk ids of the versions it retired, for the index."""
+        until then. Returns the chunk ids of the versions it retired, for the index.
+
+        A `draft` (four-eyes publishing, kb.publishing) is stored off the timeline: it
+        retires nothing until a reviewer approves it (`approve_draft`)."""
         self.db.execute(
             "INSERT INTO versions(document_id, version, content_hash, source_name, format, "
             "status, ingested_at, chunk_count, page_count, byte_size, original_path, "
@@ -292,7 +355,7 @@ class Registry:
                 content_hash,
                 info.source_name,
                 info.format,
-                "current",
+                "draft" if draft else "current",
                 _now(),
                 len(chunks),
                 page_count,
@@ -321,6 +384,8 @@ class Registry:
                 for c in chunks
             ],
         )
+        if draft:
+            return []
         return self.line_up_versions(today or dt.date.today(), info.document_id)
 
     def _live_versions(self, document_id: str | None = None) -> dict[str, list[DatedVersion]]:
@@ -416,6 +481,7 @@ class Registry:
             for version in self._live_versions(document_id).get(document_id, [])
             for chunk_id in self.chunk_ids(document_id, version.version)
         ]
+        ids += self.withdraw_drafts(document_id, "the document was deleted")
         self.db.execute(
             "UPDATE versions SET status = 'deleted' WHERE document_id = ? AND status = 'current'",
             (document_id,),
@@ -462,6 +528,7 @@ class Registry:
         terms = purge_terms(self.db, chunk_ids)
         self.db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         self.db.execute("DELETE FROM versions WHERE document_id = ?", (document_id,))
+        self.db.execute("DELETE FROM reviews WHERE document_id = ?", (document_id,))
         self.db.execute("DELETE FROM documents WHERE document_id = ?", (document_id,))
         still_named = self.original_names()
         return PurgedRows(
@@ -489,10 +556,12 @@ class Registry:
         return [r["chunk_id"] for r in rows]
 
     def current_chunk_ids(self) -> list[str]:
-        """Chunks of live versions (in force or scheduled): what the vector index holds."""
+        """Chunks of live versions (in force or scheduled) and of drafts awaiting review
+        (for the reviewers' preview; retrieval keeps them out of answers): what the vector
+        index holds."""
         rows = self.db.execute(
             "SELECT c.chunk_id FROM chunks c JOIN versions v ON v.document_id = c.document_id "
-            "AND v.version = c.version WHERE v.status = 'current' "
+            "AND v.version = c.version WHERE v.status IN ('current', 'draft') "
             "ORDER BY c.document_id, c.version, c.position"
         ).fetchall()
         return [r["chunk_id"] for r in rows]
@@ -556,19 +625,46 @@ class Registry:
         version = row["current_version"] or self.latest_version(document_id)
         return self.document_info(document_id, version=version)
 
-    def live_infos(self) -> dict[tuple[str, int], DocumentInfo]:
-        """Metadata of every live version (in force or scheduled), by (document, version)."""
-        documents = {
-            r["document_id"]: r
-            for r in self.db.execute("SELECT * FROM documents WHERE current_version IS NOT NULL")
-        }
-        return {
-            (v["document_id"], v["version"]): self._info(
-                documents[v["document_id"]], v["version"], v
-            )
-            for v in self.db.execute("SELECT * FROM versions WHERE status = 'current'")
-            if v["document_id"] in documents
-        }
+    def live_infos(
+        self, preview: bool = False, today: dt.date | None = None
+    ) -> dict[tuple[str, int], DocumentInfo]:
+        """Metadata of every live version (in force or scheduled), by (document, version).
+
+        With `preview`, drafts awaiting review too, each document's versions placed on the
+        timeline as if its draft were approved on `today` (kb.validity.line_up): the draft
+        answers from its effective date (or today) and the version it replaces stops
+        answering then, the same dates filter a scheduled version goes through."""
+        if not preview:
+            documents = {
+                r["document_id"]: r
+                for r in self.db.execute(
+                    "SELECT * FROM documents WHERE current_version IS NOT NULL"
+                )
+            }
+            return {
+                (v["document_id"], v["version"]): self._info(
+                    documents[v["document_id"]], v["version"], v
+                )
+                for v in self.db.execute("SELECT * FROM versions WHERE status = 'current'")
+                if v["document_id"] in documents
+            }
+        documents = {r["document_id"]: r for r in self.db.execute("SELECT * FROM documents")}
+        rows: dict[str, list[sqlite3.Row]] = {}
+        for v in self.db.execute(
+            "SELECT * FROM versions WHERE status IN ('current', 'draft') ORDER BY version"
+        ):
+            rows.setdefault(v["document_id"], []).append(v)
+        infos: dict[tuple[str, int], DocumentInfo] = {}
+        for document, versions in rows.items():
+            if document not in documents:
+                continue
+            lineup = line_up([_dated(v) for v in versions], today or dt.date.today())
+            for v in versions:
+                info = self._info(documents[document], v["version"], v)
+                infos[(document, v["version"])] = replace(
+                    info, replaced_on=lineup.replaced_on[v["version"]]
+                )
+        return infos
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """Chunks with their document's current metadata, for the ids given (any order)."""
@@ -644,10 +740,20 @@ class Registry:
     ) -> list[DocumentRecord]:
         """Every document (deleted ones too, on request), each as of `today` (default: the
         date): the version in force and its dates, and the version scheduled after it."""
-        where = "" if include_deleted else "WHERE d.current_version IS NOT NULL"
+        # A document whose only versions are drafts or rejected ones was never published:
+        # it is listed among the drafts (`drafts`), not here, not even as deleted.
+        where = (
+            "WHERE d.current_version IS NOT NULL OR NOT EXISTS (SELECT 1 FROM versions p WHERE "
+            "p.document_id = d.document_id AND p.status IN ('draft', 'rejected', 'withdrawn')) "
+            "OR EXISTS (SELECT 1 FROM versions p WHERE p.document_id = d.document_id "
+            "AND p.status IN ('current', 'superseded', 'deleted'))"
+            if include_deleted
+            else "WHERE d.current_version IS NOT NULL"
+        )
         rows = self.db.execute(f"SELECT d.* FROM documents d {where} ORDER BY d.title").fetchall()
         live = self._live_versions()
-        return [self._record(r, live.get(r["document_id"], []), today) for r in rows]
+        pending = self._pending_drafts()
+        return [self._record(r, live.get(r["document_id"], []), today, (), pending) for r in rows]
 
     def document(self, document_id: str, today: dt.date | None = None) -> DocumentRecord:
         row = self.db.execute(
@@ -656,7 +762,9 @@ class Registry:
         if row is None:
             raise DocumentNotFoundError(f"no document with id '{document_id}'")
         live = self._live_versions(document_id).get(document_id, [])
-        return self._record(row, live, today, self.versions(document_id))
+        return self._record(
+            row, live, today, self.versions(document_id), self._pending_drafts(document_id)
+        )
 
     def _record(
         self,
@@ -664,6 +772,7 @@ class Registry:
         live: list[DatedVersion],
         today: dt.date | None,
         versions: tuple[VersionRecord, ...] = (),
+        pending: dict[str, int] | None = None,
     ) -> DocumentRecord:
         today = today or dt.date.today()
         fields = self._document_fields(row)
@@ -687,4 +796,162 @@ class Registry:
             versions=versions,
             scheduled_version=scheduled.version if scheduled else None,
             scheduled_from=scheduled.effective_date if scheduled else None,
+            draft_version=(pending or {}).get(row["document_id"]),
         )
+
+    # ------------------------------------------------------------------ four-eyes publishing
+
+    def _pending_drafts(self, document_id: str | None = None) -> dict[str, int]:
+        """The version awaiting review, by document (one at most: a newer draft withdraws
+        the older one)."""
+        where, params = ("AND document_id = ?", (document_id,)) if document_id else ("", ())
+        return {
+            r["document_id"]: r["version"]
+            for r in self.db.execute(
+                f"SELECT document_id, version FROM versions WHERE status = 'draft' {where}",
+                params,
+            )
+        }
+
+    def pending_draft_hash(self, document_id: str) -> tuple[int, str] | None:
+        """(version, content hash) of the document's draft awaiting review, if any."""
+        row = self.db.execute(
+            "SELECT version, content_hash FROM versions WHERE document_id = ? AND status = 'draft'",
+            (document_id,),
+        ).fetchone()
+        return (row["version"], row["content_hash"]) if row else None
+
+    def submit_draft(self, info: DocumentInfo, submitted_by: str) -> None:
+        """Record who submitted version `info.version` (added with `draft=True`) and the
+        metadata it takes when approved: the documents row keeps the live version's until
+        then, so a pending draft changes nothing agents see."""
+        self.db.execute(
+            "INSERT INTO reviews(document_id, version, submitted_by, submitted_at, info_json, "
+            "state) VALUES (?,?,?,?,?, 'draft')",
+            (info.document_id, info.version, submitted_by, _now(), _info_json(info)),
+        )
+
+    def withdraw_drafts(self, document_id: str, reason: str, keep: int | None = None) -> list[str]:
+        """Withdraw the document's drafts awaiting review (but `keep`): a newer draft or a
+        version published directly replaces them. Returns their chunk ids, for the index."""
+        ids: list[str] = []
+        for version in self._pending_drafts(document_id).values():
+            if version == keep:
+                continue
+            self._decide(document_id, version, "withdrawn", None, reason)
+            ids += self.chunk_ids(document_id, version)
+        return ids
+
+    def _decide(
+        self, document_id: str, version: int, state: str, reviewer: str | None, comment: str
+    ) -> None:
+        status = {"approved": "current", "rejected": "rejected", "withdrawn": "withdrawn"}[state]
+        self.db.execute(
+            "UPDATE versions SET status = ? WHERE document_id = ? AND version = ?",
+            (status, document_id, version),
+        )
+        self.db.execute(
+            "UPDATE reviews SET state = ?, reviewer = ?, comment = ?, decided_at = ? "
+            "WHERE document_id = ? AND version = ?",
+            (state, reviewer, comment, _now(), document_id, version),
+        )
+
+    def approve_draft(
+        self, document_id: str, version: int, reviewer: str, comment: str, today: dt.date
+    ) -> list[str]:
+        """Publish a draft: it becomes live with the metadata it was submitted with, and
+        takes its place on the timeline as a new version does (a version in force from
+        today retires the one before; one effective later is scheduled). Inside the
+        caller's transaction; returns the retired versions' chunk ids, for the index."""
+        review = self._review_row(document_id, version)
+        info = _info_from_json(review["info_json"])
+        source_key = self.document_row(document_id)["source_key"]
+        self._decide(document_id, version, "approved", reviewer, comment)
+        self.upsert_document(info, source_key)
+        return self.line_up_versions(today, document_id)
+
+    def reject_draft(
+        self, document_id: str, version: int, reviewer: str, comment: str
+    ) -> list[str]:
+        """Reject a draft: the version in force stays; the draft's rows stay (for the
+        record and the diff) but leave the index. Returns its chunk ids."""
+        self._review_row(document_id, version)
+        self._decide(document_id, version, "rejected", reviewer, comment)
+        return self.chunk_ids(document_id, version)
+
+    def _review_row(self, document_id: str, version: int) -> sqlite3.Row:
+        row = self.db.execute(
+            "SELECT * FROM reviews WHERE document_id = ? AND version = ?", (document_id, version)
+        ).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(
+                f"version {version} of '{document_id}' was not submitted for review"
+            )
+        return row
+
+    def drafts(
+        self, states: Sequence[str] = ("draft",), today: dt.date | None = None
+    ) -> list[Draft]:
+        """Versions submitted for review in `states`, newest first, each with the version in
+        force it would replace and the document's groups (for the access rule)."""
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(
+            f"SELECT r.*, v.effective_date AS version_effective, v.chunk_count FROM reviews r "
+            f"JOIN versions v ON v.document_id = r.document_id AND v.version = r.version "
+            f"WHERE r.state IN ({marks}) ORDER BY r.submitted_at DESC, r.document_id",
+            tuple(states),
+        ).fetchall()
+        live = self._live_versions()
+        out = []
+        for r in rows:
+            info = _info_from_json(r["info_json"])
+            answering = in_force(live.get(r["document_id"], []), today or dt.date.today())
+            out.append(
+                Draft(
+                    document_id=r["document_id"],
+                    version=r["version"],
+                    title=info.title,
+                    source_name=info.source_name,
+                    submitted_by=r["submitted_by"],
+                    submitted_at=r["submitted_at"],
+                    state=ReviewState(r["state"]),
+                    live_version=answering.version if answering else None,
+                    effective_date=_date(r["version_effective"]),
+                    chunk_count=r["chunk_count"],
+                    reviewer=r["reviewer"],
+                    comment=r["comment"],
+                    decided_at=r["decided_at"],
+                    groups=info.groups,
+                )
+            )
+        return out
+
+
+def _info_json(info: DocumentInfo) -> str:
+    """A version's metadata as JSON (what an approved draft's document row becomes)."""
+    fields = {
+        "document_id": info.document_id, "version": info.version, "title": info.title,
+        "source_name": info.source_name, "format": info.format, "language": info.language,
+        "category": info.category.value, "effective_date": _iso(info.effective_date),
+        "expiry_date": _iso(info.expiry_date), "groups": list(info.groups), "owner": info.owner,
+        "review_by": _iso(info.review_by),
+    }  # fmt: skip
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def _info_from_json(text: str) -> DocumentInfo:
+    fields = json.loads(text)
+    return DocumentInfo(
+        document_id=fields["document_id"],
+        version=fields["version"],
+        title=fields["title"],
+        source_name=fields["source_name"],
+        format=fields["format"],
+        language=fields["language"],
+        category=Category(fields["category"]),
+        effective_date=_date(fields["effective_date"]),
+        expiry_date=_date(fields["expiry_date"]),
+        groups=tuple(fields["groups"]),
+        owner=fields["owner"],
+        review_by=_date(fields["review_by"]),
+    )

@@ -25,7 +25,7 @@ from kb.lexical import LexicalIndex, tokenize
 from kb.ports import Reranker
 from kb.spelling import SpellFix
 from kb.store import KnowledgeBase
-from kb.types import EVERYONE, Category, DocumentInfo, DocumentStatus, Hit, Query
+from kb.types import EVERYONE, Category, Chunk, DocumentInfo, DocumentStatus, Hit, Query
 from kb.validity import version_status
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,9 @@ class Scope:
     category: Category | None
     as_of: dt.date
     include_inactive: bool
+    # Drafts awaiting review answer in place of the versions they would replace (the
+    # reviewers' preview, kb.publishing); otherwise a draft is never seen.
+    preview: bool = False
 
     @classmethod
     def of(cls, query: Query, today: dt.date | None = None) -> Scope:
@@ -86,6 +89,7 @@ class Scope:
             category=query.category,
             as_of=query.as_of or today or dt.date.today(),
             include_inactive=query.include_inactive,
+            preview=query.preview,
         )
 
     def allows(self, info: DocumentInfo) -> bool:
@@ -112,6 +116,17 @@ class Scope:
         # that day never answers, even with inactive documents included.
         clauses.append("(v.replaced_on IS NULL OR v.replaced_on > ?)")
         params.append(self.as_of.isoformat())
+        if self.preview:
+            # As if each draft were approved today (Registry.live_infos(preview=True)): a
+            # live version stops answering on the day its document's draft would start.
+            clauses.append(
+                "(v.status = 'draft' OR NOT EXISTS (SELECT 1 FROM versions p WHERE "
+                "p.document_id = v.document_id AND p.status = 'draft' AND p.version > v.version "
+                "AND COALESCE(p.effective_date, ?) <= ?))"
+            )
+            params += [dt.date.today().isoformat(), self.as_of.isoformat()]
+        else:
+            clauses.append("v.status = 'current'")
         if not self.include_inactive:
             clauses.append("(v.effective_date IS NULL OR v.effective_date <= ?)")
             clauses.append("(v.expiry_date IS NULL OR v.expiry_date >= ?)")
@@ -133,13 +148,20 @@ class _Catalog:
         language = {r[0]: r[3] for r in rows}
         self.position_language = np.array([language.get(cid, "") for cid in ids])
         self.versions = kb.registry.live_infos()
-        self.version_keys = sorted(self.versions)
+        # The reviewers' preview: drafts too, lined up as if approved (kb.publishing).
+        self.preview_versions = kb.registry.live_infos(preview=True)
+        self.known = set(self.versions) | set(self.preview_versions)
+        self.version_keys = sorted(self.known)
         index_of = {key: i for i, key in enumerate(self.version_keys)}
         self.position_document = np.array(
             [index_of.get(owner.get(cid, ("", 0)), -1) for cid in ids], dtype=np.int64
         )
         self._selectors: dict[tuple[Scope, str | None], tuple[object, int]] = {}
         self._lock = threading.Lock()
+
+    def infos(self, scope: Scope) -> dict[tuple[str, int], DocumentInfo]:
+        """The versions `scope` may find: live ones, or in a preview drafts lined up too."""
+        return self.preview_versions if scope.preview else self.versions
 
     def selector(self, scope: Scope, language: str | None = None):  # type: ignore[no-untyped-def]
         """A FAISS ID selector over the positions `scope` may see, optionally only chunks in
@@ -149,8 +171,9 @@ class _Catalog:
         key = (scope, language)
         with self._lock:
             if key not in self._selectors:
+                infos = self.infos(scope)
                 allowed_docs = np.array(
-                    [scope.allows(self.versions[key]) for key in self.version_keys] + [False]
+                    [k in infos and scope.allows(infos[k]) for k in self.version_keys] + [False]
                 )
                 mask = allowed_docs[self.position_document]  # -1 (unknown) maps to False
                 if language is not None:
@@ -240,7 +263,7 @@ class HybridRetriever:
         """Title of every document `scope` may read, by id (for references between them)."""
         return {
             doc: info.title
-            for (doc, _), info in sorted(self._current_catalog().versions.items())
+            for (doc, _), info in sorted(self._current_catalog().infos(scope).items())
             if scope.allows(info)
         }
 
@@ -296,7 +319,9 @@ class HybridRetriever:
 
     def lexical_search(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
         condition, params = scope.sql()
-        return self.lexical.search(self.lexical_tokens(text), k, condition, params)
+        return self.lexical.search(
+            self.lexical_tokens(text), k, condition, params, drafts=scope.preview
+        )
 
     def lexical_across(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
         """BM25 over the other language's passages with the glossary's translations of the
@@ -310,7 +335,9 @@ class HybridRetriever:
         if not translated:
             return []
         condition, params = scope.sql()
-        return self.lexical.search(translated, k, condition, params, language=other)
+        return self.lexical.search(
+            translated, k, condition, params, language=other, drafts=scope.preview
+        )
 
     def retrieve(
         self,
@@ -355,7 +382,8 @@ class HybridRetriever:
         hits = []
         for cid, score in top:
             chunk = chunks.get(cid)
-            if chunk is None or not scope.allows(chunk.document):  # belt and braces
+            info = self._shown(chunk, scope) if chunk is not None else None
+            if chunk is None or info is None:  # belt and braces
                 continue
             hits.append(
                 Hit(
@@ -363,7 +391,7 @@ class HybridRetriever:
                     score=score,
                     dense_similarity=dense_scores.get(cid),
                     lexical_score=lexical_scores.get(cid),
-                    status=document_status(chunk.document, scope.as_of),
+                    status=document_status(info, scope.as_of),
                 )
             )
         hits = prefer_language(hits, detect_language(text), self.settings.same_language_ratio)
@@ -403,7 +431,8 @@ class HybridRetriever:
         chunk = self.kb.registry.chunks_by_id([found[0][0]]).get(found[0][0])
         if chunk is None or chunk.document.document_id in documents:
             return hits
-        if not scope.allows(chunk.document):
+        info = self._shown(chunk, scope)
+        if info is None:
             return hits
         score = hits[place].score
         added = Hit(
@@ -411,10 +440,28 @@ class HybridRetriever:
             score=score,
             dense_similarity=None,
             lexical_score=None,
-            status=document_status(chunk.document, scope.as_of),
+            status=document_status(info, scope.as_of),
         )
         rest = [h for h in hits[place:] if h.chunk.chunk_id != chunk.chunk_id]
         return [*hits[:place], added, *rest][: len(hits)]
+
+    def _shown(self, chunk: Chunk, scope: Scope) -> DocumentInfo | None:
+        """The metadata `scope` sees `chunk`'s version with, or None if it may not see it.
+
+        The catalog's entry when it has one (in a preview, the timeline with drafts lined
+        up); a version the catalog knows but this scope does not list is a draft outside a
+        preview, or one a draft replaces inside it; a version written after the catalog was
+        built is judged by its own metadata (the lexical SQL already kept drafts out)."""
+        catalog = self._current_catalog()
+        key = (chunk.document.document_id, chunk.document.version)
+        infos = catalog.infos(scope)
+        if key in infos:
+            info = infos[key]
+        elif key in catalog.known:
+            return None
+        else:
+            info = chunk.document
+        return info if scope.allows(info) else None
 
     def _context_share(self, text: str, rankings: list[list[str]], weights: list[float]) -> float:
         """How much of the call's context weight to use: all of it unless the question

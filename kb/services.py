@@ -38,14 +38,26 @@ from kb.confidence import (
 )
 from kb.config import Settings
 from kb.conversation import SearchPlan, plan_search
+from kb.diff import Passage as DiffPassage
+from kb.diff import VersionDiff, diff_versions
 from kb.embedding import create_embedder
-from kb.errors import DocumentNotFoundError, QuestionTooLongError
+from kb.errors import DocumentNotFoundError, KBError, QuestionTooLongError
 from kb.feedback import Feedback, FeedbackStore
 from kb.glossary import default_glossary
 from kb.insights_report import InsightsBuilder, InsightsReport
 from kb.lexical import tokenize
 from kb.messages import Message
 from kb.procedures import ProcedureOption, gather_options, procedure_sections
+from kb.publishing import (
+    Draft,
+    ReviewDecision,
+    ReviewError,
+    ReviewState,
+    check_reviewer,
+    may_preview,
+    needs_review,
+    require_comment,
+)
 from kb.querylog import QueryLog, shows_low_confidence
 from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase, WriteSession
@@ -126,14 +138,25 @@ class Services:
         options: DocumentOptions | None = None,
         progress: Progress | None = None,
         user: str | None = None,
+        *,
+        as_draft: bool = False,
     ) -> IngestReport:
-        """Ingest a batch; with `user`, each file's outcome goes into the audit trail."""
+        """Ingest a batch; with `user`, each file's outcome goes into the audit trail.
+
+        Four-eyes publishing (kb.publishing.needs_review): with `as_draft` (the Library: a
+        person's upload) and `Settings.four_eyes` on, each new document or version is a
+        draft submitted by `user`, awaiting a second person's review (audited as
+        "draft_created"). Otherwise (`kb ingest`, evaluation, tests) it is live at once."""
+        reviewed = needs_review(self.settings.four_eyes, user, as_draft)
+        draft_by = user if reviewed else None
 
         def audit_file(session: WriteSession, file: FileReport) -> None:
             # Staged in the registry's transaction: the row commits with the change.
+            action = "version_change" if file.status.value == "updated" else "upload"
+            if file.draft and file.status.value in ("added", "updated"):
+                action = "draft_created"
             stage(
-                session.registry.db, user or "cli",
-                "version_change" if file.status.value == "updated" else "upload",
+                session.registry.db, user or "cli", action,
                 file=file.source_name, status=file.status.value, document=file.document_id,
                 version=file.version, reason=file.reason,
             )  # fmt: skip
@@ -141,7 +164,7 @@ class Services:
         try:
             return ingest_uploads(
                 self.kb, uploads, options, progress=progress,
-                on_file=audit_file if user is not None else None,
+                on_file=audit_file if user is not None else None, draft_by=draft_by,
             )  # fmt: skip
         finally:
             self.audit.deliver(self.kb.registry.db)
@@ -167,6 +190,106 @@ class Services:
         if not reader.can_read(record.groups):
             raise DocumentNotFoundError(f"no document with id '{document_id}'")
         return record
+
+    # ------------------------------------------------------------------ four-eyes publishing
+
+    def drafts(
+        self, states: Sequence[ReviewState] = (ReviewState.DRAFT,), *, reader: Reader
+    ) -> list[Draft]:
+        """Versions submitted for review in `states` (default: awaiting review), newest
+        first, of documents `reader` may read (with the groups they were submitted with)."""
+        return [
+            d
+            for d in self.kb.registry.drafts([s.value for s in states])
+            if reader.can_read(d.groups)
+        ]
+
+    def approve_draft(
+        self, document_id: str, version: int, reviewer: str, comment: str = "",
+        today: dt.date | None = None,
+    ) -> ReviewDecision:  # fmt: skip
+        """Publish a draft (kb.publishing): `reviewer` must be an enabled knowledge or admin
+        account other than its uploader, able to read it; the draft goes live as a new
+        version does (the version in force retires, or stays until the draft's effective
+        date). One transaction with the "draft_approved" audit row."""
+        return self._decide(document_id, version, reviewer, comment, approve=True, today=today)
+
+    def reject_draft(
+        self, document_id: str, version: int, reviewer: str, comment: str
+    ) -> ReviewDecision:
+        """Reject a draft with a comment saying why: the version in force stays, the draft
+        leaves the index (its rows stay, for the record and the diff). The same rule as
+        `approve_draft`; audited as "draft_rejected"."""
+        return self._decide(document_id, version, reviewer, comment, approve=False)
+
+    def _decide(
+        self, document_id: str, version: int, reviewer: str, comment: str, *, approve: bool,
+        today: dt.date | None = None,
+    ) -> ReviewDecision:  # fmt: skip
+        assert self.users is not None
+        account = self.users.get(reviewer)
+        comment = require_comment(comment, rejecting=not approve)
+        today = today or dt.date.today()
+        self.document(document_id, reader=Reader.of(account))  # reviewing is reading
+        with self.kb.write() as session:
+            registry = session.registry
+            every = [s.value for s in ReviewState]
+            found = [d for d in registry.drafts(every) if (d.document_id, d.version) == (document_id, version)]  # fmt: skip
+            if not found:
+                raise ReviewError(
+                    f"version {version} of {document_id} was not submitted for review"
+                )
+            draft = found[0]
+            check_reviewer(account.name, account.role, account.disabled, draft)
+            if approve:
+                stale = registry.approve_draft(document_id, version, account.name, comment, today)
+            else:
+                stale = registry.reject_draft(document_id, version, account.name, comment)
+            session.index.delete(stale)
+            session.changed = True
+            decision = ReviewDecision(
+                document_id, version,
+                ReviewState.APPROVED if approve else ReviewState.REJECTED, account.name, comment,
+                retired_version=draft.live_version if approve and stale else None,
+                scheduled_from=draft.effective_date
+                if approve and draft.effective_date and draft.effective_date > today else None,
+            )  # fmt: skip
+            stage(
+                registry.db, account.name, "draft_approved" if approve else "draft_rejected",
+                document=document_id, version=version, reviewer=account.name, comment=comment,
+                submitted_by=draft.submitted_by, replaced=decision.retired_version,
+            )  # fmt: skip
+        self.audit.deliver(self.kb.registry.db)
+        return decision
+
+    def version_diff(
+        self, document_id: str, old_version: int, new_version: int, *, reader: Reader
+    ) -> VersionDiff:
+        """Two versions of a document compared passage by passage (kb.diff), if `reader`
+        may read the document."""
+        self.document(document_id, reader=reader)
+        known = {v.version for v in self.kb.registry.versions(document_id)}
+        for version in (old_version, new_version):
+            if version not in known:
+                raise DocumentNotFoundError(f"'{document_id}' has no version {version}")
+
+        def passages(version: int) -> list[DiffPassage]:
+            return [DiffPassage(c.section, c.text) for c in self._chunks(document_id, version)]
+
+        return diff_versions(
+            document_id, old_version, passages(old_version), new_version, passages(new_version)
+        )
+
+    def may_preview(self, user: str | None) -> bool:
+        """Drafts answer in a preview only for reviewer roles (kb.publishing.may_preview);
+        the operator (no user) may too."""
+        if user is None:
+            return True
+        assert self.users is not None
+        try:
+            return may_preview(self.users.get(user).role)
+        except KBError:
+            return False
 
     def document_chunks(self, document_id: str, version: int, *, reader: Reader) -> list[Chunk]:
         self.document(document_id, reader=reader)
@@ -273,7 +396,12 @@ class Services:
         A question longer than the embedding model reads in one pass is searched by its
         first part, and the answer's notices say so: a long text costs no more than that
         (it used to be embedded whole, window by window, a minute for 100 kB). What people
-        type is limited before it gets here (check_question); a call's turn is not."""
+        type is limited before it gets here (check_question); a call's turn is not.
+
+        `query.preview` (drafts answer in place of what they would replace) is honoured
+        only for reviewer roles (`may_preview`); for anyone else it is dropped."""
+        if query.preview and not self.may_preview(user):
+            query = replace(query, preview=False)
         readable = self._readable_for_model(query.text)
         if readable == query.text:
             answer = self._answer(query, today)
@@ -440,7 +568,7 @@ class Services:
         asked = {*words, *(e for w in words for e in equivalents.get(w, ()))}
         condition, params = Scope.of(replace(query, include_inactive=False)).sql()
         readable = self.retriever.lexical.readable(
-            [t for t in asked if frequencies.get(t, 0) > 0], condition, params
+            [t for t in asked if frequencies.get(t, 0) > 0], condition, params, query.preview
         )
         weights = {
             w: inverse_document_frequency(frequencies.get(w, 0) if w in readable else 0, chunks)
@@ -474,10 +602,15 @@ class Services:
         (kb.procedures gathers and chooses; this only fetches what they need)."""
 
         read: dict[str, list[tuple[Chunk, ...]]] = {}
+        # The version a hit came from (in a preview, a draft's), else the one in force.
+        found = {h.chunk.document.document_id: h.chunk.document.version for h in hits}
 
         def sections(document_id: str) -> list[tuple[Chunk, ...]]:
             if document_id not in read:  # gather_options asks for a document several times
-                version = self.kb.registry.document_info(document_id, as_of=query.as_of).version
+                version = (
+                    found.get(document_id)
+                    or self.kb.registry.document_info(document_id, as_of=query.as_of).version
+                )
                 chunks = self._chunks(document_id, version)  # a hit's: within the scope
                 read[document_id] = procedure_sections(
                     [c for c in chunks if c.kind == ChunkKind.PROCEDURE]

@@ -171,6 +171,7 @@ class FileReport:
     pages: int | None = None
     reason: str | None = None
     seconds: float = 0.0
+    draft: bool = False  # stored and indexed, not answered until a reviewer approves it
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,9 @@ class VersionRecord:
     content_hash: str
     source_name: str
     format: str
-    status: str  # "current" (in force or scheduled), "superseded" or "deleted"
+    # "current" (in force or scheduled), "superseded", "deleted", or under four-eyes
+    # publishing (kb.publishing) "draft" (awaiting review), "rejected" or "withdrawn"
+    status: str
     ingested_at: str
     chunk_count: int
     page_count: int | None
@@ -221,6 +224,7 @@ class DocumentRecord:
     # later version waiting for its effective date is scheduled (kb.validity).
     scheduled_version: int | None = None
     scheduled_from: dt.date | None = None
+    draft_version: int | None = None  # a version awaiting review (kb.publishing), if any
 
 
 # ---------------------------------------------------------------------- asking
@@ -252,6 +256,9 @@ class Query:
     as_of: dt.date | None = None  # None: today
     include_inactive: bool = False  # expired / not-yet-effective documents, flagged
     k: int = 8
+    # Drafts awaiting review answer in place of the versions they would replace (the
+    # knowledge team's preview; Services.ask honours it for reviewer roles only).
+    preview: bool = False
 
 
 @dataclass(frozen=True)

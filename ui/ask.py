@@ -57,6 +57,11 @@ with st.sidebar:
         for turn in state["history"]:
             if turn.role == "user":
                 st.caption(as_text(mask(turn.text).text))
+    # Four-eyes publishing: reviewers see drafts answer before approving them (kb.publishing).
+    preview = services.may_preview(user.name) and st.toggle(
+        t("Preview drafts"),
+        help=t("Answers use drafts awaiting review in place of the versions they would replace (only you see this)."),
+    )  # fmt: skip
 
 with st.form("ask", clear_on_submit=True):
     question = st.text_input(
@@ -73,6 +78,7 @@ if asked and question.strip():
         groups=user.access_groups,
         category=None if category == "all" else Category(category),
         as_of=as_of,
+        preview=preview,
     )
     with st.spinner(t("Searching the knowledge base...")):
         state["answer"] = services.ask(query, user=user.name)

@@ -1,14 +1,19 @@
 """The knowledge team's page: upload documents with metadata, see what the base holds and
 what needs review, inspect versions and chunks, replace with a new version, edit metadata,
-delete."""
+delete; review the drafts others submitted (four-eyes publishing, kb.publishing) and compare
+two versions side by side (kb.diff)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import streamlit as st
 
 from ingest.pipeline import Upload
+from kb.diff import Change, Mark, PassageChange, Span, VersionDiff
+from kb.errors import KBError
+from kb.publishing import Draft, ReviewState
 from kb.types import (
     Category,
     DocumentOptions,
@@ -25,6 +30,8 @@ services = get_services()
 reader = reader_of(user)  # the access rule: restricted documents outside the user's groups
 # are not listed, opened or edited without the restricted-reader permission (kb.access)
 today = dt.date.today()
+four_eyes = services.settings.four_eyes  # uploads here are drafts until a second person approves
+max_mb = services.settings.max_file_mb  # one limit: the uploader, Streamlit and the pipeline
 st.title(t("Library"))
 show_done()
 
@@ -42,17 +49,53 @@ def ingest(uploads: list[Upload], options: DocumentOptions) -> IngestReport:
             done / total, text=t("{done} of {total}: {name}", done=done, total=total, name=name)
         )
 
-    report = services.ingest(uploads, options, progress, user=user.name)
+    report = services.ingest(uploads, options, progress, user=user.name, as_draft=True)
     counts = ", ".join(f"{report.count(s)} {t(s.value)}" for s in FileStatus)
-    st.session_state["last_summary"] = t(
-        "{files} files: {counts}.", files=len(report.files), counts=counts
+    summary = t("{files} files: {counts}.", files=len(report.files), counts=counts)
+    drafts = sum(1 for f in report.files if f.draft and f.status != FileStatus.UNCHANGED)
+    if drafts:
+        summary += " " + t(
+            "{n} awaiting review: a second person (knowledge team or admin) approves them "
+            "below before agents see them.",
+            n=drafts,
+        )
+    failed = [f for f in report.files if f.status == FileStatus.FAILED]
+    st.session_state["last_summary"] = summary
+    # A batch with failures is never shown as a success (issue 13): red when every file
+    # failed, amber when some did, each failed file named with its reason.
+    st.session_state["last_outcome"] = (
+        "failed" if failed and len(failed) == len(report.files) else "partial" if failed else "ok"
     )
+    st.session_state["last_failures"] = [(f.source_name, f.reason or "") for f in failed]
     st.session_state["last_report"] = [
-        {t("File"): f.source_name, t("Result"): t(f.status.value), t("Document"): f.document_id,
+        {t("File"): f.source_name, t("Result"): result(f.status, f.draft), t("Document"): f.document_id,
          t("Version"): f.version, t("Chunks"): f.chunks, t("Reason"): f.reason or ""}
         for f in report.files
     ]  # fmt: skip
     return report
+
+
+def result(status: FileStatus, draft: bool) -> str:
+    if draft and status in (FileStatus.ADDED, FileStatus.UPDATED):
+        return t("{status} (draft: awaiting review)", status=t(status.value))
+    return t(status.value)
+
+
+def show_last_report() -> None:
+    """The last batch's outcome: a green box only when no file failed."""
+    outcome = st.session_state["last_outcome"]
+    summary = st.session_state["last_summary"]
+    if outcome == "ok":
+        st.success(summary)
+    else:
+        failures = "\n".join(
+            f"- {as_text(name)}: {as_text(reason)}"
+            for name, reason in st.session_state["last_failures"]
+        )
+        heading = t("No file was added.") if outcome == "failed" else t("Some files failed.")
+        box = st.error if outcome == "failed" else st.warning
+        box(f"{heading} {summary}\n\n{failures}")
+    st.dataframe(st.session_state["last_report"], hide_index=True, width="stretch")
 
 
 def status(d: DocumentRecord) -> str:
@@ -72,7 +115,16 @@ def scheduled(d: DocumentRecord) -> str:
     return t("v{version} scheduled from {date}", version=d.scheduled_version, date=d.scheduled_from)
 
 
+def draft_state(d: DocumentRecord) -> str:
+    """A version awaiting review, if any (four-eyes publishing)."""
+    if d.draft_version is None:
+        return ""
+    return t("v{version} draft: awaiting review", version=d.draft_version)
+
+
 def version_status(v: VersionRecord) -> str:
+    if v.status == "draft":
+        return t("draft: awaiting review")
     if v.status == "current" and v.effective_date and v.effective_date > today:
         return t("scheduled from {date}", date=v.effective_date)
     if v.status == "current" and v.replaced_on:
@@ -80,12 +132,129 @@ def version_status(v: VersionRecord) -> str:
     return t(v.status)
 
 
+_MARKUP = str.maketrans({c: f"&#{ord(c)};" for c in "[]()*_`~:$#|\\!<>&\"'"})
+
+
+def as_html(text: str) -> str:
+    """Content as inert HTML: every character that HTML, Markdown or a Streamlit directive
+    reads as markup becomes an entity, and line breaks <br>, so the whole passage stays one
+    raw HTML line that nothing interprets (kb.render.literal_markdown's rule for HTML)."""
+    return text.translate(_MARKUP).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+_STYLE = {
+    Mark.ADDED: '<ins style="background:#c6f6c6;text-decoration:none;font-weight:600">{}</ins>',
+    Mark.REMOVED: '<del style="background:#ffd2d2">{}</del>',
+    Mark.SAME: "{}",
+}
+
+
+def side(spans: tuple[Span, ...]) -> str:
+    """One side of a compared passage: added words green, removed ones red and struck."""
+    if not spans:
+        return '<div style="color:#888">—</div>'
+    return "<div>" + "".join(_STYLE[s.mark].format(as_html(s.text)) for s in spans) + "</div>"
+
+
+CHANGE_LABELS = {
+    Change.ADDED: "Added", Change.REMOVED: "Removed", Change.CHANGED: "Changed",
+    Change.UNCHANGED: "Unchanged",
+}  # fmt: skip
+
+
+def show_diff(diff: VersionDiff, key: str) -> None:
+    """Two versions side by side, passage by passage, the changed words highlighted."""
+    st.caption(
+        t(
+            "v{old} → v{new}: {added} added, {removed} removed, {changed} changed, "
+            "{unchanged} unchanged passages.",
+            old=diff.old_version, new=diff.new_version, added=diff.count(Change.ADDED),
+            removed=diff.count(Change.REMOVED), changed=diff.count(Change.CHANGED),
+            unchanged=diff.count(Change.UNCHANGED),
+        )
+    )  # fmt: skip
+    every = st.checkbox(t("Show unchanged passages too"), key=f"{key}-every")
+    passages: tuple[PassageChange, ...] = diff.passages if every else diff.changes
+    if not passages:
+        st.info(t("The two versions have the same passages."))
+        return
+    left, right = st.columns(2)
+    left.markdown(f"**{t('Version {version}', version=diff.old_version)}**")
+    right.markdown(f"**{t('Version {version}', version=diff.new_version)}**")
+    for passage in passages:
+        st.caption(f"{t(CHANGE_LABELS[passage.change])} · {as_text(passage.section or '—')}")
+        left, right = st.columns(2)
+        left.markdown(side(passage.old), unsafe_allow_html=True)
+        right.markdown(side(passage.new), unsafe_allow_html=True)
+
+
+def review_drafts(drafts: list[Draft]) -> None:
+    """The drafts others submitted: compare each with the version in force, approve or
+    reject it with a comment. The service enforces the four-eyes rule (kb.publishing); the
+    form only says it first."""
+    st.dataframe(
+        [{t("Document"): d.document_id, t("Version"): d.version, t("Title"): d.title,
+          t("Submitted by"): d.submitted_by, t("Submitted"): d.submitted_at,
+          t("Replaces"): f"v{d.live_version}" if d.live_version else t("new document")}
+         for d in drafts],
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    labels = {f"{d.document_id} v{d.version}": d for d in drafts}
+    draft = labels[st.selectbox(t("Draft to review"), list(labels))]
+    if draft.live_version is not None:
+        show_diff(
+            services.version_diff(
+                draft.document_id, draft.live_version, draft.version, reader=reader
+            ),
+            key="review",
+        )
+    else:
+        st.caption(t("A new document: every passage is new."))
+        for chunk in services.document_chunks(draft.document_id, draft.version, reader=reader):
+            st.caption(as_text(chunk.section))
+            st.text(chunk.text)
+    own = draft.submitted_by == user.name
+    if own:
+        st.info(t("You submitted this draft: a second person must review it."))
+    with st.form("review", clear_on_submit=True, enter_to_submit=False):
+        comment = st.text_area(t("Review comment (required to reject)"))
+        approve_column, reject_column = st.columns(2)
+        approve = approve_column.form_submit_button(t("Approve and publish"), disabled=own)
+        reject = reject_column.form_submit_button(t("Reject"), disabled=own)
+    if approve or reject:
+        decide = services.approve_draft if approve else services.reject_draft
+        try:
+            decision = decide(draft.document_id, draft.version, user.name, comment)
+        except KBError as e:
+            st.error(as_text(str(e)))
+            return
+        if decision.state == ReviewState.REJECTED:
+            done(t("Rejected version {version} of {document}: the version in force stays.",
+                   version=decision.version, document=decision.document_id))  # fmt: skip
+        elif decision.scheduled_from is not None:
+            done(t("Approved version {version} of {document}: it answers from {date}.",
+                   version=decision.version, document=decision.document_id,
+                   date=decision.scheduled_from))  # fmt: skip
+        else:
+            done(t("Approved version {version} of {document}: agents get it now.",
+                   version=decision.version, document=decision.document_id))  # fmt: skip
+
+
 documents = services.documents(reader=reader)
 with st.expander(t("Upload documents"), expanded=not documents):
-    with st.form("upload", clear_on_submit=True):
+    if four_eyes:
+        st.caption(
+            t(
+                "Four-eyes publishing: what you upload here is a draft. Agents see it only "
+                "after a second person from the knowledge team or an administrator approves it."
+            )
+        )
+    with st.form("upload", clear_on_submit=True, enter_to_submit=False):
         files = st.file_uploader(
             t("Files (PDF, Word, HTML, Markdown, text, PowerPoint, Excel, CSV, e-mail)"),
             accept_multiple_files=True,
+            help=t("Up to {mb} MB per file (KB_MAX_FILE_MB).", mb=f"{max_mb:g}"),
+            max_upload_size=math.ceil(max_mb),
         )
         left, middle, right = st.columns(3)
         category = choose(t("Category"), ["infer", *[c.value for c in Category]], where=left)
@@ -96,7 +265,9 @@ with st.expander(t("Upload documents"), expanded=not documents):
         review_by = middle.date_input(t("Review by"), value=None)
         groups = right.text_input(t("Access groups (comma-separated; empty: everyone)"))
         submitted = st.form_submit_button(t("Ingest files"))
-    if submitted and files:
+    if submitted and not files:
+        st.warning(t("Choose at least one file to upload, then press Ingest files."))
+    elif submitted:
         ingest(
             [Upload(f.name, data=f.getvalue()) for f in files],
             DocumentOptions(
@@ -106,8 +277,7 @@ with st.expander(t("Upload documents"), expanded=not documents):
             ),
         )  # fmt: skip
     if st.session_state.get("last_report"):
-        st.success(st.session_state["last_summary"])
-        st.dataframe(st.session_state["last_report"], hide_index=True, width="stretch")
+        show_last_report()
 
 documents = services.documents(reader=reader)
 search_column, status_column = st.columns([3, 1])
@@ -131,7 +301,7 @@ st.dataframe(
     [
         {t("Title"): d.title, t("Id"): d.document_id, t("Version"): d.current_version,
          t("Status"): t(status(d)), t("Category"): t(d.category.value), t("Language"): d.language,
-         t("Scheduled"): scheduled(d),
+         t("Scheduled"): scheduled(d), t("Review"): draft_state(d),
          t("Effective"): d.effective_date, t("Expiry"): d.expiry_date, t("Review by"): d.review_by,
          t("Owner"): d.owner or "", t("Groups"): ", ".join(d.groups), t("Chunks"): d.chunk_count}
         for d in shown
@@ -148,6 +318,11 @@ if restricted := services.restricted_counts(reader=reader):
         )
     )
 
+pending = services.drafts(reader=reader)
+if pending:
+    st.subheader(t("Drafts awaiting review ({n})", n=len(pending)))
+    review_drafts(pending)
+
 if not documents:
     st.stop()
 ids = [d.document_id for d in shown] or [d.document_id for d in documents]
@@ -159,6 +334,21 @@ st.dataframe(
       t("Chunks"): v.chunk_count, t("File"): v.source_name} for v in record.versions],
     hide_index=True,
 )  # fmt: skip
+numbers = [v.version for v in record.versions]
+if len(numbers) > 1:
+    with st.expander(t("Compare two versions")):
+        # Default: the draft against the version in force, else the last two versions.
+        newest = record.draft_version or numbers[-1]
+        oldest = record.current_version if record.draft_version else numbers[-2]
+        old_column, new_column = st.columns(2)
+        old = old_column.selectbox(
+            t("Earlier version"), numbers, index=numbers.index(oldest or numbers[0])
+        )
+        new = new_column.selectbox(t("Later version"), numbers, index=numbers.index(newest))
+        if old == new:
+            st.info(t("Choose two different versions."))
+        else:
+            show_diff(services.version_diff(record.document_id, old, new, reader=reader), "compare")
 with st.expander(t("Chunks as the system sees them")):
     chunks = services.document_chunks(
         record.document_id, record.current_version or 1, reader=reader
@@ -168,13 +358,19 @@ with st.expander(t("Chunks as the system sees them")):
         st.text(chunk.text)
 
 with st.expander(t("Replace with a new version")):
-    with st.form("replace", clear_on_submit=True):
-        new_file = st.file_uploader(t("New version of this document (any file name)"))
+    with st.form("replace", clear_on_submit=True, enter_to_submit=False):
+        new_file = st.file_uploader(
+            t("New version of this document (any file name)"),
+            help=t("Up to {mb} MB per file (KB_MAX_FILE_MB).", mb=f"{max_mb:g}"),
+            max_upload_size=math.ceil(max_mb),
+        )
         from_date = st.date_input(
             t("Effective from (empty: at once; a later date schedules it)"), value=None
         )
         replace = st.form_submit_button(t("Replace"))
-    if replace and new_file is not None:
+    if replace and new_file is None:
+        st.warning(t("Choose the file of the new version, then press Replace."))
+    elif replace:
         report = ingest(
             [Upload(new_file.name, data=new_file.getvalue())],
             DocumentOptions(replaces=record.document_id, effective_date=from_date),
@@ -184,6 +380,10 @@ with st.expander(t("Replace with a new version")):
             st.error(t("Could not replace: {reason}", reason=outcome.reason))
         elif outcome.status == FileStatus.UNCHANGED:
             st.info(t("Same content as the current version: nothing changed."))
+        elif outcome.draft:
+            done(t("Version {version} submitted for review: version {current} answers until a "
+                   "second person approves it.",
+                   version=outcome.version, current=record.current_version))  # fmt: skip
         elif from_date is not None and from_date > today:
             done(t("Version {version} scheduled from {date}: version {current} answers until then.",
                    version=outcome.version, date=from_date, current=record.current_version))  # fmt: skip
@@ -192,7 +392,7 @@ with st.expander(t("Replace with a new version")):
                    version=outcome.version, chunks=outcome.chunks))  # fmt: skip
 
 with st.expander(t("Edit metadata")):
-    with st.form("metadata"):
+    with st.form("metadata", enter_to_submit=False):
         left, middle, right = st.columns(3)
         categories = [c.value for c in Category]
         new_category = choose(
