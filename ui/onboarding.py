@@ -304,8 +304,9 @@ def exercises_section() -> None:
     # the page the trainer has just read, never on everything the filters match.
     size = onboarding.REVIEW_PAGE
     pages = (len(shown) + size - 1) // size
+    page_box, _ = st.columns([1, 3])
     number = int(
-        st.number_input(
+        page_box.number_input(
             t("Page (of {pages})", pages=pages), 1, pages, 1, key=f"exercise-page-{pages}"
         )
     )

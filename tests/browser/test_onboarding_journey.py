@@ -56,20 +56,29 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         page.get_by_role("button", name="Generate from the knowledge base").click()
         page.get_by_text("new,", exact=False).first.wait_for(timeout=120_000)
         open_tab(page, "Exercises")  # the page reran with its news
-        page.get_by_label("Kind").click()
-        page.get_by_role("option", name="fill", exact=True).click()
-        page.get_by_role("button", name="Approve all").click()
-        page.get_by_text("Approved", exact=False).first.wait_for(timeout=60_000)
-        open_tab(page, "Exercises")
+        # Approving covers the page the trainer sees (at most 20), never everything.
+        for kind in ("fill", "order"):
+            page.get_by_label("Kind").click()
+            page.get_by_role("option", name=kind, exact=True).click()
+            idle(page)
+            approve = page.get_by_role("button", name=re.compile(r"^Approve the \d+ on this page"))
+            approve.click()
+            page.get_by_text("Approved", exact=False).first.wait_for(timeout=60_000)
+            open_tab(page, "Exercises")
+        expect(
+            page.get_by_text(re.compile(r"^Showing 1–\d+ of \d+, most important first"))
+        ).to_be_visible()
+        assert page.get_by_role("button", name=re.compile("^Approve all")).count() == 0
         screenshot(page, "10-trainer-exercises.png")
 
         open_tab(page, "Learning paths")
         page.get_by_label("Path name").fill("Week 1: fees and limits")
         page.get_by_label("Approved exercises").click()
         page.get_by_role("option").filter(has_text="____").first.click()
+        page.get_by_role("option").filter(has_text="“Blocking the card”").first.click()
         page.keyboard.press("Escape")
         submit_until(page, page.get_by_role("button", name="Create path"),
-                     "Created “Week 1: fees and limits” with 1 items.")  # fmt: skip
+                     "Created “Week 1: fees and limits” with 2 items.")  # fmt: skip
         idle(page)
         agents = page.get_by_label("Agents")
         agents.click()
@@ -86,19 +95,34 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         store = TrainingStore(data_dir / "training.sqlite")
         (path,) = store.paths()
         exercise = store.exercise(path.items[0].ref)
+        ordering = store.exercise(path.items[1].ref).payload
         store.close()
 
         sign_in(page, url, "neo", "onboarding passphrase")
         page.get_by_role("link", name="Onboarding").click()
-        page.get_by_text("0 of 1 done").wait_for(timeout=60_000)
+        page.get_by_text("0 of 2 done").wait_for(timeout=60_000)
         answer = page.get_by_label("Your answer")
         answer.fill(exercise.payload.answer)
         expect(answer).to_have_value(exercise.payload.answer)
-        page.get_by_role("button", name="Check", exact=True).click()
+        page.get_by_role("button", name="Check", exact=True).first.click()
         page.get_by_text("Right.", exact=True).wait_for(timeout=60_000)
-        page.get_by_text("1 of 1 done").wait_for(timeout=30_000)
+        page.get_by_text("1 of 2 done").wait_for(timeout=30_000)
         screenshot(page, "12-trainee-quiz-done.png")
         page.get_by_text(f"Source: {exercise.source.title}", exact=False).first.wait_for()
+
+        # Ordering: a number box per step. Block the card before verifying the caller.
+        steps = ordering.steps
+        unsafe = [steps[1], steps[0], *steps[2:]]
+        form = page.locator('[data-testid="stForm"]').filter(has_text="(1 = first)")
+        boxes = form.get_by_role("spinbutton")
+        expect(boxes).to_have_count(len(steps))
+        for n, step in enumerate(ordering.presented):
+            boxes.nth(n).fill(str(unsafe.index(step) + 1))
+        form.get_by_role("button", name="Check", exact=True).click()
+        page.get_by_text("2 of 2 done").wait_for(timeout=60_000)
+        page.get_by_text("must come first", exact=False).first.wait_for(timeout=30_000)
+        expect(page.get_by_text(f"You put “{steps[1][:30]}", exact=False).first).to_be_visible()
+        screenshot(page, "12b-trainee-order-safety-swap.png")
         page.get_by_role("button", name="Sign out").click()
 
         sign_in(page, url, "tess", "onboarding passphrase")
