@@ -1,8 +1,11 @@
-"""Streamlit entry: page config, interface language, sign-in, and navigation over the pages
-the user's role allows.
+"""Streamlit entry: page config, the signed-in session, interface language, and navigation.
 
-Pages a role may not use are not registered at all, so their URLs are not served; each page
-also checks the role itself (ui.shared.require), with the account re-read on every run. While
+A reload or a new tab keeps the sign-in, the call on screen and the language: the session
+lives on the server (kb.sessions) and the browser holds only its token, in a cookie
+(ui.shared.resume_session). Every page is registered for a signed-in user, so any page's URL
+opens: a page the role may not use is hidden from the menu and says so itself
+(ui.shared.require, with the account re-read on every run) while the session goes on.
+Signed out, every page's URL shows the sign-in form, and after signing in that page. While
 demo accounts exist (KB_DEMO_USERS=true) every page shows a banner saying so.
 """
 
@@ -14,12 +17,17 @@ from ui.i18n import LANGUAGES, t
 from ui.shared import (
     PAGES_BY_ROLE,
     current_user,
+    ensure_session,
     get_services,
+    resume_session,
+    save_session,
+    session_cookie,
     sign_out,
     signed_in_with_provider,
 )
 
 st.set_page_config(page_title="AnswerDesk", layout="wide")
+resume_session()  # before the language is drawn: a reload brings the saved one back
 with st.sidebar:
     codes = {name: code for code, name in LANGUAGES.items()}
     st.session_state["language"] = codes[
@@ -30,14 +38,14 @@ with st.sidebar:
             horizontal=True,
         )
     ]
-PAGES = {
-    "ask": st.Page("ui/ask.py", title=t("Ask"), url_path="ask"),
-    "live": st.Page("ui/live.py", title=t("Live call"), url_path="live"),
-    "library": st.Page("ui/library.py", title=t("Library"), url_path="library"),
-    "rules": st.Page("ui/rules.py", title=t("Escalation rules"), url_path="rules"),
-    "onboarding": st.Page("ui/onboarding.py", title=t("Onboarding"), url_path="onboarding"),
-    "insights": st.Page("ui/insights.py", title=t("Insights"), url_path="insights"),
-    "admin": st.Page("ui/admin.py", title=t("Admin"), url_path="admin"),
+PAGES = {  # name (the URL) -> the page's file and title
+    "ask": ("ui/ask.py", t("Ask")),
+    "live": ("ui/live.py", t("Live call")),
+    "library": ("ui/library.py", t("Library")),
+    "rules": ("ui/rules.py", t("Escalation rules")),
+    "onboarding": ("ui/onboarding.py", t("Onboarding")),
+    "insights": ("ui/insights.py", t("Insights")),
+    "admin": ("ui/admin.py", t("Admin")),
 }
 accounts = get_services().users  # building the services removes demo accounts when off
 demo = accounts.demo_accounts() if accounts is not None else []
@@ -51,11 +59,36 @@ if demo:
     )
 user = current_user() or signed_in_with_provider()
 if user is None:
-    navigation = st.navigation([st.Page("ui/signin.py", title=t("Sign in"))])
+    # The sign-in form at every page's address: after signing in, that page opens.
+    navigation = st.navigation(
+        [st.Page("ui/signin.py", title=t("Sign in"), default=True)]
+        + [
+            st.Page("ui/signin.py", title=t("Sign in"), url_path=name, visibility="hidden")
+            for name in PAGES
+        ]
+    )
 else:
+    ensure_session(user)
+    allowed = PAGES_BY_ROLE.get(user.role, ())
+    first = next((name for name in PAGES if name in allowed), "ask")
     with st.sidebar:
         st.write(t("Signed in as **{name}** ({role})", name=user.name, role=t(user.role)))
-        if st.button(t("Sign out")):
+        if st.button(t("Sign out"), key="sign-out"):
             sign_out()
-    navigation = st.navigation([PAGES[name] for name in PAGES_BY_ROLE.get(user.role, ())])
-navigation.run()
+    navigation = st.navigation(
+        [
+            st.Page(
+                path,
+                title=title,
+                url_path=name,
+                default=name == first,
+                visibility="visible" if name in allowed else "hidden",
+            )
+            for name, (path, title) in PAGES.items()
+        ]
+    )
+session_cookie()
+try:
+    navigation.run()
+finally:  # also after st.stop or st.rerun in the page: what it changed is kept
+    save_session()

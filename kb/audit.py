@@ -65,6 +65,7 @@ ACTIONS = (
     "draft_created", "draft_approved", "draft_rejected",  # four-eyes publishing (kb.publishing)
     "api_request", "call", "handoff", "token_change",  # the HTTP API (api/, kb.calls, kb.tokens)
     "account_locked", "audit_resealed",
+    "session_start", "session_end",  # server-side sessions (kb.sessions)
 )  # fmt: skip
 
 _SCHEMA = """

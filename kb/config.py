@@ -168,6 +168,17 @@ class Settings(BaseSettings):
         description="Folder of real customer messages (BANKING77 layout: test.csv/train.csv "
         "with text,category) that trainers turn into call drills.",
     )
+    session_idle_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description="A signed-in session that sees no activity for this long ends; the next "
+        "click or reload shows the sign-in page (kb.sessions).",
+    )
+    session_max_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="Every session ends this long after sign-in, however active (one shift).",
+    )
     lock_timeout_seconds: float = Field(default=600.0, gt=0)
     keep_index_generations: int = Field(default=2, ge=1)
 
@@ -193,6 +204,10 @@ class Settings(BaseSettings):
     @property
     def users_path(self) -> Path:
         return self.data_dir / "users.sqlite"
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.data_dir / "sessions.sqlite"
 
     @property
     def feedback_path(self) -> Path:

@@ -1,4 +1,6 @@
-"""Administrators: people, roles and groups; the audit trail with filters and CSV export."""
+"""Administrators: people, roles and groups, each account's state (active, disabled, locked
+out, demo, open sessions); disabling needs a second, explicit step and ends the account's
+sessions at once; the audit trail with filters and CSV export."""
 
 from __future__ import annotations
 
@@ -8,29 +10,64 @@ import streamlit as st
 
 from kb.audit import ACTIONS, events_csv
 from kb.errors import KBError
-from kb.users import ROLES
+from kb.users import ROLES, User
 from ui.i18n import t
-from ui.shared import choose, get_services, require
+from ui.shared import (
+    as_text,
+    choose,
+    done,
+    end_sessions_of,
+    get_services,
+    get_sessions,
+    require,
+    show_done,
+)
 
 user = require("admin")
 services = get_services()
 assert services.users is not None
 st.title(t("Admin"))
+show_done()
 
 st.subheader(t("Users"))
+demo = set(services.users.demo_accounts())
+sessions = get_sessions()
+
+
+def state_of(account: User) -> str:
+    """An account's state in words: disabled, locked out (until when), or active."""
+    if account.disabled:
+        return t("disabled")
+    locked = services.users.locked_until(account.name)
+    if locked is not None:
+        return t("locked out until {time}", time=clock(locked))
+    return t("active")
+
+
+def clock(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
+
+
 st.dataframe(
     [
         {
             t("Name"): u.name,
             t("Role"): t(u.role),
             t("Groups"): ", ".join(u.groups),
-            t("Disabled"): u.disabled,
-            t("Locked out"): services.users.locked_until(u.name) is not None,
+            t("State"): state_of(u),
+            t("Demo account"): u.name in demo,
+            t("Open sessions"): sessions.sessions_of(u.name),
         }
         for u in services.users.list()
     ],
     hide_index=True,
 )
+if demo:
+    st.caption(
+        t(
+            "Demo accounts have random passwords shown once and are removed at start-up when KB_DEMO_USERS is off."
+        )
+    )
 with st.form("add-user", clear_on_submit=True):
     name_column, role_column = st.columns(2)
     name = name_column.text_input(t("Name"))
@@ -67,6 +104,10 @@ if add and name.strip():
 others = [u.name for u in services.users.list() if u.name != user.name]
 if others:
     target = services.users.get(st.selectbox(t("Account"), others))
+    st.markdown(
+        t("**{name}**: {state}", name=as_text(target.name), state=state_of(target))
+        + (t(" · demo account") if target.name in demo else "")
+    )
     with st.form("edit-user"):
         new_role = choose(t("Role of this account"), ROLES, ROLES.index(target.role))
         new_groups = st.text_input(t("Groups of this account"), value=", ".join(target.groups))
@@ -83,16 +124,45 @@ if others:
             groups=list(groups_tuple),
         )
         st.success(t("Saved {name}.", name=target.name))
-    if st.button(t("Disable account")):
-        services.users.set_disabled(target.name)
-        services.audit.record(user.name, "user_change", change="disabled", user=target.name)
-        st.success(t("Disabled {name}.", name=target.name))
+    if target.disabled:
+        if st.button(t("Enable account")):
+            services.users.set_disabled(target.name, False)
+            services.audit.record(user.name, "user_change", change="enabled", user=target.name)
+            done(t("Enabled {name}.", name=target.name))
+    elif st.session_state.get("confirm_disable") != target.name:
+        # Disabling signs a person out mid-call: a second, explicit step.
+        if st.button(t("Disable account")):
+            st.session_state["confirm_disable"] = target.name
+            st.rerun()
+    else:
+        st.warning(
+            t(
+                "Disable {name}? They are signed out at once, on every device, and cannot sign in until an administrator enables the account again.",
+                name=as_text(target.name),
+            )
+        )
+        confirm, cancel = st.columns(2)
+        if confirm.button(t("Yes, disable {name}", name=target.name), type="primary"):
+            st.session_state.pop("confirm_disable", None)
+            services.users.set_disabled(target.name)
+            services.audit.record(user.name, "user_change", change="disabled", user=target.name)
+            end_sessions_of(target.name)
+            done(t("Disabled {name}.", name=target.name))
+        if cancel.button(t("Cancel")):
+            st.session_state.pop("confirm_disable", None)
+            st.rerun()
     if services.users.locked_until(target.name) is not None:
-        st.warning(t("{name} is locked out after failed sign-ins.", name=target.name))
+        st.warning(
+            t(
+                "{name} is locked out after failed sign-ins until {time}.",
+                name=as_text(target.name),
+                time=clock(services.users.locked_until(target.name) or 0),
+            )
+        )
         if st.button(t("Unlock account")):
             services.users.unlock(target.name)
             services.audit.record(user.name, "user_change", change="unlocked", user=target.name)
-            st.success(t("Unlocked {name}.", name=target.name))
+            done(t("Unlocked {name}.", name=target.name))
 
 st.subheader(t("Audit trail"))
 who_column, action_column, since_column, until_column = st.columns(4)

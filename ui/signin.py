@@ -1,5 +1,6 @@
 """Sign in: with the bank's identity provider when one is configured, else (or also) with a
-local account; the session then carries the user and their groups."""
+local account; the session then carries the user and their groups, on the server
+(kb.sessions), so a reload or a new tab stays signed in. A session that ran out says so here."""
 
 from __future__ import annotations
 
@@ -8,12 +9,27 @@ import time
 import streamlit as st
 
 from ui.i18n import t
-from ui.shared import get_services
+from ui.shared import get_services, start_session
 
 services = get_services()
 settings = services.settings
 st.title("AnswerDesk")
 st.caption(t("Knowledge base for contact-centre agents"))
+ended = st.session_state.pop("session_ended", None)
+if ended == "idle":
+    st.info(
+        t(
+            "Your session ended after {minutes} minutes without activity: please sign in again.",
+            minutes=f"{settings.session_idle_minutes:g}",
+        )
+    )
+elif ended == "expired":
+    st.info(
+        t(
+            "Your session ended {hours} hours after signing in: please sign in again.",
+            hours=f"{settings.session_max_hours:g}",
+        )
+    )
 if settings.auth_provider:
     if st.session_state.get("unprovisioned"):
         st.error(
@@ -63,4 +79,5 @@ if not settings.auth_provider or settings.allow_local_sign_in:
         else:
             services.audit.record(outcome.user.name, "sign_in", role=outcome.user.role)
             st.session_state["user"] = outcome.user
+            start_session(outcome.user)  # survives a reload and a new tab (kb.sessions)
             st.rerun()
