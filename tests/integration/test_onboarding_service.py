@@ -4,12 +4,15 @@ the agent's answers, and what the trainer's dashboard and the audit trail then s
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from kb import onboarding
 from kb.access import OPERATOR
 from kb.training.errors import ExerciseNotApprovedError, TrainingError
 from kb.training.types import DrillPayload, FillPayload, GivenAnswer, OrderPayload, PathItem
+from kb.types import DocumentOptions
 from tests.conftest import GOOD
 
 pytestmark = pytest.mark.integration
@@ -179,6 +182,28 @@ def test_review_path_attempts_progress_and_weak_topics(base):
     assert len(attempts) == 4 and {e.details.get("score") for e in attempts} >= {1.0, 0.0}
 
 
+def test_an_expired_document_gives_no_exercises_and_its_old_ones_are_outdated(base):
+    onboarding.generate(base, "tia")
+    assert onboarding.exercises(base, document_id="policy", groups=TIA)
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    base.update_metadata(
+        "policy", DocumentOptions(effective_date=dt.date(2020, 1, 1), expiry_date=yesterday),
+        reader=OPERATOR,
+    )  # fmt: skip
+    candidates, selection = onboarding.select(base)
+    assert "policy" not in {e.document_id for e in (*candidates, *selection.kept)}
+    report = onboarding.generate(base, "tia")
+    assert report.outdated and {e.document_id for e in report.outdated} == {"policy"}
+    assert "policy" not in {d for t in onboarding.topics(base, TIA) for d, _ in t.documents}
+
+
+def test_approving_is_limited_to_a_page_the_trainer_has_seen(base):
+    onboarding.generate(base, "tia")
+    ids = [f"fill:made-up:{n}" for n in range(onboarding.REVIEW_PAGE + 1)]
+    with pytest.raises(TrainingError, match="at most 20 exercises at a time"):
+        onboarding.approve(base, ids, "tia")
+
+
 def test_outdated_exercises_are_reported_after_a_new_version(base):
     onboarding.generate(base, "tia")
     base.delete("policy", reader=OPERATOR)
@@ -192,7 +217,6 @@ def test_onboarding_never_shows_a_trainee_a_restricted_document(services):
     from kb.training.errors import TrainingError
     from kb.training.types import PathItem
     from kb.types import DocumentOptions
-    from tests.conftest import GOOD
 
     services.ingest_paths([GOOD / "procedure.docx"])
     services.ingest_paths([GOOD / "notes.txt"], DocumentOptions(groups=("fraud-team",)))
