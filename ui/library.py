@@ -50,6 +50,19 @@ def ingest(uploads: list[Upload], options: DocumentOptions) -> IngestReport:
         )
 
     report = services.ingest(uploads, options, progress, user=user.name, as_draft=True)
+    st.session_state["last_report"] = report  # shown on every rerun, in the current language
+    return report
+
+
+def result(status: FileStatus, draft: bool) -> str:
+    if draft and status in (FileStatus.ADDED, FileStatus.UPDATED):
+        return t("{status} (draft: awaiting review)", status=t(status.value))
+    return t(status.value)
+
+
+def show_report(report: IngestReport) -> None:
+    """A batch's outcome. Never a green box for a batch with failures (issue 13): red when
+    every file failed, amber when some did, each failed file named with its reason."""
     counts = ", ".join(f"{report.count(s)} {t(s.value)}" for s in FileStatus)
     summary = t("{files} files: {counts}.", files=len(report.files), counts=counts)
     drafts = sum(1 for f in report.files if f.draft and f.status != FileStatus.UNCHANGED)
@@ -60,42 +73,21 @@ def ingest(uploads: list[Upload], options: DocumentOptions) -> IngestReport:
             n=drafts,
         )
     failed = [f for f in report.files if f.status == FileStatus.FAILED]
-    st.session_state["last_summary"] = summary
-    # A batch with failures is never shown as a success (issue 13): red when every file
-    # failed, amber when some did, each failed file named with its reason.
-    st.session_state["last_outcome"] = (
-        "failed" if failed and len(failed) == len(report.files) else "partial" if failed else "ok"
-    )
-    st.session_state["last_failures"] = [(f.source_name, f.reason or "") for f in failed]
-    st.session_state["last_report"] = [
-        {t("File"): f.source_name, t("Result"): result(f.status, f.draft), t("Document"): f.document_id,
-         t("Version"): f.version, t("Chunks"): f.chunks, t("Reason"): f.reason or ""}
-        for f in report.files
-    ]  # fmt: skip
-    return report
-
-
-def result(status: FileStatus, draft: bool) -> str:
-    if draft and status in (FileStatus.ADDED, FileStatus.UPDATED):
-        return t("{status} (draft: awaiting review)", status=t(status.value))
-    return t(status.value)
-
-
-def show_last_report() -> None:
-    """The last batch's outcome: a green box only when no file failed."""
-    outcome = st.session_state["last_outcome"]
-    summary = st.session_state["last_summary"]
-    if outcome == "ok":
+    if not failed:
         st.success(summary)
     else:
-        failures = "\n".join(
-            f"- {as_text(name)}: {as_text(reason)}"
-            for name, reason in st.session_state["last_failures"]
+        every = len(failed) == len(report.files)
+        heading = t("No file was added.") if every else t("Some files failed.")
+        reasons = "\n".join(
+            f"- {as_text(f.source_name)}: {as_text(f.reason or '')}" for f in failed
         )
-        heading = t("No file was added.") if outcome == "failed" else t("Some files failed.")
-        box = st.error if outcome == "failed" else st.warning
-        box(f"{heading} {summary}\n\n{failures}")
-    st.dataframe(st.session_state["last_report"], hide_index=True, width="stretch")
+        (st.error if every else st.warning)(f"{heading} {summary}\n\n{reasons}")
+    st.dataframe(
+        [{t("File"): f.source_name, t("Result"): result(f.status, f.draft), t("Document"): f.document_id,
+          t("Version"): f.version, t("Chunks"): f.chunks, t("Reason"): f.reason or ""}
+         for f in report.files],
+        hide_index=True, width="stretch",
+    )  # fmt: skip
 
 
 def status(d: DocumentRecord) -> str:
@@ -276,8 +268,8 @@ with st.expander(t("Upload documents"), expanded=not documents):
                 owner=owner.strip() or None, review_by=review_by,
             ),
         )  # fmt: skip
-    if st.session_state.get("last_report"):
-        show_last_report()
+    if st.session_state.get("last_report") is not None:
+        show_report(st.session_state["last_report"])
 
 documents = services.documents(reader=reader)
 search_column, status_column = st.columns([3, 1])

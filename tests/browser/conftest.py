@@ -36,7 +36,9 @@ def _free_port() -> int:
 def served_app(tmp_path_factory):
     require_chromium()
     data_dir = tmp_path_factory.mktemp("browser") / "kb"
-    env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
+    # The journeys upload in the Library and ask at once: four-eyes publishing (drafts a
+    # second person approves) has its own journey, tests/browser/test_review.py.
+    env = {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_FOUR_EYES": "false"}
     kb = [sys.executable, "-m", "kb.cli"]
     subprocess.run([*kb, "ingest", "--no-progress", *(str(GOOD / n) for n in (
         "procedure.docx", "policy.pdf", "page.html", "guide.md", "notes.txt", "deck.pptx", "zh_procedure.pdf",
