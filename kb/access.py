@@ -116,6 +116,7 @@ READ_PATHS: dict[str, str] = {
     "document": "reader: DocumentAccessError for a document the reader may not read",
     "document_chunks": "reader: DocumentAccessError, as document",
     "original_file": "reader: DocumentAccessError, as document",
+    "open_original": "reader: DocumentAccessError, as document (the rule of original_file)",
     "search": "reader: restricted chunks excluded in the search (Scope)",
     "insights": "reader: document health and gaps only for readable documents",
     "restricted_counts": "reader: numbers of unreadable documents per group, never titles",

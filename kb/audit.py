@@ -63,6 +63,7 @@ ACTIONS = (
     "version_change", "metadata_edit", "deletion", "user_change", "export", "training_change",
     "training_attempt", "escalation_rule_change",
     "draft_created", "draft_approved", "draft_rejected",  # four-eyes publishing (kb.publishing)
+    "open_original",  # the Ask page shows a cited original (kb.originals)
     "api_request", "call", "handoff", "token_change",  # the HTTP API (api/, kb.calls, kb.tokens)
     "account_locked", "audit_resealed",
     "session_start", "session_end",  # server-side sessions (kb.sessions)

@@ -47,6 +47,7 @@ from kb.glossary import default_glossary
 from kb.insights_report import InsightsBuilder, InsightsReport
 from kb.lexical import tokenize
 from kb.messages import Message
+from kb.originals import Original, section_parts
 from kb.procedures import ProcedureOption, gather_options, procedure_sections
 from kb.publishing import (
     Draft,
@@ -67,6 +68,7 @@ from kb.types import (
     Answer,
     Chunk,
     ChunkKind,
+    Citation,
     DocumentInfo,
     DocumentOptions,
     DocumentRecord,
@@ -652,6 +654,28 @@ class Services:
         self.document(document_id, reader=reader)
         name = self.kb.registry.original_path(document_id, version)
         return self.settings.originals_dir / name if name else None
+
+    def open_original(self, citation: Citation, *, reader: Reader) -> Original:
+        """What the viewer shows for a cited passage (kb.originals.view): the stored file,
+        the passage and its pages as the registry holds them (not as the caller says), and
+        the section around it. The rule of original_file: DocumentNotFoundError unless
+        `reader` may read the document. Audited as "open_original"."""
+        self.document(citation.document_id, reader=reader)
+        chunks = self._chunks(citation.document_id, citation.version)
+        cited = next((c for c in chunks if c.chunk_id == citation.chunk_id), None)
+        name = self.kb.registry.original_path(citation.document_id, citation.version)
+        self.audit.record(
+            reader.name or "cli", "open_original", document=citation.document_id,
+            version=citation.version, passage=citation.chunk_id,
+        )  # fmt: skip
+        return Original(
+            citation=citation,
+            format=chunks[0].document.format if chunks else "",
+            path=self.settings.originals_dir / name if name else None,
+            passage=cited.text if cited else "",
+            pages=cited.pages if cited else (),
+            parts=section_parts(chunks, citation.chunk_id),
+        )
 
     def close(self) -> None:
         self.kb.close()
