@@ -107,7 +107,9 @@ class Generation:
     kind the knowledge base gives now; `outdated` the stored exercises (not discarded) whose
     source is no longer a version in force, for the trainer to discard. `candidates` is how
     many the generators found in the documents in force, `dropped` how many of those
-    kb.exercises left out, by reason (unanswerable, near-duplicate, low value, caps...).
+    kb.exercises left out, by reason (unanswerable, near-duplicate, low value, caps...);
+    `retired` how many untouched drafts of an earlier generation were discarded because the
+    selection no longer keeps them.
     """
 
     counts: dict[str, int]
@@ -115,6 +117,7 @@ class Generation:
     outdated: tuple[Exercise, ...]
     candidates: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
+    retired: int = 0
 
 
 @dataclass(frozen=True)
@@ -442,16 +445,43 @@ def generate(services: Services, user: str) -> Generation:
     counts = services.training.save_generated(generated)
     kinds = {kind: sum(1 for e in generated if e.kind == kind) for kind in EXERCISE_KINDS}
     dropped = selection.counts()
+    retired = _retire_left_out_drafts(services, {e.id for e in generated}, user)
     stale = tuple(outdated(services))
     _audit_change(
         services, user, "generated", **counts, **kinds, outdated=len(stale),
-        candidates=len(candidates), dropped=dropped,
+        candidates=len(candidates), dropped=dropped, retired=retired,
     )  # fmt: skip
     logger.info(
         "Generated exercises: %s (%s) from %d candidates; dropped %s; %d outdated",
         counts, kinds, len(candidates), dropped, len(stale),
     )  # fmt: skip
-    return Generation(counts, kinds, stale, len(candidates), dropped)
+    return Generation(counts, kinds, stale, len(candidates), dropped, retired)
+
+
+def _retire_left_out_drafts(services: Services, generated: set[str], user: str) -> int:
+    """Discard the drafts an earlier generation stored that the selection no longer keeps
+    (the thousand-odd trivia of generations before kb.exercises), so the review queue holds
+    what is worth reviewing. Only untouched ones: never reviewed, never edited, from a
+    document still in force (those of a document gone or expired are `outdated`, for the
+    trainer to see). A trainer can set one back to draft; audited as "discarded"."""
+    in_force = set(_in_force_chunks(services, OPERATOR.groups))
+    left_out = [
+        e.id
+        for e in services.training.exercises(status="draft")
+        if e.kind in ("order", "fill")
+        and not e.edited
+        and e.id not in generated
+        and e.document_id in in_force
+    ]
+    if left_out:
+        changed = [
+            services.training.set_status(exercise_id, "discarded") for exercise_id in left_out
+        ]
+        _audit_change(
+            services, user, "discarded", exercises=[e.id for e in changed], count=len(changed),
+            reason="left out by the selection (kb.exercises)",
+        )  # fmt: skip
+    return len(left_out)
 
 
 def exercise(services: Services, exercise_id: str) -> Exercise:

@@ -70,6 +70,7 @@ ZH_ONBOARDING: dict[str, str] = {
     "Kept {kept} of {candidates} found in the documents in force; left out: {left_out}.": (
         "在现行有效的文件中找到 {candidates} 个，保留 {kept} 个；未保留：{left_out}。"
     ),
+    "{n} earlier drafts it no longer keeps were discarded.": "已弃用 {n} 个不再保留的旧草稿。",
     # why generated candidates were left out (kb.exercises.DROP_REASONS, shown through t())
     "unanswerable from the sentence alone": "仅凭句子本身无法作答",
     "table rows that name nothing": "未指明对象的表格行",

@@ -182,6 +182,11 @@ def generate_section() -> None:
                 candidates=report.candidates,
                 left_out=left_out or "—",
             )
+            + (
+                " " + t("{n} earlier drafts it no longer keeps were discarded.", n=report.retired)
+                if report.retired
+                else ""
+            )
         )
     stale = onboarding.outdated(services)
     if stale:

@@ -5,6 +5,7 @@ the agent's answers, and what the trainer's dashboard and the audit trail then s
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -195,6 +196,21 @@ def test_an_expired_document_gives_no_exercises_and_its_old_ones_are_outdated(ba
     report = onboarding.generate(base, "tia")
     assert report.outdated and {e.document_id for e in report.outdated} == {"policy"}
     assert "policy" not in {d for t in onboarding.topics(base, TIA) for d, _ in t.documents}
+
+
+def test_regenerating_discards_untouched_drafts_the_selection_no_longer_keeps(base):
+    onboarding.generate(base, "tia")
+    kept = onboarding.exercises(base, kind="fill", document_id="procedure", groups=TIA)[0]
+    # Two drafts an older generator stored: one untouched, one a trainer edited.
+    trivia = replace(kept, id="fill:procedure:v1:4:98")
+    edited = replace(kept, id="fill:procedure:v1:4:99")
+    base.training.save_generated([trivia, edited])
+    onboarding.edit(base, edited.id, "tia", accepted=["one hundred"])
+    report = onboarding.generate(base, "tia")
+    assert report.retired == 1
+    assert onboarding.exercise(base, trivia.id).status == "discarded"
+    assert onboarding.exercise(base, edited.id).status == "draft"  # a trainer's work stays
+    assert onboarding.exercise(base, kept.id).status == "draft"
 
 
 def test_approving_is_limited_to_a_page_the_trainer_has_seen(base):
