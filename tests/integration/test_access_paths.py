@@ -22,6 +22,7 @@ from kb.access import OPERATOR, READ_PATHS, RESTRICTED_READER, Reader
 from kb.calls import Caller, NewTurn
 from kb.calls.records import Speaker
 from kb.errors import DocumentNotFoundError
+from kb.publishing import ReviewState
 from kb.training.errors import TrainingError
 from kb.training.types import GivenAnswer, PathItem
 from kb.types import DocumentOptions, Query
@@ -129,6 +130,15 @@ SERVICE_PATHS: dict[str, Path] = {
     "delete": lambda s, r, g: refused(lambda: s.delete(s.restricted_id, user="x", reader=r)),
     "purge": lambda s, r, g: refused(lambda: s.purge(s.restricted_id, user="x", reader=r)),
     "call_sessions": lambda s, r, g: call_assist(s, g),
+    # four-eyes publishing; a restricted draft's listing: tests/integration/test_publishing.py
+    "drafts": lambda s, r, g: s.drafts(list(ReviewState), reader=r),
+    "version_diff": lambda s, r, g: refused(
+        lambda: s.version_diff(s.restricted_id, 1, 1, reader=r)
+    ),
+    "approve_draft": lambda s, r, g: refused(lambda: s.approve_draft(s.restricted_id, 1, r.name)),
+    "reject_draft": lambda s, r, g: refused(
+        lambda: s.reject_draft(s.restricted_id, 1, r.name, "x")
+    ),
 }
 OTHER_PATHS: dict[str, Path] = {
     "onboarding.topics": lambda s, r, g: onboarding.topics(s, g),

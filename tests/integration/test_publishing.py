@@ -12,8 +12,9 @@ import sqlite3
 import pytest
 
 from ingest.pipeline import Upload
-from kb.access import OPERATOR
+from kb.access import OPERATOR, Reader
 from kb.diff import Change, Mark, Span
+from kb.errors import DocumentNotFoundError
 from kb.publishing import ReviewError, ReviewState
 from kb.registry import Registry
 from kb.types import DocumentOptions, FileStatus, Query
@@ -175,6 +176,26 @@ def test_a_new_document_as_a_draft_is_not_listed_until_approved(base):
     base.approve_draft("safe-deposit-boxes", 1, "root")
     assert "safe-deposit-boxes" in {d.document_id for d in base.documents(reader=OPERATOR)}
     assert "£120" in " ".join(p.text.text for p in base.ask(ask).passages)
+
+
+def test_a_restricted_draft_is_listed_and_reviewed_only_by_readers(base):
+    playbook = b"# Mule ring playbook\n\nFreeze every account in the ring with code ZEBRA-7731.\n"
+    base.ingest(
+        [Upload("mule-ring.md", data=playbook)],
+        DocumentOptions(groups=("fraud-team",)),
+        user="kim",
+        as_draft=True,
+    )
+    base.users.add("fred", "knowledge", ("fraud-team",), password="knowledge-pass-3")
+    lee, fred = (Reader.of(base.users.get(n)) for n in ("lee", "fred"))
+    assert [d.document_id for d in base.drafts(reader=lee)] == []  # not even its title
+    assert [d.document_id for d in base.drafts(reader=fred)] == ["mule-ring"]
+    with pytest.raises(DocumentNotFoundError):
+        base.approve_draft("mule-ring", 1, "lee")
+    with pytest.raises(DocumentNotFoundError):
+        base.version_diff("mule-ring", 1, 1, reader=lee)
+    base.reject_draft("mule-ring", 1, "fred", "Not for the knowledge base")
+    assert base.drafts(reader=OPERATOR) == []
 
 
 def test_the_operator_publishes_directly_and_withdraws_a_pending_draft(base):
