@@ -92,7 +92,7 @@ def test_lost_card_abroad_and_chaps_fee_after_the_change(sample_app):
         idle(page)
         screenshot(page, "trusted-2-chaps-fee-2027.png")
         main.get_by_text("Changed on 2027-01-01", exact=False).first.wait_for(timeout=30_000)
-        headline = main.locator("blockquote").first.inner_text()
+        headline = main.locator(".st-key-answer-text p").first.inner_text()  # the answer's text
         assert "£30" in headline and "£25" not in headline, headline
         screenshot(page, "trusted-2-chaps-fee-2027.png")
         browser.close()
