@@ -19,7 +19,9 @@ stays exhaustive and verbatim; this module decides what reaches the review queue
 4. capped: the best few per section, then per document, so one long fee table does not
    fill the queue;
 5. ordering exercises made mostly of alternatives ("If a surplus is found…", "If no
-   surplus is found…") are dropped: their relative order is not something to learn.
+   surplus is found…"), or from a numbered list that is not a procedure (documents
+   needed, questions to ask: most items say what nobody does) are dropped: their order
+   is not something to learn.
 
 Every dropped exercise keeps its reason, so the eval (eval/exercises.py) and the page can say
 what was left out and why. Topics are renamed "document title > procedure or section"
@@ -34,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from kb.exercises_order import alternative_pairs
+from kb.exercises_order import alternative_pairs, is_instruction
 from kb.training.types import BLANK, Exercise, FillPayload, OrderPayload
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "is_generic_heading",
     "is_table_template",
     "near_duplicate",
+    "not_a_procedure",
     "select_exercises",
     "topic_name",
     "unanswerable",
@@ -66,6 +69,7 @@ DROP_REASONS: Final = (
     "unanswerable",
     "template",
     "ambiguous_order",
+    "not_a_procedure",
     "near_duplicate",
     "low_value",
     "section_cap",
@@ -397,6 +401,18 @@ def ambiguous_order(exercise: Exercise) -> bool:
     return 3 * len(alternatives) > len(payload.steps)
 
 
+def not_a_procedure(exercise: Exercise) -> bool:
+    """True for an ordering made from a numbered list that is not a procedure: fewer than
+    half of its steps say what someone does (kb.exercises_order.is_instruction) — a list of
+    documents needed, of questions to ask, of facts. Its order is the writer's, not a
+    sequence to learn."""
+    payload = exercise.payload
+    if not isinstance(payload, OrderPayload):
+        return False
+    actions = sum(is_instruction(step) for step in payload.steps)
+    return 2 * actions < len(payload.steps)
+
+
 # ---------------------------------------------------------------- selecting
 
 
@@ -455,6 +471,10 @@ def select_exercises(
         if why is not None:
             reason = "template" if is_table_template(exercise) else "unanswerable"
             dropped.append(Dropped(exercise, reason, why))
+        elif not_a_procedure(exercise):
+            dropped.append(
+                Dropped(exercise, "not_a_procedure", "most steps name things, not actions")
+            )
         elif ambiguous_order(exercise):
             dropped.append(
                 Dropped(exercise, "ambiguous_order", "neighbouring steps are alternatives")

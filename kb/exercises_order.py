@@ -17,13 +17,68 @@ from dataclasses import dataclass
 
 from kb.training.scoring import score_order
 
-__all__ = ["OrderCheck", "Swap", "alternative_pairs", "check_order", "is_safety_step"]
+__all__ = [
+    "OrderCheck",
+    "Swap",
+    "alternative_pairs",
+    "check_order",
+    "is_instruction",
+    "is_safety_step",
+]
+
+# What agents and teams do in the bank's procedures: an English step that says what someone
+# does has one of these (as an imperative, "Cancel the card", or in the third person, "The
+# team registers the authority") among its first words.
+_ACTIONS = frozenset({
+    "accept", "acknowledge", "act", "add", "advise", "agree", "allocate", "apply", "approve",
+    "arrange", "ask", "assess", "authenticate", "block", "book", "call", "cancel", "change",
+    "check", "choose", "claim", "close", "collect", "complete", "confirm", "consent",
+    "consider", "contact", "copy", "create", "credit", "decide", "decline", "delete",
+    "discuss", "do", "draft", "email", "end", "enter", "escalate", "explain", "fill", "find",
+    "follow", "freeze", "gather", "give", "go", "greet", "help", "hold", "identify", "inform",
+    "issue", "keep", "let", "listen", "log", "look", "make", "move", "note", "notify",
+    "obtain", "offer", "open", "order", "pass", "pause", "pay", "place", "post", "print",
+    "promise", "put", "raise", "read", "receive", "record", "redact", "refer", "refund",
+    "register", "reject", "remind", "remove", "reply", "report", "request", "reset", "resolve",
+    "respond", "return", "review", "run", "save", "scan", "screen", "search", "select", "send",
+    "set", "share", "sign", "signpost", "speak", "start", "stop", "submit", "suggest",
+    "switch", "take", "tell", "thank", "transfer", "treat", "try", "unblock", "unlock",
+    "update", "use", "verify", "visit", "wait", "warn", "watch", "write",
+})  # fmt: skip
 
 _CONDITION = re.compile(
     r"^(?:if|where|when|otherwise|unless)\b"
     r"|^(?:如|若|如果|假如|否则|否則|对于|對於|代码为|代碼為|倘若)",
     re.IGNORECASE,
 )
+
+
+def is_instruction(step: str) -> bool:
+    """True when an English step says what someone does (an action among its first six
+    words: "Cancel the card", "If the cut-off has passed, schedule…", "The team registers…"),
+    False for a list item that only names something ("Proof of identity", "A joint account
+    holder…", a quoted question). Steps in Chinese are taken as instructions: the verbs
+    there are not separated by spaces, and no rule is better than a wrong one."""
+    if re.search(r"[\u3400-\u9fff]", step):
+        return True
+    words = re.findall(r"[a-z]+", step.casefold())[:6]
+    if words and words[0] in _CONDITIONS:
+        return True  # "If the cut-off has passed, schedule…": what to do in a case
+    return any(stem in _ACTIONS for word in words for stem in _stems(word))
+
+
+_CONDITIONS = frozenset({"if", "when", "where", "once", "after", "before", "unless"})
+
+
+def _stems(word: str) -> tuple[str, ...]:
+    """The word and what it may be a form of: "checks", "reaches", "added", "cancelled"."""
+    stems = [word]
+    for ending in ("s", "es", "d", "ed"):
+        if word.endswith(ending):
+            stems.append(word[: -len(ending)])
+    if word.endswith("led"):  # cancelled -> cancel
+        stems.append(word[:-3])
+    return tuple(stems)
 
 
 def alternative_pairs(steps: Sequence[str]) -> list[tuple[int, int]]:

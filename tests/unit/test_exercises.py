@@ -10,11 +10,12 @@ from kb.exercises import (
     importance,
     is_generic_heading,
     near_duplicate,
+    not_a_procedure,
     select_exercises,
     topic_name,
     unanswerable,
 )
-from kb.exercises_order import alternative_pairs, check_order, is_safety_step
+from kb.exercises_order import alternative_pairs, check_order, is_instruction, is_safety_step
 from kb.training.types import BLANK, Exercise, FillPayload, OrderPayload
 from kb.types import Citation
 
@@ -261,3 +262,30 @@ def test_neighbouring_alternatives_are_right_either_way_round():
     assert check_order(steps, either_way).score == 1.0
     assert not ambiguous_order(order(steps))  # a third of the steps are alternatives: kept
     assert ambiguous_order(order(steps[1:5]))  # half of them: dropped
+
+
+def test_a_numbered_list_that_says_what_nobody_does_is_not_a_procedure():
+    documents = order(
+        (
+            "Proof of identity and address for the owner.",
+            "Proof of the trading address, if different from home.",
+            "Evidence the business is trading, such as an invoice.",
+        )
+    )
+    questions = order(
+        ('"How did you first hear about this?"', '"Has anyone told you what to say?"')
+    )
+    third_person = order(
+        (
+            "The existing holders ask in the app or in branch.",
+            "All existing holders must consent to adding the new holder.",
+            "The new holder completes identity checks.",
+            "The new holder is added within 5 business days.",
+        )
+    )
+    assert not_a_procedure(documents) and not_a_procedure(questions)
+    assert not not_a_procedure(third_person) and not not_a_procedure(order(ABROAD))
+    assert is_instruction("If the cut-off has passed, schedule it.")
+    assert is_instruction("The removed holder's cards are cancelled on the day.")
+    assert is_instruction("核实客户身份。")  # Chinese steps are not judged
+    assert not is_instruction("Company registration number.")
