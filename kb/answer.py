@@ -26,6 +26,7 @@ from kb.facts import (
     announces_change,
     chunk_facts,
     column_in_force,
+    named,
     question_subject,
     render_row,
     same_answer_to,
@@ -83,6 +84,16 @@ def citation_for(chunk: Chunk, original: str | None = None) -> Citation:
 # ---------------------------------------------------------------- highlighting
 
 
+def _number_pattern(digits: str) -> str:
+    """A number token as the text may write it: "25000" also matches "25,000" (the tokenizer
+    drops thousands separators, kb.lexical), and never the start of a longer number."""
+    groups = []
+    while len(digits) > 3:
+        digits, tail = digits[:-3], digits[-3:]
+        groups.insert(0, tail)
+    return r"(?<![\d,])" + ",?".join([digits, *groups]) + r"(?![\d]|,\d)"
+
+
 def highlight(text: str, question_tokens: Sequence[str]) -> Highlighted:
     """Mark the words of `text` that match the question's search words (stems and Chinese
     words), as merged character spans."""
@@ -97,7 +108,7 @@ def highlight(text: str, question_tokens: Sequence[str]) -> Highlighted:
         else:
             if len(token) < 2 and not token.isdigit():
                 continue
-            pattern = rf"\b{re.escape(token)}[a-z]*"
+            pattern = _number_pattern(token) if token.isdigit() else rf"\b{re.escape(token)}[a-z]*"
         spans += [m.span() for m in re.finditer(pattern, lowered)]
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -291,22 +302,43 @@ class Change:
 class FactReview:
     conflicts: tuple[str, ...] = ()  # "documents disagree" notices
     changes: tuple[Change, ...] = ()
+    witnesses: tuple[Hit, ...] = ()  # cross-check passages a conflict was found in
 
 
 def review_facts(
-    hits: Sequence[Hit], question_tokens: Sequence[str], as_of: dt.date | None = None
+    hits: Sequence[Hit],
+    question_tokens: Sequence[str],
+    as_of: dt.date | None = None,
+    cross_check: Sequence[Hit] = (),
 ) -> FactReview:
     """Compare the amounts the top current passages state about what was asked (kb.facts):
     the same thing with different amounts in two documents is a change when the later one
-    announces changes (a dated column, a "Fee Changes" notice) and a conflict otherwise."""
+    announces changes (a dated column, a "Fee Changes" notice) and a conflict otherwise.
+
+    `cross_check` are more passages searched only to check the answer's amounts against
+    (a lexical search for the question, see Services._cross_check): the policy that states
+    another daily limit is seldom among the passages most similar to the question. A
+    disagreement with one of them is reported when the other side is shown, and the passage
+    is returned as a witness so the answer shows it too."""
     wanted = question_subject(question_tokens)
-    facts: list[Fact] = []
     shown = {hit.chunk.chunk_id for hit in hits[:5]}
+    seen = {hit.chunk.chunk_id for hit in hits[:8]}
+    extra = {h.chunk.chunk_id: h for h in cross_check if h.chunk.chunk_id not in seen}
+    facts: list[Fact] = []
     for hit in hits[:8]:  # a change notice a little further down still changes the value
         if hit.status == DocumentStatus.CURRENT:
             facts += [f for f in chunk_facts(hit.chunk, as_of) if about(f, wanted)]
+    if extra and facts:
+        # A witness is about what the answer's own facts name of the question: "caller
+        # getting impatient" and a typo are words of the question no document states.
+        focus = wanted & frozenset().union(*(named(f) for f in facts)) or wanted
+        for hit in extra.values():
+            if hit.status == DocumentStatus.CURRENT:
+                facts += [f for f in chunk_facts(hit.chunk, as_of) if about(f, focus)]
+    facts = closest_per_document(facts, wanted)
     conflicts: list[str] = []
     changes: list[Change] = []
+    witnesses: list[Hit] = []
     reported: set[frozenset[str]] = set()
     for i, a in enumerate(facts):
         for b in facts[i + 1 :]:
@@ -317,10 +349,16 @@ def review_facts(
                 continue
             newer, older = (a, b) if _effective(a) > _effective(b) else (b, a)
             if _effective(newer) > _effective(older) and announces_change(newer):
-                changes.append(Change(older, newer))
-            elif not {a.chunk.chunk_id, b.chunk.chunk_id} <= shown:
-                continue  # disagreements are reported between the passages shown only
+                if newer.chunk.chunk_id not in extra:  # a witness only ever disagrees
+                    changes.append(Change(older, newer))
+            elif not {a.chunk.chunk_id, b.chunk.chunk_id} <= shown | extra.keys() or not (
+                {a.chunk.chunk_id, b.chunk.chunk_id} & shown
+            ):
+                continue  # one side at least is shown, the other shown or a witness
             else:
+                if len(conflicts) < 2:  # the notices shown (below) and their witnesses
+                    ids = (a.chunk.chunk_id, b.chunk.chunk_id)
+                    witnesses += [extra[c] for c in ids if c in extra and extra[c] not in witnesses]
                 conflicts.append(
                     Message(
                         "conflict",
@@ -333,7 +371,41 @@ def review_facts(
                     )
                 )
             reported.add(pair)
-    return FactReview(tuple(conflicts[:2]), tuple(changes))
+    return FactReview(tuple(conflicts[:2]), tuple(changes), tuple(witnesses))
+
+
+def claim_to_check(
+    hits: Sequence[Hit], question_tokens: Sequence[str], as_of: dt.date | None = None
+) -> str | None:
+    """The text of the amount the answer will most likely quote: the fact in the first three
+    current passages that names most of what was asked (None without one). Searching the
+    base for it finds the other documents that state an amount for the same thing, in their
+    own words ("Online and mobile banking (daily limit ...) | £20,000"), which a search for
+    the customer's question ("can I send £23,000 through the app in a day") misses."""
+    wanted = question_subject(question_tokens)
+    facts = [
+        f
+        for hit in hits[:3]
+        if hit.status == DocumentStatus.CURRENT
+        for f in chunk_facts(hit.chunk, as_of)
+        if about(f, wanted)
+    ]
+    if not facts:
+        return None
+    return max(facts, key=lambda f: len(f.subject & wanted)).text
+
+
+def closest_per_document(facts: Sequence[Fact], wanted: frozenset[str]) -> list[Fact]:
+    """Of each document's facts, those that name most of what was asked.
+
+    A fee table states the Everyday Account's £0 and the Everyday Plus Account's £12; asked
+    about Everyday Plus, the document's answer is the row that names it, and its £0 row is
+    about another product, not a second opinion to set against another document's £12."""
+    best: dict[str, int] = {}
+    for fact in facts:
+        score = len(fact.subject & wanted)
+        best[fact.document_id] = max(best.get(fact.document_id, 0), score)
+    return [f for f in facts if len(f.subject & wanted) == best[f.document_id]]
 
 
 def _effective(fact: Fact) -> dt.date:
@@ -365,8 +437,12 @@ def build_answer(
     notices: Sequence[str] = (),
     max_passages: int = 5,
     as_of: dt.date | None = None,
+    cross_check: Sequence[Hit] = (),
 ) -> Answer:
     """Assemble what the agent sees from ranked hits (current documents first).
+
+    `cross_check` passages are only compared with the answer's amounts (`review_facts`); one
+    that disagrees is shown after the passages, so the agent can open both sides.
 
     With `procedure_options` (see kb.procedures), the steps come from the option that fits
     `situation` (the question and the call) best, a referenced procedure winning over the
@@ -397,7 +473,7 @@ def build_answer(
             advice=ESCALATION_ADVICE,
         )
 
-    review = review_facts(hits, tokens, as_of)
+    review = review_facts(hits, tokens, as_of, cross_check)
     chosen = best_sentences(hits, tokens, as_of=as_of, question=resolved_question)
     replaced: dict[tuple[str, str], list[Change]] = {}
     for change in review.changes:  # the value in force leads; the superseded one goes
@@ -459,7 +535,7 @@ def build_answer(
             hit.chunk.kind,
             hit.status,
         )
-        for hit in hits[:max_passages]
+        for hit in [*hits[:max_passages], *review.witnesses]
     )
     return Answer(
         question=question,

@@ -132,10 +132,12 @@ def coverage(
 ) -> float:
     """Share of the question's distinct search words that occur in the passage, directly or
     as a glossary equivalent (so 透支 counts as found in a passage that says "overdraft")."""
-    wanted = set(question_tokens)
+    present = set(tokenize(chunk_text))
+    # A number the passage does not state is the customer's (the £23,000 they want to send),
+    # not a word the passage lacks; one it does state counts like any word.
+    wanted = {t for t in question_tokens if not t.isdigit() or t in present}
     if not wanted:
         return 0.0
-    present = set(tokenize(chunk_text))
     equivalents = equivalents or {}
     found = sum(1 for t in wanted if t in present or equivalents.get(t, set()) & present)
     return found / len(wanted)
@@ -143,8 +145,9 @@ def coverage(
 
 def content_words(question_tokens: Sequence[str]) -> list[str]:
     """The question's distinct search words without the weak ones (all of them if nothing
-    else is left)."""
-    distinct = list(dict.fromkeys(question_tokens))
+    else is left) and without numbers: an amount or a count the asker typed is their
+    situation, so its absence from the base says nothing about coverage."""
+    distinct = list(dict.fromkeys(t for t in question_tokens if not t.isdigit()))
     return [t for t in distinct if t not in WEAK_WORDS] or distinct
 
 

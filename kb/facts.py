@@ -56,10 +56,19 @@ _QUALIFIERS = {
         ("atm", r"\batms?\b|cash machine|取款机|提款机"),
     ),
     "delivery": (("standard", r"\bstandard\b|普通"), ("express", r"\bexpress\b|加急")),
+    "currency": (  # an AUD cut-off is not changed by a EUR example in a holiday bulletin
+        ("usd", r"\busd\b|us dollars?|美元"),
+        ("eur", r"\beur\b|\beuros?\b|sepa|欧元|歐元"),
+        ("aud", r"\baud\b|australian dollars?|澳元"),
+        ("cad", r"\bcad\b|canadian dollars?|加元"),
+        ("jpy", r"\bjpy\b|\byen\b|日元"),
+        ("hkd", r"\bhkd\b|hk\$|hong kong dollars?|港元|港币|港幣"),
+        ("cny", r"\bcny\b|\brmb\b|renminbi|人民币|人民幣"),
+    ),
     "place": (("abroad", r"\babroad|overseas|international\b|境外|国外|海外"),),
     "period": (
         ("daily", r"\bdaily|per day|a day|each day\b|每日|每天|单日"),
-        ("monthly", r"\bmonthly|per month|a month\b|每月"),
+        ("monthly", r"\bmonthly|per month|a month\b|每月|月费|月費|/月"),
         ("single", r"\bper (?:transaction|payment|cheque)|single\b|单笔|每笔"),
     ),
 }
@@ -280,8 +289,10 @@ def same_thing(a: Fact, b: Fact, min_overlap: float = 0.5) -> bool:
     for group in groups_a.keys() & groups_b.keys():
         if groups_a[group] != groups_b[group]:
             return False
-    if (groups_a.keys() ^ groups_b.keys()) & {"segment", "card"}:
-        return False  # one names the product, the other another or none: not comparable
+    if (groups_a.keys() ^ groups_b.keys()) & {"segment", "card", "period"}:
+        # One names the product (or says "monthly"), the other another or none: an unpaid
+        # item fee is not the monthly fee, however many words their subjects share.
+        return False
     smaller = min(len(a.subject), len(b.subject))
     return smaller > 0 and len(a.subject & b.subject) / smaller >= min_overlap
 
@@ -295,21 +306,31 @@ def announces_change(fact: Fact) -> bool:
     return fact.in_force_from is not None or bool(_CHANGE_TITLE.search(fact.chunk.document.title))
 
 
-_ASKING = frozenset(tokenize("what how much many when which who can does is tell say know need"))
+_ASKING = frozenset(
+    tokenize("what how much many when which who can does is tell say know need through via using")
+)
 _QUALIFIER_WORDS = frozenset(tokenize("daily monthly"))
 
 
 def question_subject(question_tokens: Iterable[str]) -> frozenset[str]:
-    """The words of a question that name its subject: without "fee", "limit", "how much"."""
-    words = _normal(question_tokens)
+    """The words of a question that name its subject: without "fee", "limit", "how much",
+    and without the numbers the asker typed (the £23,000 they want to send is their case,
+    not what the passage must be about)."""
+    words = {w for w in _normal(question_tokens) if not any(c.isdigit() for c in w)}
     return frozenset((words - _NOT_CONTENT - _ASKING) | (words & _QUALIFIER_WORDS))
+
+
+def named(fact: Fact) -> frozenset[str]:
+    """What a fact names: its subject's words and its qualifiers ("daily", "online"), which
+    a table may state in a header rather than in the row."""
+    return fact.subject | {value for _, value in fact.qualifiers}
 
 
 def about(fact: Fact, subject: frozenset[str]) -> bool:
     """Whether a fact is about what was asked: its subject holds at least half of the
     question's subject words, and it names no other product or channel than the question
     does (an online limit is not the answer to a question about telephone banking)."""
-    if len(fact.subject & subject) < max(1, math.ceil(0.5 * len(subject))):
+    if len(named(fact) & subject) < max(1, math.ceil(0.5 * len(subject))):
         return False
     asked = _qualifiers(" ".join(sorted(subject)))
     for group in {g for g, _ in asked}:
@@ -322,7 +343,7 @@ def about(fact: Fact, subject: frozenset[str]) -> bool:
 def same_answer_to(a: Fact, b: Fact, subject: frozenset[str]) -> bool:
     """Whether two facts answer the question about the same thing: the question's subject
     words each contains are mostly the same (Jaccard at least 0.6), and `same_thing`."""
-    in_a, in_b = a.subject & subject, b.subject & subject
+    in_a, in_b = named(a) & subject, named(b) & subject
     if not in_a or not in_b or len(in_a & in_b) / len(in_a | in_b) < 0.6:
         return False
     return same_thing(a, b)

@@ -31,12 +31,15 @@ from kb.script import CJK_RUN, CONVERTER_VERSION, to_simplified
 
 logger = logging.getLogger(__name__)
 
-TOKENIZER_VERSION = f"2; {CONVERTER_VERSION}"
+TOKENIZER_VERSION = f"3; {CONVERTER_VERSION}"
 """Bump the leading number whenever `tokenize` changes what it returns for indexed text:
 knowledge bases stamped with another version re-tokenise their chunks when opened."""
 _VERSION_KEY = "lexical_tokenizer"
 _CJK_RUN = CJK_RUN
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+"""The comma inside "25,000": an amount is one token ("25000"), not "25" and "000", so the
+£23,000 a customer wants to send does not match every amount in thousands (£2,000)."""
 _STOPWORDS = frozenset(
     [
         "a",
@@ -234,7 +237,7 @@ def _live(drafts: bool) -> str:
 
 
 def _latin_tokens(text: str) -> list[str]:
-    words = (w.split("'")[0] for w in _LATIN_WORD.findall(text))
+    words = (w.split("'")[0] for w in _LATIN_WORD.findall(_THOUSANDS.sub("", text)))
     return [_stem(w) for w in words if w and w not in _STOPWORDS]
 
 

@@ -23,7 +23,7 @@ from ingest.pipeline import (
     purge_document,
 )
 from kb.access import Reader
-from kb.answer import build_answer
+from kb.answer import build_answer, claim_to_check
 from kb.audit import AuditLog, stage
 from kb.confidence import (
     CALIBRATIONS,
@@ -527,7 +527,21 @@ class Services:
             originals=self._originals(used),
             notices=notices,
             as_of=as_of,
+            cross_check=self._cross_check(query, resolved, used, as_of),
         )
+
+    def _cross_check(
+        self, query: Query, resolved: str, used: Sequence[Hit], as_of: dt.date
+    ) -> list[Hit]:
+        """Passages to check the answer's amounts against (kb.answer.review_facts): the best
+        lexical matches, among current documents in the asker's scope, for the amount the
+        answer will quote (kb.answer.claim_to_check). One lexical search, a few milliseconds;
+        none when the answer quotes no amount."""
+        claim = claim_to_check(used, tokenize(resolved), as_of)
+        if claim is None:
+            return []
+        scope = replace(query, include_inactive=False, as_of=as_of, k=8)
+        return self.retriever.retrieve(scope, claim, "lexical")
 
     def confidence_evidence(self, query: Query, today: dt.date | None = None) -> ConfidenceEvidence:
         """The evidence exactly as `ask` computes it for this query, so the calibration is

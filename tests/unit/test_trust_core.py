@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kb.answer import best_sentences, build_answer, review_facts
+from kb.answer import best_sentences, build_answer, claim_to_check, highlight, review_facts
 from kb.conversation import plan_search
 from kb.facts import chunk_facts, column_in_force, render_row, same_thing
 from kb.lexical import tokenize
@@ -243,3 +243,47 @@ def test_a_value_announced_for_a_later_day_is_not_yet_a_change():
                      rows=(("Service", "Fee"), ("CHAPS payment", "£25")))  # fmt: skip
     hits = [Hit(schedule, 0.03), Hit(bulletin, 0.02)]
     assert not review_facts(hits, tokenize("CHAPS fee"), dt.date(2026, 12, 1)).changes
+
+
+# ---------------------------------------------------------------- amounts typed and compared
+
+
+def test_an_amount_is_one_token_so_the_customer_s_sum_matches_no_other_amount():
+    assert tokenize("send £23,000 today") == ["send", "23000", "today"]
+    assert "000" not in tokenize("Personal accounts: £2,000; Business accounts: £25,000")
+    highlighted = highlight("Limits: £25,000; cheque £2,000; 125,000", tokenize("£25,000 limit"))
+    marked = [highlighted.text[a:b] for a, b in highlighted.highlights]
+    assert marked == ["Limits", "25,000"]  # not the 25,000 inside 125,000, not £2,000
+
+
+def test_a_document_s_row_for_another_product_is_no_second_opinion():
+    fees = chunk("Fees\n", doc="fees", kind=ChunkKind.TABLE, rows=(
+        ("Account", "Monthly fee"), ("Everyday Account", "£0"), ("Everyday Plus Account", "£12"),
+    ))  # fmt: skip
+    kyc = chunk("Eligibility\nThe Everyday Plus Account has a £12 monthly fee.", doc="kyc")
+    overdraft = chunk("Overdrafts\nUnpaid item fee for Everyday and Everyday Plus: £0.", doc="od")
+    hits = [Hit(kyc, 0.03), Hit(fees, 0.02), Hit(overdraft, 0.01)]
+    assert not review_facts(hits, tokenize("monthly fee on the Everyday Plus Account")).conflicts
+
+
+def test_a_conflict_found_by_checking_the_quoted_amount_shows_its_witness():
+    guide = chunk("Limits\nThe daily online transfer limit for personal accounts is £25,000.",
+                  doc="guide", effective=dt.date(2026, 6, 1))  # fmt: skip
+    cheques = chunk("Cheques\nPaying in cheques with the app: £5,000 a day.", doc="cheques")
+    policy = chunk("Limits\n", doc="policy", kind=ChunkKind.TABLE, effective=dt.date(2026, 5, 1),
+                   rows=(("Channel", "Personal accounts"),
+                         ("Online and mobile banking (daily limit)", "£20,000")))  # fmt: skip
+    question = "Can a personal customer send £23,000 online in a single day?"
+    tokens = tokenize(question)
+    hits = [Hit(guide, 0.03), Hit(cheques, 0.02)]
+    assert claim_to_check(hits, tokens) == guide.text.splitlines()[1]
+    assert not review_facts(hits, tokens).conflicts  # the policy is not among the hits
+    answer = build_answer(question, question, hits, confidence_value=0.9, threshold=0.3,
+                          cross_check=[Hit(policy, 0.5), Hit(guide, 0.4)])  # fmt: skip
+    assert [getattr(n, "kind", "") for n in answer.notices].count("conflict") == 1
+    assert [p.citation.document_id for p in answer.passages] == ["guide", "cheques", "policy"]
+    quiet = build_answer(question, question, hits, confidence_value=0.9, threshold=0.3,
+                         cross_check=[Hit(cheques, 0.5)])  # fmt: skip
+    assert len(quiet.passages) == 2 and not any(
+        getattr(n, "kind", "") == "conflict" for n in quiet.notices
+    )
