@@ -43,8 +43,8 @@ WARNINGS = {"low_confidence", "changed", "question_cut", "superseded"}
 # The card is laid out for a 1366x768 screen: a compact header, the answer in large type.
 # Only style (no content) goes into this <style>, so nothing from a document reaches it.
 STYLE = """<style>
-[data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
-.st-key-ask-header h1 { font-size: 1.6rem; padding: 0; }
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+.st-key-ask-header h1 { font-size: 1.6rem; padding: 0; line-height: 40px; }
 .st-key-ask-header [data-testid="stHeaderActionElements"] { display: none; }
 .st-key-answer-text [data-testid="stMarkdownContainer"] p { font-size: 1.3rem; line-height: 1.45;
   margin-bottom: 0.1rem; color: inherit; }
@@ -199,10 +199,14 @@ def focus_question() -> None:
 
 
 st.html(STYLE)
+if state.get("language", "en") != "en":  # Streamlit's "Press Enter to submit form" is English only
+    st.html(
+        '<style>[data-testid="stForm"] [data-testid="InputInstructions"] { display: none; }</style>'
+    )
 with st.container(key="ask-header"):
-    header, new_call = st.columns([5, 1], vertical_alignment="bottom")
+    header, new_call = st.columns([6, 1], vertical_alignment="top")
     header.title(t("Ask"))
-    if new_call.button(t("New call"), help=t("Forget this call's questions")):
+    if new_call.button(t("New call"), help=t("Forget this call's questions"), width="stretch"):
         state["history"], state["answer"], state["answered"] = [], None, 0
         st.rerun()
 
