@@ -356,6 +356,8 @@ def _docs(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
             effective = d.effective_date.isoformat() if d.effective_date else "-"
             if d.scheduled_version is not None:  # versions carry their own dates
                 effective += f" (v{d.scheduled_version} scheduled from {d.scheduled_from})"
+            if d.draft_version is not None:  # four-eyes publishing (kb docs drafts)
+                effective += f" (v{d.draft_version} draft awaiting review)"
             print(
                 f"{d.document_id:42} {version:8} {d.category.value:13} {d.language:5} "
                 f"{d.chunk_count:4} chunks  eff {effective}  [{groups}]  {d.title}"
@@ -426,7 +428,9 @@ def _review(services, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         states = list(ReviewState) if args.all else [ReviewState.DRAFT]
         drafts = services.drafts(states, reader=OPERATOR)
         for d in drafts:
-            live = f"replaces v{d.live_version}" if d.live_version else "new document"
+            live = ""
+            if d.state == ReviewState.DRAFT:
+                live = f"replaces v{d.live_version}" if d.live_version else "new document"
             decided = f" by {d.reviewer}: {d.comment}" if d.reviewer else ""
             print(
                 f"{d.document_id:42} v{d.version:<3} {d.state.value:9} {live:14} "
