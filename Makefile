@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export DO_NOT_TRACK := 1
 export UNSTRUCTURED_DISABLE_NOTICE := 1
 
-.PHONY: run test setup sample-kb lint samples clean
+.PHONY: run test setup sample-kb lint samples clean postgres
 
 API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
@@ -55,6 +55,12 @@ lint: setup
 # Re-render samples/ from tools/sample_sources (only needed after editing a source).
 samples: setup
 	$(BIN)/python tools/build_samples.py
+
+# The shared store (issue 14, in progress): Debian's PostgreSQL 15 with pgvector built from
+# Debian's source package, a cluster in data/postgres on 127.0.0.1:5433. Prints how to set
+# KB_DATABASE_URL; `tools/postgres.sh stop|status|url` for the rest. `make run` does not need it.
+postgres:
+	@tools/postgres.sh start
 
 clean:
 	rm -rf $(VENV) data
