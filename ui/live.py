@@ -27,7 +27,15 @@ from kb.calls import (
 )
 from kb.errors import KBError
 from ui.i18n import say, t
-from ui.shared import as_text, get_services, reader_of, render_step, require, source_label
+from ui.shared import (
+    as_text,
+    get_services,
+    keep_alive,
+    reader_of,
+    render_step,
+    require,
+    source_label,
+)
 
 POLL_SECONDS = 2.0
 SEVERE = ("high", "critical")
@@ -201,6 +209,8 @@ def show_suggestions(call_id: str, snapshot: AssistSnapshot) -> None:
 
 def live_call(call_id: str) -> None:
     """The call as it is now: alerts, transcript, suggestions. Reruns every POLL_SECONDS."""
+    if not keep_alive():
+        st.rerun()  # the session ended elsewhere: the whole page, to the sign-in
     if message := state.pop("live_error", None):
         st.error(message)
     try:

@@ -231,6 +231,33 @@ def resume_session() -> None:
     state["session_saved"] = lookup.session.state
 
 
+KEEP_ALIVE_SECONDS = 30.0
+
+
+def keep_alive(now: float | None = None) -> bool:
+    """Count a live call being followed as activity: the Live call page's fragment reruns
+    every few seconds without running app.py (where `resume_session` touches the session),
+    so an agent who only watches a call's transcript for half an hour would otherwise be
+    signed out at their next click. Touches at most every KEEP_ALIVE_SECONDS; False when the
+    session has ended meanwhile (signed out elsewhere, expired), and the tab is signed out."""
+    state = st.session_state
+    token = state.get(SESSION_TOKEN)
+    if token is None:
+        return True
+    now = time.time() if now is None else now
+    if now - state.get("session_touched", 0.0) < KEEP_ALIVE_SECONDS:
+        return True
+    lookup = get_sessions().touch(token)
+    if lookup.session is None:
+        _ran_out(lookup)
+        state.pop("user", None)
+        _forget_session()
+        return False
+    state["session_touched"] = now
+    state["session_expires"] = lookup.session.expires_at
+    return True
+
+
 def sent_token() -> str:
     """The session token the browser sent with this tab's connection (its cookie when the
     page was loaded), or "" if none or not the shape of one."""

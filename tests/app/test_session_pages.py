@@ -171,3 +171,31 @@ def test_the_admin_page_shows_lock_out_and_demo_accounts(desk):
     assert "ana is locked out after failed sign-ins until" in app.warning[0].value
     next(b for b in app.button if b.label == "Unlock account").click().run()
     assert states(app)["ana"][0] == "active"
+
+
+def test_following_a_live_call_keeps_the_session_alive_without_a_click(desk):
+    """The Live call page's fragment reruns without app.py: ui.shared.keep_alive touches the
+    session (at most every 30 s) so an agent watching a call is not signed out meanwhile."""
+    from ui.shared import SESSION_TOKEN
+
+    app = signed_in("ana", "agent-passphrase")
+    token = app.session_state[SESSION_TOKEN]
+    db = sqlite3.connect(desk.settings.sessions_path)
+    db.execute("UPDATE sessions SET last_seen = last_seen - 29 * 60")
+    db.commit()
+
+    def watching() -> None:  # what the Live call page's fragment does on each rerun
+        import streamlit as st
+
+        from ui.shared import keep_alive
+
+        st.session_state["kept"] = keep_alive()
+
+    follower = AppTest.from_function(watching, default_timeout=60)
+    follower.session_state[SESSION_TOKEN] = token
+    follower.run()
+    assert follower.session_state["kept"] is True
+    db.execute("UPDATE sessions SET last_seen = last_seen - 2 * 60")  # 2 min later, not 31
+    db.commit()
+    app.run()
+    assert app.session_state["user"].name == "ana" and sessions_of(desk, "ana") == 1
