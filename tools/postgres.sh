@@ -167,9 +167,12 @@ build_pgvector() {
   [ -n "$srcdir" ] || die "the pgvector source did not unpack"
   say "building pgvector $want against PostgreSQL $PG_MAJOR"
   # with_llvm=no: no JIT bitcode, which the server does not need for vector search.
-  as_root make -C "$srcdir" -j "$(nproc)" PG_CONFIG="$PG_CONFIG" with_llvm=no >"$work/log" 2>&1 ||
+  # OPTFLAGS="": no -march=native, as Debian builds it, so the library runs on any x86-64
+  # (pgvector picks its SIMD distance functions at run time).
+  local flags=(PG_CONFIG="$PG_CONFIG" with_llvm=no OPTFLAGS=)
+  as_root make -C "$srcdir" -j "$(nproc)" "${flags[@]}" >"$work/log" 2>&1 ||
     die "building pgvector failed: $(tail -n 20 "$work/log")"
-  as_root make -C "$srcdir" PG_CONFIG="$PG_CONFIG" with_llvm=no install >"$work/log" 2>&1 ||
+  as_root make -C "$srcdir" "${flags[@]}" install >"$work/log" 2>&1 ||
     die "installing pgvector failed: $(tail -n 20 "$work/log")"
   [ -f "$extdir/vector.control" ] || die "pgvector built but vector.control is not in $extdir"
 }
