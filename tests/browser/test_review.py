@@ -69,6 +69,21 @@ def person(browser, url: str, name: str):  # type: ignore[no-untyped-def]
     return page
 
 
+def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    """Pick an option of a select box once the page has settled (a click while the script
+    still runs can land on a box that is redrawn and closes)."""
+    for attempt in range(3):
+        idle(page)
+        page.get_by_label(label, exact=True).click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=10_000)
+            idle(page)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+
+
 def fee_answer(page) -> str:  # type: ignore[no-untyped-def]
     ask(page, QUESTION)
     page.get_by_text("A CHAPS payment costs", exact=False).first.wait_for(timeout=90_000)
@@ -97,9 +112,7 @@ def test_a_draft_answers_nobody_until_a_second_person_approves_it(review_app):
         assert kim.locator('[data-testid="stAlertContentSuccess"]').count() == 0
         screenshot(kim, "review-0-failed-upload-red.png")
 
-        kim.get_by_label("Document", exact=True).click()
-        kim.get_by_role("option", name="payment-fees").click()
-        idle(kim)
+        choose(kim, "Document", "payment-fees")
         kim.get_by_text("Replace with a new version").click()
         kim.locator("input[type='file']").last.set_input_files(str(folder / "payment-fees-2027.md"))
         uploaded(kim, "payment-fees-2027.md")
@@ -137,12 +150,13 @@ def test_a_draft_answers_nobody_until_a_second_person_approves_it(review_app):
         screenshot(lee, "review-4-diff-changed-fee.png")
         lee.get_by_label("Review comment (required to reject)").fill("Matches the 2027 tariff")
         lee.get_by_role("button", name="Approve and publish").click()
-        lee.get_by_text("Approved version 2 of payment-fees", exact=False).wait_for(timeout=60_000)
+        approved = lee.get_by_text("Approved version 2 of payment-fees", exact=False)
+        approved.wait_for(timeout=60_000)
+        approved.scroll_into_view_if_needed()
         screenshot(lee, "review-5-approved.png")
 
-        # ana again: the new fee.
-        ana.get_by_role("button", name="New call").click()
-        idle(ana)
+        # ana again, on the next call: the new fee.
+        ana = person(browser, url, "ana")
         after = fee_answer(ana)
         assert "£30" in after and "£25" not in after
         screenshot(ana, "review-6-agent-new-fee.png")
