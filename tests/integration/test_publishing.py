@@ -74,7 +74,9 @@ def answered(services, user: str, preview: bool = False) -> str:  # type: ignore
     return " ".join(text.text for text, _ in answer.sentences)
 
 
+@pytest.mark.security
 def test_a_draft_is_listed_but_answers_only_in_a_reviewers_preview(base):
+    """Attack: an agent asks about a fee a pending draft changes, with and without asking for the preview; only the published fee may come back."""
     (report,) = base.draft_report.files
     assert (report.status, report.version, report.draft) == (FileStatus.UPDATED, 2, True)
     (record,) = base.documents(reader=OPERATOR)
@@ -106,7 +108,9 @@ def test_the_diff_shows_the_changed_fee(base):
     assert diff.count(Change.UNCHANGED) == 2
 
 
+@pytest.mark.security
 def test_only_a_second_person_with_the_reviewer_right_decides(base):
+    """Attack: the uploader approves their own draft, an agent approves one, a reviewer rejects without a reason; all must be refused by the services (not only the page)."""
     for reviewer in ("kim", "ana"):  # the uploader; an agent
         with pytest.raises(ReviewError):
             base.approve_draft("payment-fees", 2, reviewer, "fine")
@@ -178,7 +182,9 @@ def test_a_new_document_as_a_draft_is_not_listed_until_approved(base):
     assert "£120" in " ".join(p.text.text for p in base.ask(ask).passages)
 
 
+@pytest.mark.security
 def test_a_restricted_draft_is_listed_and_reviewed_only_by_readers(base):
+    """Attack: a knowledge-team member outside the fraud team lists, diffs and approves a fraud-team draft; they must see nothing of it."""
     playbook = b"# Mule ring playbook\n\nFreeze every account in the ring with code ZEBRA-7731.\n"
     base.ingest(
         [Upload("mule-ring.md", data=playbook)],
