@@ -25,7 +25,7 @@ from kb.errors import DocumentNotFoundError
 from kb.publishing import ReviewState
 from kb.training.errors import TrainingError
 from kb.training.types import GivenAnswer, PathItem
-from kb.types import DocumentOptions, Query
+from kb.types import Citation, DocumentOptions, Query
 from tests.conftest import GOOD
 
 pytestmark = pytest.mark.integration
@@ -111,6 +111,11 @@ SERVICE_PATHS: dict[str, Path] = {
         lambda: s.document_chunks(s.restricted_id, 1, reader=r)
     ),
     "original_file": lambda s, r, g: refused(lambda: s.original_file(s.restricted_id, 1, reader=r)),
+    "open_original": lambda s, r, g: refused(
+        lambda: s.open_original(
+            Citation(s.restricted_id, "", "", "", (), 1, None, f"{s.restricted_id}:v1:0"), reader=r
+        )
+    ),
     "search": lambda s, r, g: s.search(QUESTION + " mule ring freeze code", 20, reader=r),
     "insights": lambda s, r, g: s.insights(
         dt.date.today() - dt.timedelta(days=1), dt.date.today(), reader=r
