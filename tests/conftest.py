@@ -1,4 +1,5 @@
-"""Shared fixtures: a private knowledge base per test, one real embedding model per session."""
+"""Shared fixtures: a private knowledge base per test (copied from one built once per
+session where the content is the same), one real embedding model per session."""
 
 from __future__ import annotations
 
@@ -54,3 +55,53 @@ def sample_services(tmp_path_factory, embedder):
     built.first_report = built.ingest_paths([REPO / "samples"])
     yield built
     built.close()
+
+
+def copy_kb(template: Path, data_dir: Path) -> Path:
+    """A private copy of the knowledge base in `template` at `data_dir`, with the audit key
+    that lies beside it (kb.audit.default_key_file), so its sealed trail stays intact.
+
+    Every store lives under the data folder and none records where that folder is, so a
+    copy is a whole, independent knowledge base: far cheaper than parsing the files again."""
+    import shutil
+
+    from kb.audit import default_key_file
+
+    shutil.copytree(template, data_dir)
+    key = default_key_file(template / "audit.sqlite")
+    if key.exists():
+        shutil.copy2(key, default_key_file(data_dir / "audit.sqlite"))
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def kb_template(tmp_path_factory, embedder):
+    """`kb_template(files, users)`: the folder of a knowledge base with `files` ingested and
+    `users` ((name, role, password), ...) added, built once per session for each such set.
+    Never use it directly: give each test its own `copy_kb` of it."""
+    from kb.config import Settings
+    from kb.services import Services
+    from kb.store import KnowledgeBase
+
+    built: dict[tuple, Path] = {}
+
+    def template(files: tuple[Path, ...], users: tuple[tuple[str, str, str], ...] = ()) -> Path:
+        key = (tuple(files), tuple(users))
+        if key not in built:
+            # Built with the defaults whatever the test that comes first has set (KB_...).
+            saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("KB_")}
+            try:
+                settings = Settings(data_dir=tmp_path_factory.mktemp("template") / "kb")
+            finally:
+                os.environ.update(saved)
+            services = Services(settings, KnowledgeBase(settings, embedder))
+            try:
+                services.ingest_paths(list(files))
+                for name, role, password in users:
+                    services.users.add(name, role, password=password)
+            finally:
+                services.close()
+            built[key] = settings.data_dir
+        return built[key]
+
+    return template

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import GOOD, REPO
+from tests.conftest import GOOD, REPO, copy_kb
 
 
 @pytest.fixture
@@ -22,15 +22,21 @@ def served(services, monkeypatch):
     get_services.clear()
 
 
+APP_FILES = (GOOD / "procedure.docx", GOOD / "zh_procedure.pdf")
+APP_USERS = (
+    ("ana", "agent", "agent-passphrase"),
+    ("kim", "knowledge", "knowledge-pass"),
+    ("tia", "trainer", "trainer-pass"),
+)
+
+
 @pytest.fixture
-def app_base(served):
+def app_base(request, kb_template, settings):
     """The lost-card procedure in English (Word) and Chinese (PDF), and one person per role:
-    ana (agent), kim (knowledge team), tia (trainer)."""
-    served.ingest_paths([GOOD / "procedure.docx", GOOD / "zh_procedure.pdf"])
-    served.users.add("ana", "agent", password="agent-passphrase")
-    served.users.add("kim", "knowledge", password="knowledge-pass")
-    served.users.add("tia", "trainer", password="trainer-pass")
-    return served
+    ana (agent), kim (knowledge team), tia (trainer). Each test gets its own copy of one
+    base built per session (parsing the two files took most of every page test's time)."""
+    copy_kb(kb_template(APP_FILES, APP_USERS), settings.data_dir)
+    return request.getfixturevalue("served")
 
 
 def open_page(services, page: str, name: str, language: str = "en", timeout: int = 240) -> AppTest:
