@@ -16,6 +16,14 @@ DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good"
 BAD = DATA / "bad"
 REPO = Path(__file__).parent.parent
+# The small base most page tests and the live-call journey start from: the lost-card
+# procedure in English (Word) and Chinese (PDF), one person per role.
+APP_FILES = (GOOD / "procedure.docx", GOOD / "zh_procedure.pdf")
+APP_USERS = (
+    ("ana", "agent", "agent-passphrase"),
+    ("kim", "knowledge", "knowledge-pass"),
+    ("tia", "trainer", "trainer-pass"),
+)
 
 
 @pytest.fixture(scope="session")
@@ -76,17 +84,21 @@ def copy_kb(template: Path, data_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def kb_template(tmp_path_factory, embedder):
-    """`kb_template(files, users)`: the folder of a knowledge base with `files` ingested and
-    `users` ((name, role, password), ...) added, built once per session for each such set.
-    Never use it directly: give each test its own `copy_kb` of it."""
+    """`kb_template(files, users, by)`: the folder of a knowledge base with `files` ingested
+    (by `by`: "cli" audits each file as `kb ingest` does) and `users` ((name, role, password),
+    ...) added, built once per session for each such set. Never use it directly: give each
+    test (or server) its own `copy_kb` of it."""
+    from ingest.pipeline import collect_files
     from kb.config import Settings
     from kb.services import Services
     from kb.store import KnowledgeBase
 
     built: dict[tuple, Path] = {}
 
-    def template(files: tuple[Path, ...], users: tuple[tuple[str, str, str], ...] = ()) -> Path:
-        key = (tuple(files), tuple(users))
+    def template(
+        files: tuple[Path, ...], users: tuple[tuple[str, str, str], ...] = (), by: str | None = None
+    ) -> Path:
+        key = (tuple(files), tuple(users), by)
         if key not in built:
             # Built with the defaults whatever the test that comes first has set (KB_...).
             saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("KB_")}
@@ -96,7 +108,7 @@ def kb_template(tmp_path_factory, embedder):
                 os.environ.update(saved)
             services = Services(settings, KnowledgeBase(settings, embedder))
             try:
-                services.ingest_paths(list(files))
+                services.ingest(collect_files(list(files)), user=by)
                 for name, role, password in users:
                     services.users.add(name, role, password=password)
             finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import GOOD, REPO, copy_kb
+from tests.conftest import APP_FILES, APP_USERS, REPO, copy_kb
 
 
 @pytest.fixture
@@ -20,14 +20,6 @@ def served(services, monkeypatch):
     get_services.clear()
     yield services
     get_services.clear()
-
-
-APP_FILES = (GOOD / "procedure.docx", GOOD / "zh_procedure.pdf")
-APP_USERS = (
-    ("ana", "agent", "agent-passphrase"),
-    ("kim", "knowledge", "knowledge-pass"),
-    ("tia", "trainer", "trainer-pass"),
-)
 
 
 @pytest.fixture

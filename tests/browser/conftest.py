@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOOD, REPO
+from tests.conftest import GOOD, REPO, copy_kb
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OUTPUT = Path(__file__).parent / "output"
@@ -32,22 +32,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+BROWSER_FILES = tuple(GOOD / name for name in (
+    "procedure.docx", "policy.pdf", "page.html", "guide.md", "notes.txt", "deck.pptx", "zh_procedure.pdf",
+))  # fmt: skip
+
+
 @pytest.fixture(scope="session")
-def served_app(tmp_path_factory):
+def served_app(tmp_path_factory, kb_template):
     require_chromium()
-    data_dir = tmp_path_factory.mktemp("browser") / "kb"
+    # What `kb ingest` and `kb users add` would have built, made in this process (two fewer
+    # interpreters to start) and copied, so the journeys' uploads never touch the template.
+    template = kb_template(BROWSER_FILES, (("ana", "agent", "agent-passphrase"),), by="cli")
+    data_dir = copy_kb(template, tmp_path_factory.mktemp("browser") / "kb")
     # The journeys upload in the Library and ask at once: four-eyes publishing (drafts a
     # second person approves) has its own journey, tests/browser/test_review.py.
     env = {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_FOUR_EYES": "false"}
-    kb = [sys.executable, "-m", "kb.cli"]
-    subprocess.run([*kb, "ingest", "--no-progress", *(str(GOOD / n) for n in (
-        "procedure.docx", "policy.pdf", "page.html", "guide.md", "notes.txt", "deck.pptx", "zh_procedure.pdf",
-    ))], env=env, check=True, capture_output=True)  # fmt: skip
-    subprocess.run(
-        [*kb, "users", "add", "ana", "--role", "agent", "--password", "agent-passphrase"],
-        env=env,
-        check=True,
-    )
     server, url = start_app(env)
     yield url, data_dir
     server.terminate()
