@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from kb.sessions import token_hash
 from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, ask, idle, screenshot, sign_in
 
 pytestmark = pytest.mark.integration
@@ -75,6 +76,13 @@ def test_reload_keeps_the_agent_and_the_call_and_sign_out_ends_the_session(serve
         expect(sidebar.get_by_text("This call")).to_be_visible()
         assert cookie["value"] not in page.url
 
+        # The server's app is shared with the other journeys, whose sessions of ana may still
+        # be open: sign-out must end this one and leave theirs to them.
+        db = sqlite3.connect(data_dir / "sessions.sqlite")
+        mine = "SELECT count(*) FROM sessions WHERE token_hash = ?"
+        theirs = "SELECT count(*) FROM sessions WHERE user = 'ana' AND token_hash != ?"
+        assert db.execute(mine, (token_hash(cookie["value"]),)).fetchone() == (1,)
+        others = db.execute(theirs, (token_hash(cookie["value"]),)).fetchone()
         page.get_by_role("button", name="Sign out").click()
         page.get_by_label("User name").wait_for(timeout=30_000)
         page.reload()
@@ -82,9 +90,8 @@ def test_reload_keeps_the_agent_and_the_call_and_sign_out_ends_the_session(serve
         page.get_by_label("User name").wait_for(timeout=30_000)
         expect(page.get_by_text("Signed in as")).to_have_count(0)
         assert not [c for c in context.cookies() if c["name"] == "answerdesk_session"]
-        assert sqlite3.connect(data_dir / "sessions.sqlite").execute(
-            "SELECT count(*) FROM sessions WHERE user = 'ana'"
-        ).fetchone() == (0,)
+        assert db.execute(mine, (token_hash(cookie["value"]),)).fetchone() == (0,)
+        assert db.execute(theirs, (token_hash(cookie["value"]),)).fetchone() == others
         page.goto(f"{url}/admin")  # signed out, any page's address shows the sign-in form
         idle(page)
         page.get_by_label("User name").wait_for(timeout=30_000)
