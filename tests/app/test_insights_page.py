@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kb.types import AnswerStatus, Query
-from tests.conftest import GOOD, REPO
+from tests.conftest import GOOD, REPO, copy_kb
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +22,16 @@ QUESTIONS = [
 ]
 
 
+FILES = (GOOD / "procedure.docx", GOOD / "policy.pdf", GOOD / "zh_procedure.pdf")
+USERS = (("ana", "agent", "agent-passphrase"), ("kim", "knowledge", "knowledge-pass"))
+
+
 @pytest.fixture
-def used_base(served):
-    services = served
-    services.ingest_paths([GOOD / "procedure.docx", GOOD / "policy.pdf", GOOD / "zh_procedure.pdf"])
-    services.users.add("ana", "agent", password="agent-passphrase")
-    services.users.add("kim", "knowledge", password="knowledge-pass")
+def used_base(request, kb_template, settings):
+    """Three documents and two people, copied from a base built once (parsing is the slow
+    part), then this test's own questions and feedback."""
+    copy_kb(kb_template(FILES, USERS), settings.data_dir)
+    services = request.getfixturevalue("served")
     answers = [services.ask(Query(q), user="ana") for q in QUESTIONS]
     fee = answers[-1]
     services.give_feedback("ana", fee, False, "the fee for HKD transfers is missing")
