@@ -9,8 +9,6 @@ Needs Debian's chromium (.ci/run installs it); skipped with a reason when it is 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -25,7 +23,7 @@ from tests.browser.conftest import (
     sign_in,
     start_app,
 )
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_kb
 
 pytestmark = pytest.mark.integration
 SAMPLES = (
@@ -35,18 +33,14 @@ SAMPLES = (
 
 
 @pytest.fixture(scope="module")
-def sample_app(tmp_path_factory):
+def sample_app(tmp_path_factory, kb_template):
     require_chromium()
-    data_dir = tmp_path_factory.mktemp("trusted") / "kb"
+    # What `kb ingest` and `kb users add` would build, made in this process (no interpreters
+    # to start) and copied for the server.
+    files = tuple(REPO / "samples" / name for name in SAMPLES)
+    template = kb_template(files, (("sam", "agent", "agent-passphrase"),), by="cli")
+    data_dir = copy_kb(template, tmp_path_factory.mktemp("trusted") / "kb")
     env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
-    kb = [sys.executable, "-m", "kb.cli"]
-    files = [str(REPO / "samples" / name) for name in SAMPLES]
-    subprocess.run([*kb, "ingest", "--no-progress", *files], env=env, check=True)
-    subprocess.run(
-        [*kb, "users", "add", "sam", "--role", "agent", "--password", "agent-passphrase"],
-        env=env,
-        check=True,
-    )
     server, url = start_app(env)
     yield url
     server.terminate()
