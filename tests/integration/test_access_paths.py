@@ -26,7 +26,7 @@ from kb.publishing import ReviewState
 from kb.training.errors import TrainingError
 from kb.training.types import GivenAnswer, PathItem
 from kb.types import Citation, DocumentOptions, Query
-from tests.conftest import GOOD
+from tests.conftest import GOOD, copy_kb
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +42,25 @@ QUESTION = "My card is lost! What can I do?"
 OUTSIDERS = ("ana", "kim", "tia", "ned")  # agent, knowledge team, trainer, admin
 
 
-@pytest.fixture
-def base(services):
+@pytest.fixture(scope="module")
+def base_template(tmp_path_factory, embedder):
     """A public lost-card procedure, the fraud team's restricted playbook on the same subject,
     a fraud-team agent who asked about it (logged, marked not helpful), a fraud-team trainer
     whose drill and learning path use it, and outsiders of every role."""
+    from kb.config import Settings
+    from kb.services import Services
+    from kb.store import KnowledgeBase
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("access") / "kb")
+    services = Services(settings, KnowledgeBase(settings, embedder))
+    try:
+        return settings.data_dir, build_base(services)
+    finally:
+        services.close()
+
+
+def build_base(services) -> tuple[str, str, set[str]]:  # type: ignore[no-untyped-def]
+    """The base in `services`; returns the restricted document's id, title and topics."""
     services.ingest_paths([GOOD / "procedure.docx"])
     report = services.ingest(
         [Upload("mule-ring.txt", data=RESTRICTED)], DocumentOptions(groups=("fraud-team",))
@@ -78,11 +92,22 @@ def base(services):
     onboarding.assign(services, path.id, ["ana", "fay"], "tom")
     given = GivenAnswer(document_id=restricted, steps=())
     onboarding.submit(services, "fay", path.id, drill.id, given)  # a score on its topic
-    services.restricted_id = restricted
-    services.restricted_title = title
     topics = {e.topic for e in services.training.exercises() if e.document_id == restricted}
     assert topics and topics <= {t.topic for t in onboarding.dashboard(services, tom).topics}
-    services.restricted_topics = topics  # section headings of the playbook
+    return restricted, title, topics  # topics: section headings of the playbook
+
+
+@pytest.fixture
+def base(request, base_template, settings):
+    """A private copy of the module's base (building it, with its questions, drills and
+    path, took most of each test's time), with the restricted document's id, title and
+    topics."""
+    folder, (restricted, title, topics) = base_template
+    copy_kb(folder, settings.data_dir)
+    services = request.getfixturevalue("services")
+    services.restricted_id = restricted
+    services.restricted_title = title
+    services.restricted_topics = topics
     return services
 
 
