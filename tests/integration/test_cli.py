@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import BAD, GOOD
+from tests.conftest import BAD, GOOD, copy_kb
 
 pytestmark = pytest.mark.integration
 
@@ -70,15 +70,13 @@ def test_every_file_failing_exits_non_zero(tmp_path):
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
 
 
-def test_ask_prints_steps_json_and_batch(tmp_path):
+def test_ask_prints_steps_json_and_batch(tmp_path, kb_template):
     import json
 
-    data_dir = tmp_path / "kb"
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in ("procedure.docx", "policy.pdf", "zh_procedure.pdf"):
-        (folder / name).write_bytes((GOOD / name).read_bytes())
-    kb(data_dir, "ingest", "--no-progress", str(folder))
+    # What `kb ingest` of these three files builds (test_ingest_report_docs_and_delete runs
+    # it), made once in-process and copied: `kb ask` is what this test is about.
+    files = tuple(GOOD / name for name in ("procedure.docx", "policy.pdf", "zh_procedure.pdf"))
+    data_dir = copy_kb(kb_template(files, by="cli"), tmp_path / "kb")
 
     text = kb(data_dir, "ask", "How do I block a lost debit card?", "--as-of", "2026-11-25").stdout
     assert "Steps:" in text and "1. Verify the caller's identity" in text
@@ -179,9 +177,9 @@ def test_everything_is_audited_and_customer_data_masked(tmp_path):
     assert "intact" in kb(data_dir, "audit", "--verify").stdout
 
 
-def test_insights_reports_gaps_from_questions_asked(tmp_path):
-    data = tmp_path / "kb"
-    kb(data, "ingest", str(GOOD / "procedure.docx"), "--no-progress")
+def test_insights_reports_gaps_from_questions_asked(tmp_path, kb_template):
+    # `kb ingest procedure.docx`, made once in-process and copied (see above).
+    data = copy_kb(kb_template((GOOD / "procedure.docx",), by="cli"), tmp_path / "kb")
     batch = tmp_path / "calls.jsonl"
     batch.write_text(
         "\n".join(
