@@ -15,7 +15,7 @@ from kb.access import OPERATOR, RESTRICTED_READER
 from kb.training.types import PathItem
 from kb.types import DocumentOptions, Query
 from tests.app.conftest import open_page
-from tests.conftest import GOOD, REPO
+from tests.conftest import APP_FILES, APP_USERS, GOOD, REPO, copy_kb
 
 pytestmark = pytest.mark.integration
 
@@ -64,12 +64,27 @@ def markdown_sources(app: AppTest) -> list[str]:
     return found
 
 
-@pytest.fixture
-def restricted_base(app_base):
+@pytest.fixture(scope="module")
+def restricted_template(tmp_path_factory, kb_template, embedder):
     """app_base (public lost-card procedure; ana, kim, tia) plus the fraud team's playbook on
     the same subject, used by a fraud-team trainer's drill and path assigned to ana, and
-    asked about by a fraud-team agent."""
-    services = app_base
+    asked about by a fraud-team agent: built once for the module (it took each test 10-25 s)
+    and copied for each test by `restricted_base`."""
+    from kb.config import Settings
+    from kb.services import Services
+    from kb.store import KnowledgeBase
+
+    folder = copy_kb(kb_template(APP_FILES, APP_USERS), tmp_path_factory.mktemp("access") / "kb")
+    settings = Settings(data_dir=folder)
+    services = Services(settings, KnowledgeBase(settings, embedder))
+    try:
+        return folder, add_restricted(services)
+    finally:
+        services.close()
+
+
+def add_restricted(services) -> str:  # type: ignore[no-untyped-def]
+    """The playbook, its readers and its uses, added to `services`; returns its id."""
     report = services.ingest(
         [Upload("mule-ring.txt", data=RESTRICTED)], DocumentOptions(groups=("fraud-team",))
     )
@@ -93,6 +108,15 @@ def restricted_base(app_base):
         "tom",
     )
     onboarding.assign(services, path.id, ["ana"], "tom")
+    return restricted
+
+
+@pytest.fixture
+def restricted_base(request, restricted_template, settings):
+    """This test's own copy of the module's restricted base, served to the pages."""
+    folder, restricted = restricted_template
+    copy_kb(folder, settings.data_dir)
+    services = request.getfixturevalue("served")
     services.restricted_id = restricted
     return services
 
