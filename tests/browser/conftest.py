@@ -42,7 +42,8 @@ def served_app(tmp_path_factory, kb_template):
     require_chromium()
     # What `kb ingest` and `kb users add` would have built, made in this process (two fewer
     # interpreters to start) and copied, so the journeys' uploads never touch the template.
-    template = kb_template(BROWSER_FILES, (("ana", "agent", "agent-passphrase"),), by="cli")
+    users = (("ana", "agent", "agent-passphrase"), ("kim", "knowledge", "knowledge-pass"))
+    template = kb_template(BROWSER_FILES, users, by="cli")
     data_dir = copy_kb(template, tmp_path_factory.mktemp("browser") / "kb")
     # The journeys upload in the Library and ask at once: four-eyes publishing (drafts a
     # second person approves) has its own journey, tests/browser/test_review.py.

@@ -8,10 +8,7 @@ Screenshots go to tests/browser/output/ (look at them).
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 
 import pytest
@@ -108,10 +105,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
     the document with a new version under another file name."""
     from playwright.sync_api import expect, sync_playwright
 
-    url, data_dir = served_app
-    env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
-    subprocess.run([sys.executable, "-m", "kb.cli", "users", "add", "kim", "--role", "knowledge",
-                    "--password", "knowledge-pass"], env=env, check=True)  # fmt: skip
+    url, _ = served_app  # kim, of the knowledge team, is in served_app's base
     new_document = tmp_path / "safe-deposit-boxes.md"
     new_document.write_text(
         "# Safe deposit boxes\n\nDocument owner: Branch Services | Effective date: 2026-01-01\n\n"
