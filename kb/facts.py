@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ingest.clean import split_sentences
 from kb.lexical import tokenize
@@ -253,7 +254,20 @@ HISTORY_SECTION = re.compile(
 
 
 def chunk_facts(chunk: Chunk, as_of: dt.date | None = None) -> list[Fact]:
-    """The facts a passage states; none from a revision history, whose amounts are past."""
+    """The facts a passage states; none from a revision history, whose amounts are past.
+
+    Kept per passage and date (`_stated`): every answer reads the facts of up to 8 passages
+    and a cross-check's witnesses, and the same passages answer many questions, so reading
+    them again was a tenth of a warm ask()."""
+    return list(_stated(chunk, as_of))
+
+
+@lru_cache(maxsize=4096)
+def _stated(chunk: Chunk, as_of: dt.date | None) -> tuple[Fact, ...]:
+    return tuple(_read_facts(chunk, as_of))
+
+
+def _read_facts(chunk: Chunk, as_of: dt.date | None) -> list[Fact]:
     if any(HISTORY_SECTION.search(part) for part in chunk.section_path):
         return []
     if chunk.kind == ChunkKind.TABLE and chunk.table_rows:
