@@ -19,6 +19,7 @@ from pathlib import Path
 from kb.database import open_database
 from kb.errors import DocumentNotFoundError
 from kb.lexical import ensure_current_terms, purge_terms
+from kb.plain import from_plain, to_plain
 from kb.publishing import Draft, ReviewState
 from kb.types import Category, Chunk, ChunkKind, DocumentInfo, DocumentRecord, VersionRecord
 from kb.validity import DatedVersion, in_force, line_up, scheduled_after
@@ -928,30 +929,11 @@ class Registry:
 
 
 def _info_json(info: DocumentInfo) -> str:
-    """A version's metadata as JSON (what an approved draft's document row becomes)."""
-    fields = {
-        "document_id": info.document_id, "version": info.version, "title": info.title,
-        "source_name": info.source_name, "format": info.format, "language": info.language,
-        "category": info.category.value, "effective_date": _iso(info.effective_date),
-        "expiry_date": _iso(info.expiry_date), "groups": list(info.groups), "owner": info.owner,
-        "review_by": _iso(info.review_by),
-    }  # fmt: skip
-    return json.dumps(fields, ensure_ascii=False)
+    """A version's metadata as JSON (what an approved draft's document row becomes), by
+    kb.plain like the session store's records. `replaced_on` is not kept: it belongs to the
+    versions' dates (kb.validity), worked out again when the draft is approved."""
+    return json.dumps(to_plain(replace(info, replaced_on=None)), ensure_ascii=False)
 
 
 def _info_from_json(text: str) -> DocumentInfo:
-    fields = json.loads(text)
-    return DocumentInfo(
-        document_id=fields["document_id"],
-        version=fields["version"],
-        title=fields["title"],
-        source_name=fields["source_name"],
-        format=fields["format"],
-        language=fields["language"],
-        category=Category(fields["category"]),
-        effective_date=_date(fields["effective_date"]),
-        expiry_date=_date(fields["expiry_date"]),
-        groups=tuple(fields["groups"]),
-        owner=fields["owner"],
-        review_by=_date(fields["review_by"]),
-    )
+    return from_plain(DocumentInfo, json.loads(text))
