@@ -6,6 +6,7 @@ Nothing else reads the environment. Every field can be set as `KB_<NAME>` in the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -181,11 +182,46 @@ class Settings(BaseSettings):
     )
     lock_timeout_seconds: float = Field(default=600.0, gt=0)
     keep_index_generations: int = Field(default=2, ge=1)
+    store: Literal["local", "postgres"] = Field(
+        default="local",
+        description="Where the knowledge base lives: 'local' (SQLite and FAISS files under "
+        "data_dir, no server) or 'postgres' (PostgreSQL with pgvector at database_url, shared "
+        "by every replica; data_dir then holds only this machine's caches).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        repr=False,
+        description="postgresql://user:password@host:port/database, for store=postgres.",
+    )
+    database_schema: str = Field(
+        default="answerdesk",
+        pattern=r"^[a-z_][a-z0-9_]*$",
+        description="Prefix of the PostgreSQL schemas of this knowledge base "
+        "(<prefix>_registry, <prefix>_audit, ...); several bases can share one database.",
+    )
 
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    def model_post_init(self, context: Any, /) -> None:
+        """A postgres base binds its data folder, so every store opened under it (by path,
+        as the stores always have been) opens in PostgreSQL instead (kb.database.bind)."""
+        if self.store == "postgres":
+            if not self.database_url:
+                raise ValueError("KB_STORE=postgres needs KB_DATABASE_URL")
+            from kb.database import bind
+
+            bind(self.data_dir, self.database_url, self.database_schema)
+        else:
+            from kb.database import unbind
+
+            unbind(self.data_dir)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.store == "postgres"
 
     @property
     def registry_path(self) -> Path:

@@ -11,6 +11,11 @@ Stores that hold secrets (password hashes, token hashes) open with `private=True
 is created readable and writable by its owner only (0600) before SQLite opens it, and an
 existing file is narrowed to 0600. SQLite gives its -wal and -shm files the database file's
 permissions, so they are private too.
+
+With `KB_STORE=postgres` the same stores live in PostgreSQL instead (kb.postgres): a Settings
+object for such a base binds its data folder to the database (`bind`), and every store file
+under that folder then opens as a schema of its own, `<KB_DATABASE_SCHEMA>_<file stem>`. The
+stores keep one code path; where SQL really differs they branch on `dialect(db)`.
 """
 
 from __future__ import annotations
@@ -19,9 +24,60 @@ import contextlib
 import os
 import sqlite3
 import stat
+import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PRIVATE_MODE = 0o600
+
+
+class SqliteConnection(sqlite3.Connection):
+    """sqlite3's connection, saying which SQL dialect it speaks (as kb.postgres's does)."""
+
+    dialect = "sqlite"
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    url: str
+    namespace: str
+
+
+_bindings: dict[Path, PostgresTarget] = {}
+_bindings_lock = threading.Lock()
+
+
+def bind(data_dir: Path, url: str, namespace: str) -> None:
+    """Store files under `data_dir` open in PostgreSQL at `url`, schemas `<namespace>_*`."""
+    with _bindings_lock:
+        _bindings[data_dir.expanduser().resolve()] = PostgresTarget(url, namespace)
+
+
+def unbind(data_dir: Path) -> None:
+    with _bindings_lock:
+        _bindings.pop(data_dir.expanduser().resolve(), None)
+
+
+def postgres_target(path: Path) -> PostgresTarget | None:
+    """The PostgreSQL database a store file at `path` lives in, None for a local file."""
+    if not _bindings:
+        return None
+    folder = path.expanduser().resolve().parent
+    with _bindings_lock:
+        for candidate in (folder, *folder.parents):
+            if candidate in _bindings:
+                return _bindings[candidate]
+    return None
+
+
+def dialect(db: Any) -> str:
+    """'sqlite' or 'postgres': which SQL a store's connection speaks."""
+    return getattr(db, "dialect", "sqlite")
+
+
+def is_postgres(db: Any) -> bool:
+    return dialect(db) == "postgres"
 
 
 def create_private_file(path: Path) -> None:
@@ -33,13 +89,27 @@ def create_private_file(path: Path) -> None:
         path.chmod(PRIVATE_MODE)
 
 
-def open_database(path: Path, rows: bool = False, private: bool = False) -> sqlite3.Connection:
+def open_database(path: Path, rows: bool = False, private: bool = False) -> Any:
     """A connection to `path` (its folder made if missing); `rows`: rows as sqlite3.Row;
-    `private`: the file is owner-only (0600), for stores that hold secrets."""
+    `private`: the file is owner-only (0600), for stores that hold secrets.
+
+    Under a folder bound to PostgreSQL (`bind`), a kb.postgres.PgConnection to the store's
+    schema instead (rows readable by name and position either way)."""
+    target = postgres_target(path)
+    if target is not None:
+        from kb.postgres import PgConnection, schema_name
+
+        return PgConnection(target.url, schema_name(target.namespace, path.stem))
     path.parent.mkdir(parents=True, exist_ok=True)
     if private:
         create_private_file(path)
-    db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    db = sqlite3.connect(
+        path,
+        isolation_level=None,
+        timeout=30,
+        check_same_thread=False,
+        factory=SqliteConnection,
+    )
     if rows:
         db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")

@@ -41,6 +41,55 @@ def settings(tmp_path: Path):
     return Settings(data_dir=tmp_path / "kb")
 
 
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The PostgreSQL server `.ci/run` (or `make postgres`) started. In CI a missing one is a
+    failure, not a skip: the postgres backend must be tested for real there."""
+    url = os.environ.get("KB_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("KB_DATABASE_URL is unset in CI: .ci/run should have run tools/postgres.sh")
+        pytest.skip("KB_DATABASE_URL is unset: start a server with `make postgres` and export it")
+    return url
+
+
+def postgres_settings(data_dir: Path, url: str, **overrides):
+    """Settings of a base in PostgreSQL under a namespace of its own (drop it when done)."""
+    import uuid
+
+    from kb.config import Settings
+
+    namespace = f"t{uuid.uuid4().hex[:12]}"
+    return Settings(
+        data_dir=data_dir,
+        store="postgres",
+        database_url=url,
+        database_schema=namespace,
+        **overrides,
+    )
+
+
+def drop_postgres(settings) -> None:
+    from kb.database import unbind
+    from kb.postgres import drop_namespace
+
+    unbind(settings.data_dir)
+    drop_namespace(settings.database_url, settings.database_schema)
+
+
+@pytest.fixture(params=["local", "postgres"])
+def backend_settings(request, tmp_path: Path):
+    """A fresh base on each backend in turn: a test that takes it runs against both."""
+    from kb.config import Settings
+
+    if request.param == "local":
+        yield Settings(data_dir=tmp_path / "kb", store="local")
+        return
+    built = postgres_settings(tmp_path / "kb", request.getfixturevalue("database_url"))
+    yield built
+    drop_postgres(built)
+
+
 @pytest.fixture
 def services(settings, embedder):
     from kb.services import Services

@@ -232,6 +232,8 @@ unix_socket_directories = ''
 port = $PORT
 # HNSW index builds are much faster when the graph fits in maintenance memory.
 maintenance_work_mem = '256MB'
+# Every store of every replica holds a connection of its own (kb.postgres).
+max_connections = 400
 EOF
 }
 
