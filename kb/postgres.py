@@ -189,7 +189,11 @@ class PgConnection:
             raise KBError(f"cannot reach the PostgreSQL store (KB_DATABASE_URL): {e}") from e
         with self._conn.cursor() as cur:
             cur.execute("SET client_min_messages = warning")
-            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            # Under the store's lock: two processes creating the same schema at once would
+            # otherwise both pass IF NOT EXISTS and one fail on the catalog's unique index.
+            with self._conn.transaction():
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             cur.execute(f'SET search_path TO "{schema}", public')
 
     # ------------------------------------------------------------------ sqlite3-like API
@@ -226,8 +230,13 @@ class PgConnection:
             return Cursor([], cur.rowcount)
 
     def executescript(self, script: str) -> None:
-        """Run several statements (DDL, no parameters), column types as `translate_ddl`."""
-        with self._mutex, self._conn.cursor() as cur:
+        """Run several statements (DDL, no parameters), column types as `translate_ddl`.
+
+        In one transaction under the store's write lock: replicas starting together would
+        otherwise all pass `CREATE ... IF NOT EXISTS` and all but one fail on the catalog's
+        unique index, and a half-made schema is never left behind."""
+        with self._mutex, self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             cur.execute(translate_ddl(script).encode())
 
     def commit(self) -> None:

@@ -106,3 +106,30 @@ def test_begin_immediate_serialises_writers_and_rollback_undoes(pg) -> None:
     assert second.execute("SELECT n FROM c").fetchone()[0] == 2
     first.close()
     second.close()
+
+
+def test_stores_opened_at_once_by_several_replicas_create_their_schema_once(pg) -> None:
+    """Replicas starting together all pass `IF NOT EXISTS`; without the store's lock all but
+    one failed on the catalog's unique index (pg_namespace, then pg_type)."""
+    failures: list[BaseException] = []
+    opened: list[object] = []
+
+    def start() -> None:
+        try:
+            db = open_database(pg.data_dir / "audit.sqlite", rows=True)
+            db.executescript(
+                "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, x TEXT);"
+                "CREATE INDEX IF NOT EXISTS t_by_x ON t(x);"
+            )
+            opened.append(db)
+        except BaseException as e:  # collected and asserted below
+            failures.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == [] and len(opened) == 6
+    for db in opened:
+        db.close()  # type: ignore[attr-defined]
