@@ -69,7 +69,11 @@ def can_read(groups: Iterable[str], document_groups: Iterable[str]) -> bool:
 
 
 def readable_sql(groups: Iterable[str], table: str = "d") -> tuple[str, list[object]]:
-    """`can_read` as a SQL condition on the documents table `table` (its groups_json)."""
+    """`can_read` as a SQL condition on the documents table `table` (its groups_json).
+
+    One condition for both engines: SQLite's `json_each` reads the JSON array, and the
+    registry's PostgreSQL schema has a `json_each(text)` of its own that does the same
+    (kb.registry), so the filter runs inside the SQL on either backend, never after it."""
     held = sorted({EVERYONE, *groups})
     if RESTRICTED_READER in held:
         return "1 = 1", []

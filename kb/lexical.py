@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from functools import lru_cache
 
+from kb.database import is_postgres
 from kb.script import CJK_RUN, CONVERTER_VERSION, to_simplified
 
 logger = logging.getLogger(__name__)
@@ -338,6 +339,14 @@ _CANDIDATES = 400
 
 class LexicalIndex:
     """BM25 search over the registry's `chunk_terms` FTS5 table."""
+
+    def __new__(cls, db: sqlite3.Connection) -> LexicalIndex:
+        # A registry in PostgreSQL has no FTS5: the same search there is kb.lexical_pg's.
+        if is_postgres(db):
+            from kb.lexical_pg import PgLexicalIndex
+
+            return PgLexicalIndex(db)  # type: ignore[return-value]
+        return super().__new__(cls)
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db

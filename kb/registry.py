@@ -1,9 +1,16 @@
-"""The SQLite registry: documents, their versions, their chunks, and the current index generation.
+"""The registry: documents, their versions, their chunks, and the current index generation.
 
-It is the source of truth; the FAISS files are derived from it. A whole ingest batch (or a
+It is the source of truth; the vector index is derived from it. A whole ingest batch (or a
 checkpoint of it) is one transaction that ends by naming the new index generation, so readers
 always see a registry and an index that agree. WAL mode lets the app keep answering from the
 previous state while an ingest is writing.
+
+Two engines, one code path: a SQLite file (KB_STORE=local), or the `<prefix>_registry` schema
+in PostgreSQL (KB_STORE=postgres, kb.postgres). The queries are the same; only the schema
+differs: SQLite's lexical index is an FTS5 table, PostgreSQL's a table with a generated
+tsvector (kb.lexical_pg), and SQLite's `json_each` (the access rule's SQL, kb.access) is a
+small function of the registry's schema there. A SQLite file written by an earlier release is
+migrated when opened; a PostgreSQL schema is created at the current version.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kb.database import open_database
+from kb import lexical_pg
+from kb.database import is_postgres, open_database
 from kb.errors import DocumentNotFoundError
 from kb.lexical import ensure_current_terms, purge_terms
 from kb.plain import from_plain, to_plain
@@ -82,7 +90,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     FOREIGN KEY (document_id, version) REFERENCES versions(document_id, version)
 );
 CREATE INDEX IF NOT EXISTS chunks_by_version ON chunks(document_id, version);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, terms);
+{chunk_terms}
 CREATE TABLE IF NOT EXISTS reviews (
     document_id TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -96,6 +104,23 @@ CREATE TABLE IF NOT EXISTS reviews (
     PRIMARY KEY (document_id, version)
 );
 """.replace("{versions_columns}", _VERSIONS_COLUMNS)
+
+_FTS5_TERMS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, terms);"
+)
+
+_JSON_EACH = """
+CREATE OR REPLACE FUNCTION json_each(document text) RETURNS TABLE (value text)
+LANGUAGE sql IMMUTABLE AS $$ SELECT jsonb_array_elements_text(document::jsonb) $$;
+"""
+"""SQLite's `json_each(text)` over an array, for the one place the registry's SQL reads JSON
+(kb.access.readable_sql over `groups_json`): PostgreSQL's own json_each takes json objects,
+and a function of the same name taking text, in the registry's schema, lets the access rule
+stay one SQL condition that both engines run (it is chosen over pg_catalog's by its type)."""
+
+_SQLITE_SCHEMA = _SCHEMA.replace("{chunk_terms}", _FTS5_TERMS)
+_POSTGRES_SCHEMA = _SCHEMA.replace("{chunk_terms}", "") + lexical_pg.SCHEMA + _JSON_EACH
+_REGISTRY_TABLES = ("chunk_terms", "lexical_terms", "chunks", "reviews", "versions", "documents")
 
 
 @dataclass(frozen=True)
@@ -139,9 +164,15 @@ class Registry:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = open_database(path, rows=True)
+        if is_postgres(self.db):
+            # Made whole in one locked transaction (kb.postgres); once made, one lookup.
+            if self.db.execute("SELECT to_regclass('lexical_stats') AS t").fetchone()[0] is None:
+                self.db.executescript(_POSTGRES_SCHEMA)
+            ensure_current_terms(self.db)
+            return
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(_SQLITE_SCHEMA)
         self._migrate()
 
     def _migrate(self) -> None:
@@ -219,7 +250,9 @@ class Registry:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All or nothing: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception."""
+        """All or nothing: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception. On
+        PostgreSQL BEGIN IMMEDIATE also takes the registry's advisory lock (kb.postgres), so
+        writers on every replica take turns as they do on one machine's SQLite file."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -429,6 +462,15 @@ class Registry:
 
         Terms of superseded versions stay: searches join on the current version, and a
         separate search over earlier versions tells agents when an old version matched."""
+        if is_postgres(self.db):
+            # One statement for the batch: the statistics triggers (kb.lexical_pg) run once.
+            if terms:
+                self.db.execute(
+                    "INSERT INTO chunk_terms(chunk_id, terms) "
+                    "SELECT * FROM unnest(?::text[], ?::text[])",
+                    ([t[0] for t in terms], [t[1] for t in terms]),
+                )
+            return
         self.db.executemany("INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)", terms)
 
     def chunks_without_terms(self) -> list[tuple[str, str]]:
@@ -495,15 +537,26 @@ class Registry:
 
     def purge_document(self, document_id: str) -> PurgedRows:
         """Erase a document, current or deleted, with every version: its chunks' text, their
-        lexical terms, its versions and its row. Inside the caller's transaction, with
-        `PRAGMA secure_delete` on so the freed pages are zeroed rather than left holding the
-        text (`kb docs purge`; `mark_deleted` only takes a document out of search)."""
+        lexical terms, its versions and its row. Inside the caller's transaction (`kb docs
+        purge`; `mark_deleted` only takes a document out of search).
+
+        On SQLite `PRAGMA secure_delete` is on, so the freed pages are zeroed rather than left
+        holding the text. On PostgreSQL the rows are deleted in the transaction, and from its
+        commit no query on any replica sees them; their bytes stay on disk: a deleted row is
+        only marked dead in its page (and in the indexes, the GIN index of the terms too), and
+        a plain VACUUM, by hand or autovacuum, makes that space reusable without overwriting
+        it. `rewrite_storage` (VACUUM FULL) writes each table and index anew without them and
+        removes the old files; it guarantees no more than that: the freed file blocks are
+        not zeroed, and the write-ahead log, its archive and base backups keep the rows until
+        they are recycled or expire."""
         row = self.db.execute(
             "SELECT document_id FROM documents WHERE document_id = ?", (document_id,)
         ).fetchone()
         if row is None:
             raise DocumentNotFoundError(f"no document with id '{document_id}' to purge")
-        self.db.execute("PRAGMA secure_delete = ON")
+        postgres = is_postgres(self.db)
+        if not postgres:
+            self.db.execute("PRAGMA secure_delete = ON")
         versions = tuple(
             r["version"]
             for r in self.db.execute(
@@ -526,7 +579,7 @@ class Registry:
                 (document_id,),
             )
         }
-        terms = purge_terms(self.db, chunk_ids)
+        terms = (lexical_pg.purge_terms if postgres else purge_terms)(self.db, chunk_ids)
         self.db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         self.db.execute("DELETE FROM versions WHERE document_id = ?", (document_id,))
         self.db.execute("DELETE FROM reviews WHERE document_id = ?", (document_id,))
@@ -539,6 +592,19 @@ class Registry:
             terms,
             tuple(sorted(n for n in names if n not in still_named)),
         )
+
+    def rewrite_storage(self) -> None:
+        """After a purge has committed: rewrite the registry's storage without the space
+        deleted rows held (kb.store's scrub). SQLite: VACUUM rewrites the file (the caller
+        then checkpoints the write-ahead log). PostgreSQL: VACUUM FULL of each registry table
+        writes it and its indexes to new files and drops the old ones, under an exclusive
+        lock per table (readers wait for the rewrite: seconds at 100,000 chunks). What this
+        does not erase is said in `purge_document`. Outside any transaction."""
+        if not is_postgres(self.db):
+            self.db.execute("VACUUM")
+            return
+        for table in _REGISTRY_TABLES:
+            self.db.execute(f"VACUUM (FULL, ANALYZE) {table}")
 
     def original_names(self) -> set[str]:
         """The original files some version still names (in the originals folder)."""
@@ -677,6 +743,8 @@ class Registry:
                 f"SELECT * FROM chunks WHERE chunk_id IN ({marks})", batch
             ).fetchall()
         document_ids = sorted({r["document_id"] for r in rows})
+        if not document_ids:  # `IN ()` is SQLite's, not PostgreSQL's
+            return {}
         documents = {
             d["document_id"]: d
             for d in self.db.execute(

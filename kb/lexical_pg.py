@@ -1,0 +1,274 @@
+"""Lexical search on PostgreSQL: the same BM25 over the same tokens as kb.lexical's FTS5.
+
+Why our tokens and not PostgreSQL's text search configurations: the tokens decide what a
+question matches, and they must be the same on both backends (jieba for Chinese, our stop
+words and stemmer for English, Traditional folded to Simplified; kb.lexical.tokenize). They
+are stored space-separated as on SQLite, and the 'simple' configuration only splits on the
+spaces and lower-cases (our tokens are lower-case already): `tsv` is a generated column over
+them with a GIN index, so `tsv @@ to_tsquery('simple', 'a | b')` finds the candidates through
+the index, and the filters (groups, dates, versions) are the same SQL join as on SQLite.
+
+Why real BM25 rather than `ts_rank_cd`: FTS5 ranks by Okapi BM25, and retrieval is fused
+from ranks, so the same scores keep the two backends' answers the same. BM25 needs, besides
+the term frequencies a tsvector holds (its positions), each chunk's length and each term's
+document frequency over the whole index. Statement-level triggers keep those statistics as
+rows change (`lexical_terms`: chunks per term, also the spelling vocabulary; `lexical_stats`:
+chunk and token totals and a change counter), so a search reads them by key instead of
+scanning the index (`ts_stat` would), whichever code path wrote the terms. The constants
+and the IDF floor are FTS5's (k1 1.2, b 0.75, an IDF of at most 0 counts as 1e-6).
+
+What differs from FTS5, measured on the golden set (see the registry task's report): ties
+are broken by chunk id (FTS5 breaks them by rowid, insertion order), and a tsvector keeps at
+most 256 positions of a term and none past position 16,383, which only a chunk far longer
+than ours would reach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+K1 = 1.2
+B = 0.75
+_CANDIDATES = 400  # as kb.lexical: the best matches the filters then run on
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunk_terms (
+    chunk_id TEXT NOT NULL,
+    terms TEXT NOT NULL,
+    length INTEGER GENERATED ALWAYS AS
+        (coalesce(array_length(string_to_array(terms, ' '), 1), 0)) STORED,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', terms)) STORED
+);
+CREATE INDEX IF NOT EXISTS chunk_terms_by_chunk ON chunk_terms (chunk_id);
+CREATE INDEX IF NOT EXISTS chunk_terms_tsv ON chunk_terms USING GIN (tsv);
+CREATE TABLE IF NOT EXISTS lexical_terms (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS lexical_stats (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    chunks INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    changes INTEGER NOT NULL
+);
+INSERT INTO lexical_stats (id, chunks, tokens, changes) VALUES (1, 0, 0, 0)
+    ON CONFLICT (id) DO NOTHING;
+
+CREATE OR REPLACE FUNCTION chunk_terms_statistics() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE lexical_stats SET chunks = chunks - s.n, tokens = tokens - s.t
+            FROM (SELECT count(*) AS n, coalesce(sum(length), 0) AS t FROM removed) s;
+        UPDATE lexical_terms l SET chunks = l.chunks - g.n
+            FROM (SELECT u.lexeme, count(*) AS n FROM removed r, unnest(r.tsv) u
+                  GROUP BY u.lexeme) g
+            WHERE l.term = g.lexeme;
+        DELETE FROM lexical_terms WHERE chunks <= 0;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE lexical_stats SET chunks = chunks + s.n, tokens = tokens + s.t
+            FROM (SELECT count(*) AS n, coalesce(sum(length), 0) AS t FROM added) s;
+        INSERT INTO lexical_terms (term, chunks)
+            SELECT u.lexeme, count(*) FROM added a, unnest(a.tsv) u GROUP BY u.lexeme
+            ON CONFLICT (term) DO UPDATE SET chunks = lexical_terms.chunks + excluded.chunks;
+    END IF;
+    UPDATE lexical_stats SET changes = changes + 1;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER chunk_terms_added AFTER INSERT ON chunk_terms
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION chunk_terms_statistics();
+CREATE OR REPLACE TRIGGER chunk_terms_removed AFTER DELETE ON chunk_terms
+    REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION chunk_terms_statistics();
+CREATE OR REPLACE TRIGGER chunk_terms_changed AFTER UPDATE ON chunk_terms
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION chunk_terms_statistics();
+"""
+"""The lexical index's tables in the registry's schema (created with it, kb.registry)."""
+
+# Candidates through the GIN index; each one's BM25 from its tsvector (term frequency: the
+# number of positions), its length and the stored document frequencies.
+_TOP_MATCHES = f"""
+WITH stats AS (
+    SELECT chunks::float8 AS n, greatest(tokens::float8 / greatest(chunks, 1), 1e-9) AS avgdl
+    FROM lexical_stats WHERE id = 1
+), query AS (
+    SELECT l.term, greatest(ln((s.n - l.chunks + 0.5) / (l.chunks + 0.5)), 1e-6) AS idf
+    FROM lexical_terms l, stats s WHERE l.term = ANY(?::text[])
+)
+SELECT t.chunk_id, sum(
+    q.idf * cardinality(u.positions) * {K1 + 1}
+    / (cardinality(u.positions) + {K1} * (1 - {B} + {B} * t.length / s.avgdl))
+) AS score
+FROM chunk_terms t
+CROSS JOIN stats s
+CROSS JOIN LATERAL unnest(t.tsv) u
+JOIN query q ON q.term = u.lexeme
+WHERE t.tsv @@ to_tsquery('simple', ?)
+GROUP BY t.chunk_id
+ORDER BY score DESC, t.chunk_id
+LIMIT ?
+"""
+
+
+def _quoted(token: str) -> str:
+    """One operand of a tsquery: quoted, so no token is read as an operator."""
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsquery(tokens: Sequence[str]) -> str | None:
+    """`'a' | 'b' | ...` over the distinct tokens (any of them matches, as FTS5's OR)."""
+    unique = list(dict.fromkeys(t for t in tokens if t))
+    return " | ".join(_quoted(t) for t in unique) if unique else None
+
+
+def purge_terms(db: Any, chunk_ids: Sequence[str]) -> int:
+    """Delete chunks' searchable tokens inside the caller's transaction; how many rows went.
+
+    Unlike FTS5 there is no segment to merge: the rows, with their tsvector and GIN entries,
+    are gone for every reader once the transaction commits. Their bytes are not: PostgreSQL
+    marks deleted tuples dead and leaves them in the table's and the index's pages until a
+    VACUUM makes that space reusable, and VACUUM does not overwrite it either (kb.registry's
+    `purge_document` says what erases them)."""
+    removed = 0
+    for start in range(0, len(chunk_ids), 500):
+        batch = list(chunk_ids[start : start + 500])
+        marks = ",".join("?" * len(batch))
+        removed += db.execute(
+            f"DELETE FROM chunk_terms WHERE chunk_id IN ({marks})", batch
+        ).rowcount
+    return removed
+
+
+def _live(drafts: bool) -> str:
+    return "v.status IN ('current', 'draft')" if drafts else "v.status = 'current'"
+
+
+class PgLexicalIndex:
+    """BM25 search over the registry's `chunk_terms` table on PostgreSQL: kb.lexical's
+    LexicalIndex (which hands a PostgreSQL connection to this class) with the same methods,
+    arguments and results."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self._cache: dict[tuple[str, int], list[tuple[str, float]]] = {}
+        self._lock = threading.Lock()
+
+    def _changes(self) -> int:
+        """A counter the triggers raise on every change of the terms: the cache's key."""
+        return int(self.db.execute("SELECT changes FROM lexical_stats WHERE id = 1").fetchone()[0])
+
+    def _top(self, tokens: Sequence[str], query: str) -> list[tuple[str, float]]:
+        """The best BM25 matches of the tokens, cached until the terms change."""
+        key = (query, self._changes())
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is None:
+            unique = list(dict.fromkeys(t for t in tokens if t))
+            cached = [
+                (r[0], float(r[1]))
+                for r in self.db.execute(_TOP_MATCHES, (unique, query, _CANDIDATES))
+            ]
+            with self._lock:
+                if len(self._cache) > 32:
+                    self._cache.clear()
+                self._cache[key] = cached
+        return cached
+
+    def _filtered(
+        self, tokens: Sequence[str], query: str, condition: str, params: Sequence[object], k: int
+    ) -> list[tuple]:
+        top = self._top(tokens, query)
+        if not top:
+            return []
+        score = dict(top)
+        marks = ",".join("?" * len(top))
+        rows = self.db.execute(
+            f"""
+            SELECT c.chunk_id, c.version FROM chunks c
+            JOIN documents d ON d.document_id = c.document_id
+            JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
+            WHERE c.chunk_id IN ({marks}) AND {condition}
+            """,
+            (*score, *params),
+        ).fetchall()
+        return sorted(((r[0], r[1], score[r[0]]) for r in rows), key=lambda row: (-row[2], row[0]))[
+            :k
+        ]
+
+    def search(
+        self,
+        tokens: Sequence[str],
+        k: int,
+        allowed_sql: str,
+        allowed_params: Sequence[object],
+        language: str | None = None,
+        drafts: bool = False,
+    ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score, higher is better) of live chunks passing the filter, as
+        kb.lexical.LexicalIndex.search."""
+        query = tsquery(tokens)
+        if query is None:
+            return []
+        condition = f"{_live(drafts)} AND ({allowed_sql}) AND (? IS NULL OR c.language = ?)"
+        rows = self._filtered(tokens, query, condition, [*allowed_params, language, language], k)
+        return [(chunk_id, score) for chunk_id, _, score in rows]
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every indexed token with the number of chunks that contain it (for spelling)."""
+        return {r[0]: int(r[1]) for r in self.db.execute("SELECT term, chunks FROM lexical_terms")}
+
+    def chunk_count(self) -> int:
+        """How many chunks the index holds (all versions), as kb.lexical."""
+        return int(self.db.execute("SELECT chunks FROM lexical_stats WHERE id = 1").fetchone()[0])
+
+    def readable(
+        self,
+        tokens: Sequence[str],
+        allowed_sql: str,
+        allowed_params: Sequence[object],
+        drafts: bool = False,
+    ) -> set[str]:
+        """The `tokens` that occur in at least one current chunk passing the filter, as
+        kb.lexical: one GIN lookup per token, stopping at the first chunk found."""
+        found: set[str] = set()
+        for token in dict.fromkeys(t for t in tokens if t):
+            row = self.db.execute(
+                f"""
+                SELECT 1 FROM chunk_terms t
+                JOIN chunks c ON c.chunk_id = t.chunk_id
+                JOIN documents d ON d.document_id = c.document_id
+                JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
+                WHERE t.tsv @@ to_tsquery('simple', ?) AND {_live(drafts)} AND ({allowed_sql})
+                LIMIT 1
+                """,
+                (_quoted(token), *allowed_params),
+            ).fetchone()
+            if row is not None:
+                found.add(token)
+        return found
+
+    def search_superseded(
+        self,
+        tokens: Sequence[str],
+        k: int,
+        allowed_sql: str,
+        allowed_params: Sequence[object],
+        as_of: dt.date | None = None,
+    ) -> list[tuple[str, int, float]]:
+        """(chunk id, version, BM25) of chunks of earlier versions of still-current
+        documents, as kb.lexical.LexicalIndex.search_superseded."""
+        query = tsquery(tokens)
+        if query is None:
+            return []
+        day = (as_of or dt.date.today()).isoformat()
+        condition = (
+            "d.current_version IS NOT NULL AND (v.status = 'superseded' OR (v.status = 'current' "
+            f"AND v.replaced_on IS NOT NULL AND v.replaced_on <= ?)) AND ({allowed_sql})"
+        )
+        return [
+            (c, int(v), s)
+            for c, v, s in self._filtered(tokens, query, condition, [day, *allowed_params], k)
+        ]
