@@ -30,11 +30,17 @@ bank fronting the app with a proxy should also rate-limit there.
 `demo`, get random passwords shown once, and `remove_demo_accounts` (run at every start-up
 with the flag off) deletes them, including accounts left by older versions with the
 published `<name>-demo` passwords.
+
+**Both backends** (kb.database): the same SQL runs on SQLite and, with `KB_STORE=postgres`, in
+the schema `<prefix>_users` shared by every replica. An attempt is counted under the store's
+write lock (`BEGIN IMMEDIATE`, on PostgreSQL an advisory lock), so guesses sent to several
+replicas at once count against one limit too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import re
@@ -47,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.access import access_groups
-from kb.database import open_database
+from kb.database import is_postgres, open_database
 from kb.errors import KBError
 
 ROLES = ("agent", "knowledge", "trainer", "admin")
@@ -158,6 +164,27 @@ class SignInResult:
     just_locked: bool = False
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    groups_json TEXT NOT NULL,
+    password_hash TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    demo INTEGER NOT NULL DEFAULT 0
+);
+-- Failed attempts by sha256(typed name) and source: never the typed text itself.
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    name_hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    locked_until REAL NOT NULL,
+    PRIMARY KEY (name_hash, source)
+);
+"""
+
+
 def _attempt_key(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
@@ -172,21 +199,12 @@ def _demo_password(name: str) -> str:
 class UserStore:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.db = open_database(path, rows=True, private=True)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
-            "groups_json TEXT NOT NULL, password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0, "
-            "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
-        )
-        columns = {r["name"] for r in self.db.execute("PRAGMA table_info(users)")}
-        if "demo" not in columns:
-            with contextlib.suppress(sqlite3.OperationalError):  # another process was first
-                self.db.execute("ALTER TABLE users ADD COLUMN demo INTEGER NOT NULL DEFAULT 0")
-        # Failed attempts by sha256(typed name) and source: never the typed text itself.
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS sign_in_failures (name_hash TEXT NOT NULL, "
-            "source TEXT NOT NULL, failures INTEGER NOT NULL, locked_until REAL NOT NULL, "
-            "PRIMARY KEY (name_hash, source))"
-        )
+        self.db.executescript(_SCHEMA)
+        if not is_postgres(self.db):  # a file from before demo accounts were marked
+            columns = {r["name"] for r in self.db.execute("PRAGMA table_info(users)")}
+            if "demo" not in columns:
+                with contextlib.suppress(sqlite3.OperationalError):  # another process was first
+                    self.db.execute("ALTER TABLE users ADD COLUMN demo INTEGER NOT NULL DEFAULT 0")
         self._clock = clock
         self._lock = threading.Lock()
 
@@ -214,13 +232,14 @@ class UserStore:
 
             check_password(name, password)
             password_hash = PasswordHasher().hash(password)
-        try:
-            self.db.execute(
-                "INSERT INTO users(name, role, groups_json, password_hash, demo) VALUES (?,?,?,?,?)",
-                (name, role, json.dumps(list(groups)), password_hash, int(demo)),
-            )
-        except sqlite3.IntegrityError as e:
-            raise KBError(f"a user called '{name}' already exists") from e
+        created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")  # as CURRENT_TIMESTAMP
+        inserted = self.db.execute(
+            "INSERT INTO users(name, role, groups_json, password_hash, demo, created_at) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT (name) DO NOTHING RETURNING name",
+            (name, role, json.dumps(list(groups)), password_hash, int(demo), created),
+        ).fetchone()
+        if inserted is None:
+            raise KBError(f"a user called '{name}' already exists")
         return self.get(name)
 
     def get(self, name: str) -> User:
@@ -317,7 +336,9 @@ class UserStore:
                 wait = lock_seconds(failures)
                 locked_until = now + wait if wait else 0.0
                 self.db.execute(
-                    "INSERT OR REPLACE INTO sign_in_failures VALUES (?,?,?,?)",
+                    "INSERT INTO sign_in_failures(name_hash, source, failures, locked_until) "
+                    "VALUES (?,?,?,?) ON CONFLICT (name_hash, source) DO UPDATE SET "
+                    "failures = excluded.failures, locked_until = excluded.locked_until",
                     (key, source, failures, locked_until),
                 )
                 self.db.execute("COMMIT")

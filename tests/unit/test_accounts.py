@@ -247,3 +247,43 @@ def test_an_existing_secrets_file_is_narrowed(tmp_path):
     path.chmod(0o644)
     UserStore(path).close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# ---------------------------------------------------------------- both backends
+
+
+def test_accounts_sign_in_lock_out_and_disable_on_both_backends(backend_settings):
+    """The same store on SQLite and PostgreSQL: add, sign in, guesses sent to two replicas at
+    once all count against one limit, unlock, disable. Lean: eight argon2 runs per backend."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = Clock()
+    users = UserStore(backend_settings.users_path, clock=clock)
+    replica = UserStore(backend_settings.users_path, clock=clock)  # another process's store
+    try:
+        ana = users.add("ana", "agent", ("cards-team",), password="correct horse battery")
+        assert ana == replica.get("ana") and ana.access_groups == ("everyone", "cards-team")
+        with pytest.raises(KBError, match="already exists"):
+            replica.add("ana", "admin")
+        users.add("li.na@bank.example", "knowledge")  # identity-provider sign-in only
+        assert [u.name for u in replica.list()] == ["ana", "li.na@bank.example"]
+        assert users.update("ana", groups=("fraud-team",)).groups == ("fraud-team",)
+        assert users.for_identity({"email": "LI.NA@bank.example"}).role == "knowledge"
+        assert users.sign_in("ana", "correct horse battery", "a").user.name == "ana"
+
+        stores = [users, replica] * 3
+        with ThreadPoolExecutor(2) as pool:
+            guesses = list(pool.map(lambda s: s.sign_in("ana", "a wrong guess", "b"), stores[:5]))
+        assert sorted(g.failures for g in guesses) == [1, 2, 3, 4, 5]  # none lost
+        assert [g.just_locked for g in guesses if g.failures == 5] == [True]
+        refused = replica.sign_in("ana", "correct horse battery", "b")  # refused unread
+        assert (refused.user, refused.locked_until) == (None, clock.now + 30)
+        assert users.locked_until("ana") == clock.now + 30
+        assert replica.unlock("ana") == 1 and users.locked_until("ana") is None
+
+        users.set_disabled("ana")
+        assert replica.sign_in("ana", "correct horse battery", "a").user is None
+        assert users.demo_accounts() == [] and users.remove_demo_accounts() == []
+    finally:
+        users.close()
+        replica.close()
