@@ -13,6 +13,11 @@ A session ends:
 - after `idle_seconds` without use (`touch` refreshes it on every run of the app);
 - `max_seconds` after it started, however active (a shift; the cookie expires then too).
 
+The same SQL runs on SQLite and, with `KB_STORE=postgres`, in the schema `<prefix>_sessions`
+shared by every replica, so a session started through one replica is live on the others
+(nginx's sticky routing is only for Streamlit's websocket). The column `user` is written
+`"user"`: PostgreSQL reserves the bare word (it means the current database role).
+
 The store only decides; the app records `session_start` and `session_end` (with the reason:
 sign_out, idle, expired, account_disabled) in the audit trail. The clock is injected so
 the expiry rules are tested without waiting.
@@ -88,12 +93,12 @@ class SessionStore:
         self.max_seconds = max_seconds
         self._clock = clock
         self.db = open_database(path, rows=True, private=True)
-        self.db.execute(
+        self.db.executescript(
             "CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, "
-            "user TEXT NOT NULL, started_at REAL NOT NULL, last_seen REAL NOT NULL, "
-            "state_json TEXT NOT NULL DEFAULT '{}')"
+            '"user" TEXT NOT NULL, started_at REAL NOT NULL, last_seen REAL NOT NULL, '
+            "state_json TEXT NOT NULL DEFAULT '{}');"
+            'CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions("user");'
         )
-        self.db.execute("CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user)")
 
     def close(self) -> None:
         self.db.close()
@@ -104,7 +109,7 @@ class SessionStore:
         token = secrets.token_urlsafe(32)
         now = self._clock()
         self.db.execute(
-            "INSERT INTO sessions(token_hash, user, started_at, last_seen) VALUES (?,?,?,?)",
+            'INSERT INTO sessions(token_hash, "user", started_at, last_seen) VALUES (?,?,?,?)',
             (token_hash(token), user, now, now),
         )
         return token, Session(user, now, now, now + self.max_seconds)
@@ -149,18 +154,18 @@ class SessionStore:
     def end(self, token: str) -> str | None:
         """End the session of `token` (sign-out); the user it belonged to, if it existed."""
         key = token_hash(token)
-        row = self.db.execute("SELECT user FROM sessions WHERE token_hash = ?", (key,)).fetchone()
+        row = self.db.execute('SELECT "user" FROM sessions WHERE token_hash = ?', (key,)).fetchone()
         self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (key,))
         return row["user"] if row is not None else None
 
     def end_user(self, user: str) -> int:
         """End every session of `user` (account disabled or removed); how many there were."""
-        return self.db.execute("DELETE FROM sessions WHERE user = ?", (user,)).rowcount
+        return self.db.execute('DELETE FROM sessions WHERE "user" = ?', (user,)).rowcount
 
     def sessions_of(self, user: str) -> int:
         """How many live (not yet run out) sessions `user` has."""
         now = self._clock()
-        rows = self.db.execute("SELECT * FROM sessions WHERE user = ?", (user,)).fetchall()
+        rows = self.db.execute('SELECT * FROM sessions WHERE "user" = ?', (user,)).fetchall()
         return sum(1 for row in rows if self._reason(row, now) is None)
 
     def sweep(self) -> list[Ended]:

@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from kb.plain import PlainError, from_plain, to_plain
-from kb.sessions import EXPIRED, IDLE, SessionStore, token_hash
+from kb.sessions import EXPIRED, IDLE, Lookup, SessionStore, token_hash
 from kb.types import (
     Answer,
     AnswerStatus,
@@ -40,13 +40,15 @@ def clock():
 
 
 @pytest.fixture
-def store(tmp_path, clock):
-    sessions = SessionStore(tmp_path / "sessions.sqlite", 30 * MINUTE, 12 * HOUR, clock)
+def store(backend_settings, clock):
+    """The store on each backend in turn: a SQLite file, then a PostgreSQL schema."""
+    sessions = SessionStore(backend_settings.sessions_path, 30 * MINUTE, 12 * HOUR, clock)
     yield sessions
     sessions.close()
 
 
-def test_only_a_hash_of_the_token_is_stored(store, tmp_path):
+def test_only_a_hash_of_the_token_is_stored(tmp_path, clock):
+    store = SessionStore(tmp_path / "sessions.sqlite", 30 * MINUTE, 12 * HOUR, clock)
     token, _ = store.start("ana")
     assert len(token) >= 40
     raw = (tmp_path / "sessions.sqlite").read_bytes() + b"".join(
@@ -56,6 +58,19 @@ def test_only_a_hash_of_the_token_is_stored(store, tmp_path):
     rows = sqlite3.connect(tmp_path / "sessions.sqlite").execute("SELECT * FROM sessions")
     assert [r[:2] for r in rows] == [(token_hash(token), "ana")]
     assert stat.S_IMODE((tmp_path / "sessions.sqlite").stat().st_mode) == 0o600
+    store.close()
+
+
+def test_a_session_started_on_one_replica_lives_on_the_others(store, backend_settings, clock):
+    other = SessionStore(backend_settings.sessions_path, 30 * MINUTE, 12 * HOUR, clock)
+    try:
+        token, _ = store.start("ana")
+        assert other.save_state(token, {"language": "zh"})
+        assert store.touch(token).session.state == {"language": "zh"}
+        assert other.sessions_of("ana") == 1 and other.end(token) == "ana"
+        assert store.touch(token) == Lookup(None)  # signed out elsewhere: unknown here
+    finally:
+        other.close()
 
 
 def test_use_keeps_a_session_alive_and_idleness_ends_it(store, clock):
