@@ -5,7 +5,9 @@ it has a role that says which operations it may call, access groups like a perso
 rate limit. Its token is shown once when created and stored only as an argon2 hash. A token
 reads `kbt_<account id>_<secret>`: the id finds the row, so each request verifies one hash.
 A verified token is remembered in memory (by its SHA-256) so argon2 runs once per process,
-while revocation is read from the database on every request.
+while revocation is read from the database on every request: with `KB_STORE=postgres` the
+accounts live in the schema `<prefix>_tokens`, so a token revoked through one replica is
+refused by every other at its next request, whatever they remember.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kb.access import access_groups
 from kb.database import open_database
@@ -70,7 +72,7 @@ def acting_groups(account: tuple[str, ...], agent: tuple[str, ...]) -> tuple[str
 class TokenStore:
     def __init__(self, path: Path) -> None:
         self.db = open_database(path, rows=True, private=True)  # token hashes: 0600
-        self.db.execute(
+        self.db.executescript(
             "CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, "
             "name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, groups_json TEXT NOT NULL, "
             "rate_per_minute INTEGER NOT NULL, token_hash TEXT NOT NULL, "
@@ -106,24 +108,25 @@ class TokenStore:
         account_id = secrets.token_hex(6)
         token = f"kbt_{account_id}_{secrets.token_urlsafe(32)}"
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        try:
-            self.db.execute(
-                "INSERT INTO accounts VALUES (?,?,?,?,?,?,?,NULL)",
-                (
-                    account_id,
-                    name,
-                    role,
-                    json.dumps(list(groups)),
-                    rate_per_minute,
-                    PasswordHasher().hash(token),
-                    now,
-                ),
-            )
-        except sqlite3.IntegrityError as e:
-            raise KBError(f"an integration account called '{name}' already exists") from e
+        inserted = self.db.execute(
+            "INSERT INTO accounts(account_id, name, role, groups_json, rate_per_minute, "
+            "token_hash, created_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING "
+            "RETURNING account_id",
+            (
+                account_id,
+                name,
+                role,
+                json.dumps(list(groups)),
+                rate_per_minute,
+                PasswordHasher().hash(token),
+                now,
+            ),
+        ).fetchone()
+        if inserted is None:  # the name is taken (a random id of 48 bits does not collide)
+            raise KBError(f"an integration account called '{name}' already exists")
         return self.get(name), token
 
-    def _account(self, row: sqlite3.Row) -> IntegrationAccount:
+    def _account(self, row: Any) -> IntegrationAccount:
         return IntegrationAccount(
             row["account_id"],
             row["name"],

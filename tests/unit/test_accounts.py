@@ -287,3 +287,28 @@ def test_accounts_sign_in_lock_out_and_disable_on_both_backends(backend_settings
     finally:
         users.close()
         replica.close()
+
+
+def test_integration_tokens_on_both_backends(backend_settings):
+    """A token made through one replica works on another; revoked through either, it is
+    refused by both at once although each remembers having verified it."""
+    from kb.tokens import InvalidTokenError, TokenStore
+
+    tokens = TokenStore(backend_settings.data_dir / "tokens.sqlite")
+    replica = TokenStore(backend_settings.data_dir / "tokens.sqlite")
+    try:
+        bridge, token = tokens.create("bridge", "assist", ("cards-team",), rate_per_minute=30)
+        assert (bridge.rate_per_minute, bridge.revoked) == (30, False)
+        with pytest.raises(KBError, match="already exists"):
+            replica.create("bridge", "rpa")
+        assert replica.authenticate(token) == bridge == tokens.authenticate(token)
+        assert [a.name for a in replica.list()] == ["bridge"]
+        assert replica.revoke("bridge").revoked
+        for store in (tokens, replica):
+            with pytest.raises(InvalidTokenError):
+                store.authenticate(token)
+        with pytest.raises(InvalidTokenError):
+            tokens.authenticate(token.replace("kbt_", "kbx_"))
+    finally:
+        tokens.close()
+        replica.close()
