@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export DO_NOT_TRACK := 1
 export UNSTRUCTURED_DISABLE_NOTICE := 1
 
-.PHONY: run test setup sample-kb lint samples clean postgres
+.PHONY: run test setup sample-kb lint samples clean postgres run-cluster stop-cluster
 
 API_HOST ?= 127.0.0.1
 API_PORT ?= 8000
@@ -61,6 +61,18 @@ samples: setup
 # KB_DATABASE_URL; `tools/postgres.sh stop|status|url` for the rest. `make run` does not need it.
 postgres:
 	@tools/postgres.sh start
+
+# The contact centre's shape on one machine (issue 14): two app replicas and two API workers
+# behind nginx (installed from Debian if missing): app on http://127.0.0.1:8080, API on :8081.
+# Runs in the background (config, pids and logs in data/cluster); `make stop-cluster` ends it,
+# `tools/cluster.sh status` checks every process. KB_STORE=postgres uses the shared database.
+run-cluster: setup
+	@if [ "$${KB_STORE:-local}" = postgres ] && [ -z "$$KB_DATABASE_URL" ]; then \
+		tools/postgres.sh start >&2 && export KB_DATABASE_URL="$$(tools/postgres.sh url)"; fi; \
+	$(MAKE) --no-print-directory sample-kb && tools/cluster.sh start
+
+stop-cluster:
+	@tools/cluster.sh stop
 
 clean:
 	rm -rf $(VENV) data
