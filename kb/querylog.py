@@ -5,6 +5,10 @@ so the knowledge team can see refusal rates, answers shown with low confidence a
 each document is shown at all. The store masks customer data (kb.pii) itself instead of
 trusting callers to have done it: one careless caller would otherwise put card numbers into
 a table the knowledge team exports as CSV.
+
+The same SQL runs on SQLite and, with `KB_STORE=postgres`, in the schema `<prefix>_questions`
+shared by every replica (kb.database): the new row's id comes from `RETURNING id`, and the
+column `user` is written `"user"` (PostgreSQL reserves the bare word).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     question TEXT NOT NULL,
     resolved_question TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -36,7 +40,7 @@ CREATE TABLE IF NOT EXISTS questions (
 CREATE INDEX IF NOT EXISTS questions_by_time ON questions(at);
 """
 _COLUMNS = (
-    "id, at, user, question, resolved_question, status, confidence, low_confidence, "
+    'id, at, "user", question, resolved_question, status, confidence, low_confidence, '
     "documents_json, language"
 )
 
@@ -94,7 +98,8 @@ def _timestamp(at: dt.datetime | None) -> str:
 
 
 class QueryLog:
-    """The questions table in its own SQLite file (WAL, so the app can read while it writes)."""
+    """The questions table in its own SQLite file (WAL, so the app can read while it writes),
+    or its own PostgreSQL schema."""
 
     def __init__(self, path: Path) -> None:
         self.db = open_database(path)
@@ -124,9 +129,9 @@ class QueryLog:
         # From the text as typed: placeholder letters ("[card ****1234]") would make a Chinese
         # question look mixed. Only the language code is kept from the unmasked text.
         language = detect_language(answer.question)
-        cursor = self.db.execute(
-            "INSERT INTO questions(at, user, question, resolved_question, status, confidence, "
-            "low_confidence, documents_json, language) VALUES (?,?,?,?,?,?,?,?,?)",
+        row = self.db.execute(
+            'INSERT INTO questions(at, "user", question, resolved_question, status, confidence, '
+            "low_confidence, documents_json, language) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
             (
                 stamp,
                 user,
@@ -138,9 +143,9 @@ class QueryLog:
                 json.dumps(list(documents)),
                 language,
             ),
-        )
+        ).fetchone()
         return LoggedQuestion(
-            int(cursor.lastrowid or 0),
+            int(row[0]),
             stamp,
             user,
             question,

@@ -111,8 +111,10 @@ def test_question_log_masks_card_and_chinese_id_before_storing(tmp_path):
     assert stored.low_confidence and stored.language == "zh"  # from the text as typed
 
 
-def test_question_log_reads_back_by_day_and_keeps_low_confidence_for_answers_only(tmp_path):
-    log = QueryLog(tmp_path / "questions.sqlite")
+def test_question_log_reads_back_by_day_and_keeps_low_confidence_for_answers_only(
+    backend_settings,
+):
+    log = QueryLog(backend_settings.questions_path)  # a SQLite file, then a PostgreSQL schema
     refused = Answer(
         "bitcoin?", "bitcoin?", AnswerStatus.NOT_COVERED, 0.1, related=(citation("cards"),)
     )
@@ -133,7 +135,25 @@ def test_question_log_reads_back_by_day_and_keeps_low_confidence_for_answers_onl
     )
     assert [q.user for q in log.all(since=DAY, until=DAY)] == ["agent1"]
     assert len(log.all(since=DAY)) == 2 and len(log.all(until=DAY)) == 2
+    again = log.record("agent3", answered, False, at=dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC))
+    assert again.id == max(q.id for q in everything) + 1 and again in log.all()
     log.close()
+
+
+def test_feedback_is_masked_numbered_and_read_back_in_order(backend_settings):
+    from kb.feedback import FeedbackStore
+
+    store = FeedbackStore(backend_settings.feedback_path)  # SQLite, then PostgreSQL
+    try:
+        first = store.add(
+            "agent1", f"card {CARD} swallowed", False, "wrong fee", ("atm", "fees"), "answered", 0.4
+        )
+        second = store.add("agent2", "overdraft?", True, "", (), "not_covered", 0.1)
+        assert first.question == "card [card ****1111] swallowed" and second.id == first.id + 1
+        assert store.all() == [first, second]
+        assert (first.user, first.helpful, first.documents) == ("agent1", False, ("atm", "fees"))
+    finally:
+        store.close()
 
 
 def test_low_confidence_is_read_from_the_answer_notice():
