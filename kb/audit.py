@@ -35,6 +35,18 @@ audit row `stage()`s the row in the registry's own transaction (table `audit_out
 `deliver()` moves staged rows into the trail after the commit, once each (a delivered key is
 remembered in the same transaction as the row). A crash between the two leaves the row
 staged, and the next `deliver()` (every start-up, `kb audit verify`) writes it.
+
+**On PostgreSQL** (`KB_STORE=postgres`) the trail is the schema `<prefix>_audit`, one for every
+replica, with the same chain and seal: appends take the store's advisory lock (kb.postgres),
+so replicas on several machines append one after another and the chain stays a line. The
+append-only rule is a plpgsql trigger function in that schema that refuses UPDATE, DELETE
+and TRUNCATE (SQLSTATE 23001, an integrity error as SQLite's RAISE(ABORT) is). As on SQLite
+the rule stops mistakes, not the table's owner, who can drop the triggers: what that owner
+does without the key is what the chain and the seal show. The seal's key stays a file:
+**every replica, on every machine, must use the same key file** (`KB_AUDIT_KEY_FILE`, e.g.
+mounted from the bank's secret store), or each would seal with a key the others cannot
+check. A replica that finds the shared trail sealed but has no key file refuses to start
+instead of making a key of its own.
 """
 
 from __future__ import annotations
@@ -47,14 +59,13 @@ import io
 import json
 import os
 import secrets
-import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kb.database import PRIVATE_MODE, open_database
+from kb.database import PRIVATE_MODE, is_postgres, open_database
 from kb.errors import KBError
 from kb.pii import mask
 
@@ -69,22 +80,18 @@ ACTIONS = (
     "session_start", "session_end",  # server-side sessions (kb.sessions)
 )  # fmt: skip
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     action TEXT NOT NULL,
     details TEXT NOT NULL,
     previous_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_by_user ON audit(user, at);
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit("user", at);
 CREATE INDEX IF NOT EXISTS audit_by_action ON audit(action, at);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TABLE IF NOT EXISTS audit_seal (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     head_id INTEGER NOT NULL,
@@ -95,9 +102,39 @@ CREATE TABLE IF NOT EXISTS audit_seal (
 CREATE TABLE IF NOT EXISTS audit_delivered (key TEXT PRIMARY KEY, event INTEGER NOT NULL);
 """
 
+_SQLITE_APPEND_ONLY = """
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+"""
+
+# Statement-level, so even an UPDATE or DELETE that matches no row is refused, and TRUNCATE
+# (which fires no row trigger) too. Created in the store's schema (first on the search path).
+_POSTGRES_APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only (% refused)', TG_OP
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
+CREATE OR REPLACE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+CREATE OR REPLACE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+"""
+
 _OUTBOX = (
     "CREATE TABLE IF NOT EXISTS audit_outbox (key TEXT PRIMARY KEY, at TEXT NOT NULL, "
-    "user TEXT NOT NULL, action TEXT NOT NULL, details TEXT NOT NULL)"
+    '"user" TEXT NOT NULL, action TEXT NOT NULL, details TEXT NOT NULL)'
+)
+# PostgreSQL has no rowid: an identity column keeps the staging order instead.
+_POSTGRES_OUTBOX = (
+    "CREATE TABLE IF NOT EXISTS audit_outbox (key TEXT PRIMARY KEY, at TEXT NOT NULL, "
+    '"user" TEXT NOT NULL, action TEXT NOT NULL, details TEXT NOT NULL, '
+    "seq BIGINT GENERATED ALWAYS AS IDENTITY)"
 )
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -189,9 +226,20 @@ def _load_or_create_key(key_file: Path) -> tuple[bytes, bool]:
 class AuditLog:
     def __init__(self, path: Path, key_file: Path | None = None) -> None:
         self.db = open_database(path)
-        self.db.executescript(_SCHEMA)
+        postgres = is_postgres(self.db)
+        self.db.executescript(
+            _TABLES + (_POSTGRES_APPEND_ONLY if postgres else _SQLITE_APPEND_ONLY)
+        )
         self._lock = threading.Lock()
         self.key_file = key_file or default_key_file(path)
+        if postgres and not self.key_file.exists() and self._sealed():
+            # A shared trail another replica sealed: a key of our own would re-seal it, and
+            # every replica holding the real key would then report a forged seal.
+            raise KBError(
+                f"the shared audit trail is sealed, but this replica has no key file at "
+                f"{self.key_file}: give every replica the same key file (KB_AUDIT_KEY_FILE), "
+                "copied from the first one"
+            )
         self._key, created = _load_or_create_key(self.key_file)
         if created:
             # A new key seals what is there: an empty trail, or one written before sealing.
@@ -209,6 +257,9 @@ class AuditLog:
 
     # ------------------------------------------------------------------ the seal
 
+    def _sealed(self) -> bool:
+        return self.db.execute("SELECT 1 FROM audit_seal").fetchone() is not None
+
     def _mac(self, head_id: int, head_hash: str, events: int) -> str:
         message = f"seal\x1f{head_id}\x1f{head_hash}\x1f{events}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
@@ -219,8 +270,9 @@ class AuditLog:
         head_id, head_hash = (int(head[0]), head[1]) if head else (0, "")
         events = int(self.db.execute("SELECT count(*) FROM audit").fetchone()[0])
         self.db.execute(
-            "INSERT OR REPLACE INTO audit_seal(one, head_id, head_hash, events, mac) "
-            "VALUES (1,?,?,?,?)",
+            "INSERT INTO audit_seal(one, head_id, head_hash, events, mac) VALUES (1,?,?,?,?) "
+            "ON CONFLICT (one) DO UPDATE SET head_id = excluded.head_id, "
+            "head_hash = excluded.head_hash, events = excluded.events, mac = excluded.mac",
             (head_id, head_hash, events, self._mac(head_id, head_hash, events)),
         )
 
@@ -261,14 +313,16 @@ class AuditLog:
                 row = self.db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
                 previous = row[0] if row else ""
                 digest = _row_hash(previous, at, actor, action, body)
-                cursor = self.db.execute(
-                    "INSERT INTO audit(at, user, action, details, previous_hash, hash) VALUES (?,?,?,?,?,?)",
-                    (at, actor, action, body, previous, digest),
+                event_id = int(
+                    self.db.execute(
+                        'INSERT INTO audit(at, "user", action, details, previous_hash, hash) '
+                        "VALUES (?,?,?,?,?,?) RETURNING id",
+                        (at, actor, action, body, previous, digest),
+                    ).fetchone()[0]
                 )
-                event_id = int(cursor.lastrowid or 0)
                 if key is not None:
                     self.db.execute("INSERT INTO audit_delivered VALUES (?,?)", (key, event_id))
-                if self.db.execute("SELECT 1 FROM audit_seal").fetchone():
+                if self._sealed():
                     # No seal while the key exists means the trail was replaced: appending
                     # must not hide that, so only `reseal` (a person's decision) seals again.
                     self._seal()
@@ -278,17 +332,22 @@ class AuditLog:
                 raise
         return AuditEvent(event_id, at, actor, action, json.loads(body))
 
-    def deliver(self, db: sqlite3.Connection) -> int:
+    def deliver(self, db: Any) -> int:
         """Write the events staged in `db` (see `stage`) into the trail, each once; how many
         were written. Reads only, unless something is staged: starting up while another
         process holds the registry's write lock (a long ingest) does not wait for it."""
-        if not db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_outbox'"
-        ).fetchone():
+        postgres = is_postgres(db)
+        exists = (
+            "SELECT 1 WHERE to_regclass('audit_outbox') IS NOT NULL"
+            if postgres
+            else "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_outbox'"
+        )
+        if not db.execute(exists).fetchone():
             return 0  # nothing was ever staged here
         written = 0
         for key, at, actor, action, body in db.execute(
-            "SELECT key, at, user, action, details FROM audit_outbox ORDER BY rowid"
+            'SELECT key, at, "user", action, details FROM audit_outbox ORDER BY '
+            + ("seq" if postgres else "rowid")
         ).fetchall():
             if self._append(at, actor, action, body, key) is not None:
                 written += 1
@@ -322,7 +381,7 @@ class AuditLog:
         """Newest first, filtered by user, action and date range (inclusive)."""
         clauses, params = ["1=1"], []
         if user:
-            clauses.append("user = ?")
+            clauses.append('"user" = ?')
             params.append(user)
         if action:
             clauses.append("action = ?")
@@ -334,7 +393,7 @@ class AuditLog:
             clauses.append("at < ?")
             params.append((until + dt.timedelta(days=1)).isoformat())
         rows = self.db.execute(
-            f"SELECT id, at, user, action, details FROM audit WHERE {' AND '.join(clauses)} "
+            f'SELECT id, at, "user", action, details FROM audit WHERE {" AND ".join(clauses)} '
             "ORDER BY id DESC LIMIT ?",
             (*params, limit),
         ).fetchall()
@@ -345,7 +404,7 @@ class AuditLog:
         found: list[AuditProblem] = []
         previous, previous_id, last_id, last_hash, count = "", 0, 0, "", 0
         for row_id, at, user, action, details, stored_previous, digest in self.db.execute(
-            "SELECT id, at, user, action, details, previous_hash, hash FROM audit ORDER BY id"
+            'SELECT id, at, "user", action, details, previous_hash, hash FROM audit ORDER BY id'
         ):
             if stored_previous != previous:
                 after = f"event {previous_id}" if previous_id else "the start of the trail"
@@ -458,16 +517,17 @@ class AuditLog:
         return found[0].event if found else None
 
 
-def stage(db: sqlite3.Connection, actor: str, action: str, /, **details: Any) -> str:
+def stage(db: Any, actor: str, action: str, /, **details: Any) -> str:
     """Stage an audit event in `db` inside the caller's open transaction, so the event
     commits (or rolls back) with the change it records; `AuditLog.deliver(db)` writes it to
     the trail afterwards. The key it is delivered under."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}; known: {', '.join(ACTIONS)}")
-    db.execute(_OUTBOX)
+    db.execute(_POSTGRES_OUTBOX if is_postgres(db) else _OUTBOX)
     key = uuid.uuid4().hex
     db.execute(
-        "INSERT INTO audit_outbox VALUES (?,?,?,?,?)", (key, _now(), actor, action, _body(details))
+        'INSERT INTO audit_outbox(key, at, "user", action, details) VALUES (?,?,?,?,?)',
+        (key, _now(), actor, action, _body(details)),
     )
     return key
 

@@ -1,18 +1,32 @@
-"""The audit trail is append-only, tamper-evident, filterable, and never stores card numbers."""
+"""The audit trail is append-only, tamper-evident, filterable, and never stores card numbers.
+
+Tests that take `backend_settings` (directly or through `log` / `base`) run on SQLite and on
+PostgreSQL, where the append-only rule is a trigger function and the trail a schema."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
 
+import psycopg
 import pytest
 
 from kb.audit import AuditLog, events_csv
+from kb.database import is_postgres
+
+REFUSED = (sqlite3.IntegrityError, psycopg.IntegrityError)
+"""What each engine raises when the append-only rule refuses a change."""
 
 
 @pytest.fixture
-def log(tmp_path):
-    audit = AuditLog(tmp_path / "audit.sqlite")
+def base(backend_settings):
+    """The data folder of a fresh base: a folder of SQLite files, then PostgreSQL schemas."""
+    return backend_settings.data_dir
+
+
+@pytest.fixture
+def log(base):
+    audit = AuditLog(base / "audit.sqlite")
     yield audit
     audit.close()
 
@@ -34,18 +48,22 @@ def test_events_are_masked_filtered_and_exported(log):
 
 def test_rows_cannot_be_changed_or_removed(log):
     log.record("ana", "sign_in")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        log.db.execute("UPDATE audit SET user = 'eve'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(REFUSED, match="append-only"):
+        log.db.execute("UPDATE audit SET \"user\" = 'eve'")
+    with pytest.raises(REFUSED, match="append-only"):
         log.db.execute("DELETE FROM audit")
+    if is_postgres(log.db):
+        with pytest.raises(REFUSED, match="append-only"):
+            log.db.execute("TRUNCATE audit")
+    assert [e.user for e in log.events()] == ["ana"] and log.verify() is None
 
 
 def test_tampering_behind_the_database_breaks_the_chain(log):
     for user in ("ana", "kim", "lee"):
         log.record(user, "sign_in")
     assert log.verify() is None
-    log.db.execute("DROP TRIGGER audit_no_update")  # someone with file access bypasses the rule
-    log.db.execute("UPDATE audit SET user = 'eve' WHERE id = 2")
+    bypass_triggers(log)  # someone with the database's owner rights bypasses the rule
+    log.db.execute("UPDATE audit SET \"user\" = 'eve' WHERE id = 2")
     assert log.verify() == 2
 
 
@@ -81,6 +99,8 @@ security = pytest.mark.security
 
 
 def trail(tmp_path, events: int = 5) -> AuditLog:
+    """`events` sign-ins in the trail of the base at `tmp_path / "kb"` (whichever backend a
+    test's `backend_settings` bound that folder to)."""
     audit = AuditLog(tmp_path / "kb" / "audit.sqlite")
     for number in range(events):
         audit.record(f"user{number}", "sign_in")
@@ -89,9 +109,10 @@ def trail(tmp_path, events: int = 5) -> AuditLog:
 
 
 def bypass_triggers(audit: AuditLog) -> None:
-    """What someone with the database file (and no key) can do."""
-    audit.db.execute("DROP TRIGGER audit_no_update")
-    audit.db.execute("DROP TRIGGER audit_no_delete")
+    """What someone with the database file, or the table owner's rights (and no key), can do."""
+    on = " ON audit" if is_postgres(audit.db) else ""
+    audit.db.execute(f"DROP TRIGGER audit_no_update{on}")
+    audit.db.execute(f"DROP TRIGGER audit_no_delete{on}")
 
 
 def checks(audit: AuditLog) -> list[tuple[int, str]]:
@@ -99,7 +120,7 @@ def checks(audit: AuditLog) -> list[tuple[int, str]]:
 
 
 @security
-def test_deleting_the_last_events_is_detected(tmp_path):
+def test_deleting_the_last_events_is_detected(tmp_path, backend_settings):
     """Attack: delete the last two events of the audit trail with a SQL tool."""
     audit = trail(tmp_path)
     bypass_triggers(audit)
@@ -120,7 +141,7 @@ def test_truncating_the_tail_is_detected(tmp_path):
 
 
 @security
-def test_emptying_the_table_is_detected(tmp_path):
+def test_emptying_the_table_is_detected(tmp_path, backend_settings):
     """Attack: empty the audit table (DELETE FROM audit)."""
     audit = trail(tmp_path)
     bypass_triggers(audit)
@@ -130,9 +151,12 @@ def test_emptying_the_table_is_detected(tmp_path):
 
 
 @security
-def test_deleting_the_audit_database_is_detected(tmp_path):
-    """Attack: delete audit.sqlite; the app starts a fresh, empty trail."""
+def test_deleting_the_audit_database_is_detected(tmp_path, backend_settings):
+    """Attack: delete audit.sqlite (on PostgreSQL: drop the trail's schema); the app starts a
+    fresh, empty trail."""
     audit = trail(tmp_path)
+    if is_postgres(audit.db):
+        audit.db.execute(f'DROP SCHEMA "{audit.db.schema}" CASCADE')
     audit.close()
     for path in (tmp_path / "kb").glob("audit.sqlite*"):
         path.unlink()
@@ -144,16 +168,16 @@ def test_deleting_the_audit_database_is_detected(tmp_path):
 
 
 @security
-def test_editing_an_event_and_recomputing_the_chain_is_detected(tmp_path):
+def test_editing_an_event_and_recomputing_the_chain_is_detected(tmp_path, backend_settings):
     """Attack: edit an event, then re-compute every hash after it so the chain checks."""
     from kb.audit import _row_hash
 
     audit = trail(tmp_path)
     bypass_triggers(audit)
-    audit.db.execute("UPDATE audit SET user = 'nobody' WHERE id = 2")
+    audit.db.execute("UPDATE audit SET \"user\" = 'nobody' WHERE id = 2")
     previous = audit.db.execute("SELECT hash FROM audit WHERE id = 1").fetchone()[0]
     for row_id, at, user, action, details in audit.db.execute(
-        "SELECT id, at, user, action, details FROM audit WHERE id >= 2 ORDER BY id"
+        'SELECT id, at, "user", action, details FROM audit WHERE id >= 2 ORDER BY id'
     ).fetchall():
         digest = _row_hash(previous, at, user, action, details)
         audit.db.execute(
@@ -165,7 +189,7 @@ def test_editing_an_event_and_recomputing_the_chain_is_detected(tmp_path):
 
 
 @security
-def test_a_seal_written_without_the_key_is_detected(tmp_path):
+def test_a_seal_written_without_the_key_is_detected(tmp_path, backend_settings):
     """Attack: truncate the trail and write a new seal for the shorter head without the key."""
     import hashlib
     import hmac
@@ -244,24 +268,31 @@ def test_a_formula_typed_as_a_name_is_not_live_in_the_csv_export(tmp_path):
     audit.close()
 
 
-def test_processes_starting_together_share_one_key(tmp_path):
+def test_processes_starting_together_share_one_key(tmp_path, backend_settings):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(4) as pool:
         logs = list(pool.map(lambda _: AuditLog(tmp_path / "kb" / "audit.sqlite"), range(4)))
     logs[0].record("ana", "sign_in")
     assert all(log.verify() is None for log in logs)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb", "kb.audit-key"]  # no drafts
+    made = sorted(p.name for p in tmp_path.iterdir() if p.name != "kb")
+    assert made == ["kb.audit-key"]  # no drafts
     for log in logs:
         log.close()
 
 
-def test_staged_events_are_delivered_once_and_delivery_only_reads_when_none_are(tmp_path):
+def test_staged_events_are_delivered_once_and_delivery_only_reads_when_none_are(
+    tmp_path, backend_settings
+):
     from kb.audit import stage
+    from kb.database import open_database
 
     audit = trail(tmp_path, 0)
-    registry = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None, timeout=0.1)
-    writer = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None)
+    if is_postgres(audit.db):  # two connections to the registry's schema
+        registry, writer = (open_database(tmp_path / "kb" / "registry.sqlite") for _ in "rw")
+    else:
+        registry = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None, timeout=0.1)
+        writer = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None)
     writer.execute("CREATE TABLE documents (id TEXT)")
     writer.execute("BEGIN IMMEDIATE")  # a long ingest in another process holds the lock
     assert audit.deliver(registry) == 0  # no wait, no "database is locked"
@@ -316,4 +347,23 @@ def test_a_checkpoint_holds_while_the_trail_grows_and_must_carry_the_key(tmp_pat
     forged = {**checkpoint, "head_id": 1}
     assert [p.check for p in audit.check_checkpoint(forged)] == ["checkpoint"]
     assert [p.check for p in audit.check_checkpoint({"at": "x"})] == ["checkpoint"]
+    audit.close()
+
+
+@security
+@pytest.mark.parametrize("backend_settings", ["postgres"], indirect=True)
+def test_a_replica_without_the_shared_key_refuses_to_start(tmp_path, backend_settings):
+    """Attack (or slip): start a replica on another machine with no key file; a key of its
+    own would re-seal the shared trail and hide whatever was done before."""
+    from kb.errors import KBError
+
+    audit = trail(tmp_path, 2)
+    elsewhere = tmp_path / "other-machine.audit-key"
+    with pytest.raises(KBError, match="same key file"):
+        AuditLog(tmp_path / "kb" / "audit.sqlite", key_file=elsewhere)
+    assert not elsewhere.exists() and audit.verify() is None
+    shared = AuditLog(tmp_path / "kb" / "audit.sqlite", key_file=tmp_path / "kb.audit-key")
+    shared.record("kim", "sign_in")  # a replica with the shared key appends to the same chain
+    assert audit.verify() is None and audit.events()[0].user == "kim"
+    shared.close()
     audit.close()
