@@ -7,20 +7,27 @@ store seeds it from the packaged default rules (kb/data/escalation_rules.json). 
 
 Every change is also written to the audit trail (kb.audit) as `escalation_rule_change`, with
 the rule id, its new version and what changed.
+
+With `KB_STORE=postgres` the rules live in the schema `<prefix>_escalation` (kb.database), so
+a change made through one replica reaches every replica's detector (its `version` moves).
+The SQL is the same; only the connection differs: on SQLite each operation opens the file
+afresh, on PostgreSQL the store keeps one connection and uses it one operation at a time
+(a new connection per call would cost a round of authentication on every call turn).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import threading
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from kb.audit import AuditLog
-from kb.database import open_database
+from kb.database import is_postgres, open_database
 from kb.escalation.rules import (
     DEFAULT_RULES_PATH,
     EscalationRuleError,
@@ -71,11 +78,30 @@ class RuleStore:
         self._audit = audit
         self._defaults = defaults or DEFAULT_RULES_PATH
         self._lock = threading.Lock()
-        with closing(self._connect()) as db:
-            db.executescript(_SCHEMA)
+        self._shared: Any = None  # PostgreSQL: the store's one connection
+        self._shared_lock = threading.RLock()
+        db = open_database(self.path)
+        db.executescript(_SCHEMA)
+        if is_postgres(db):
+            self._shared = db
+        else:
+            db.close()
 
-    def _connect(self) -> sqlite3.Connection:
-        return open_database(self.path)
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """The connection for one operation: a fresh one on SQLite (closed after), the
+        store's own on PostgreSQL, held by one operation at a time."""
+        if self._shared is None:
+            with closing(open_database(self.path)) as db:
+                yield db
+            return
+        with self._shared_lock:
+            yield self._shared
+
+    def close(self) -> None:
+        """Close the PostgreSQL connection (nothing stays open on SQLite)."""
+        if self._shared is not None:
+            self._shared.close()
 
     @property
     def audit(self) -> AuditLog:
@@ -88,7 +114,7 @@ class RuleStore:
     def version(self) -> int:
         """The number of changes so far (0 before seeding): changes whenever a rule does."""
         self._seed_if_empty()
-        with closing(self._connect()) as db:
+        with self._connection() as db:
             return int(
                 db.execute("SELECT COALESCE(MAX(change), 0) FROM rule_versions").fetchone()[0]
             )
@@ -97,7 +123,7 @@ class RuleStore:
         """Every rule at its latest version (disabled ones included, marked `enabled=False`;
         detectors use only enabled rules), with the store's version."""
         self._seed_if_empty()
-        with closing(self._connect()) as db:
+        with self._connection() as db:
             rows = db.execute(
                 "SELECT rule_id, version, body, enabled, change FROM rule_versions r "
                 "WHERE version = (SELECT MAX(version) FROM rule_versions WHERE rule_id = r.rule_id) "
@@ -123,7 +149,7 @@ class RuleStore:
     def history(self, rule_id: str) -> list[RuleVersion]:
         """Every version of one rule, oldest first."""
         self._seed_if_empty()
-        with closing(self._connect()) as db:
+        with self._connection() as db:
             rows = db.execute(
                 "SELECT body, version, enabled, author, at, note FROM rule_versions "
                 "WHERE rule_id = ? ORDER BY version",
@@ -154,7 +180,7 @@ class RuleStore:
             raise EscalationRuleError("a rule change needs an author")
         self._seed_if_empty()
         body = _body(rule)
-        with self._lock, closing(self._connect()) as db:
+        with self._lock, self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 latest = db.execute(
@@ -189,7 +215,7 @@ class RuleStore:
         if not author or not author.strip():
             raise EscalationRuleError("a rule change needs an author")
         self._seed_if_empty()
-        with self._lock, closing(self._connect()) as db:
+        with self._lock, self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 latest = db.execute(
@@ -215,7 +241,7 @@ class RuleStore:
 
     @staticmethod
     def _insert(
-        db: sqlite3.Connection, rule_id: str, version: int, body: str, enabled: bool,
+        db: Any, rule_id: str, version: int, body: str, enabled: bool,
         author: str, note: str,
     ) -> None:  # fmt: skip
         at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
@@ -226,11 +252,11 @@ class RuleStore:
         )
 
     def _seed_if_empty(self) -> None:
-        with closing(self._connect()) as db:
+        with self._connection() as db:
             if db.execute("SELECT 1 FROM rule_versions LIMIT 1").fetchone():
                 return
         defaults = load_rule_set(self._defaults)
-        with self._lock, closing(self._connect()) as db:
+        with self._lock, self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 if db.execute("SELECT 1 FROM rule_versions LIMIT 1").fetchone():
@@ -248,7 +274,9 @@ class RuleStore:
                     ),
                 ):
                     db.execute(
-                        "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value)
+                        "INSERT INTO settings(key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (key, value),
                     )
                 db.execute("COMMIT")
             except BaseException:

@@ -1,5 +1,6 @@
-"""Escalation rules with real parts: the SQLite rule store and its audit trail, meaning
-matching with the packaged e5 model, the Services accessors and the evaluation runner."""
+"""Escalation rules with real parts: the rule store and its audit trail (on SQLite and on
+PostgreSQL), meaning matching with the packaged e5 model, the Services accessors and the
+evaluation runner."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from kb.escalation import (
 )
 
 
-def test_store_seeds_versions_and_audits_every_change(tmp_path: Path):
-    audit = AuditLog(tmp_path / "audit.sqlite")
-    store = RuleStore(tmp_path / "escalation.sqlite", audit=audit)
+def test_store_seeds_versions_and_audits_every_change(backend_settings):
+    audit = AuditLog(backend_settings.audit_path)
+    store = RuleStore(backend_settings.data_dir / "escalation.sqlite", audit=audit)
     rules = store.current()
     assert len(rules.rules) == len(load_rule_set().rules)
     assert rules.version == len(rules.rules)
@@ -66,16 +67,25 @@ def test_store_seeds_versions_and_audits_every_change(tmp_path: Path):
         store.save(complaint, " ")
     with pytest.raises(EscalationRuleError, match="no escalation rule 'nope'"):
         store.history("nope")
+    store.close()
+    audit.close()
 
 
-def test_store_reopened_keeps_versions(tmp_path: Path):
-    path = tmp_path / "escalation.sqlite"
+def test_store_reopened_keeps_versions(backend_settings):
+    path = backend_settings.data_dir / "escalation.sqlite"
     first = RuleStore(path)
     rule = first.current().rule("human_request")
     first.save(replace(rule, phrases=(*rule.phrases, "let me talk to staff")), "knowledge")
-    again = RuleStore(path)
+    again = RuleStore(path)  # another process, or another replica
     assert again.current().rule("human_request").version == 2
-    assert (tmp_path / "audit.sqlite").exists()  # the trail beside the store by default
+    assert again.version() == first.version()
+    beside = AuditLog(backend_settings.audit_path)  # the trail beside the store by default
+    assert [e.details["change"] for e in beside.events(action="escalation_rule_change")] == [
+        "changed: phrases",
+        "seeded",
+    ]
+    for opened in (first, again, first.audit, beside):
+        opened.close()
 
 
 def test_meaning_matching_with_the_packaged_model(embedder):
