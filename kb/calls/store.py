@@ -2,6 +2,12 @@
 
 Turns are masked (kb.pii) here, whatever the caller did, like kb.querylog: the contact
 centre's transcript carries card and phone numbers as the customer reads them out.
+
+With `KB_STORE=postgres` the calls live in the schema `<prefix>_calls` (kb.database), so the
+speech-to-text bridge may send a call's turns through any replica: turns are numbered under
+the store's write lock (an advisory lock there), so two replicas never give out one index.
+One table differs: PostgreSQL has no rowid, so `shown` gets an identity column `seq` there to
+keep the order in which suggestions first appeared.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from kb.calls.records import (
     Speaker,
     Verdict,
 )
-from kb.database import open_database
+from kb.database import is_postgres, open_database
 from kb.errors import KBError
 from kb.pii import mask
 
@@ -58,12 +64,15 @@ CREATE TABLE IF NOT EXISTS feedback (
     at TEXT NOT NULL,
     by TEXT NOT NULL
 );
+"""
+# {seq}: on PostgreSQL an identity column, the order suggestions first appeared in (rowid on SQLite)
+_SHOWN = """
 CREATE TABLE IF NOT EXISTS shown (
     call_id TEXT NOT NULL REFERENCES calls(call_id),
     document_id TEXT NOT NULL,
     title TEXT NOT NULL,
     first_turn INTEGER NOT NULL,
-    PRIMARY KEY (call_id, document_id)
+    PRIMARY KEY (call_id, document_id){seq}
 );
 """
 
@@ -95,7 +104,10 @@ def _utc(at: dt.datetime | None) -> dt.datetime:
 class CallStore:
     def __init__(self, path: Path) -> None:
         self.db = open_database(path, rows=True)
-        self.db.executescript(_SCHEMA)
+        postgres = is_postgres(self.db)
+        seq = ",\n    seq BIGINT GENERATED ALWAYS AS IDENTITY" if postgres else ""
+        self.db.executescript(_SCHEMA + _SHOWN.format(seq=seq))
+        self._shown_order = "first_turn, seq" if postgres else "first_turn, rowid"
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -225,14 +237,14 @@ class CallStore:
         """(document id, title) of suggestions on screen; the first showing is kept."""
         with self._lock:
             self.db.executemany(
-                "INSERT OR IGNORE INTO shown(call_id, document_id, title, first_turn) "
-                "VALUES (?,?,?,?)",
+                "INSERT INTO shown(call_id, document_id, title, first_turn) VALUES (?,?,?,?) "
+                "ON CONFLICT DO NOTHING",
                 [(call_id, d, t, turn) for d, t in shown],
             )
 
     def shown(self, call_id: str) -> list[tuple[str, str]]:
         rows = self.db.execute(
-            "SELECT document_id, title FROM shown WHERE call_id = ? ORDER BY first_turn, rowid",
+            f"SELECT document_id, title FROM shown WHERE call_id = ? ORDER BY {self._shown_order}",
             (call_id,),
         ).fetchall()
         return [(r["document_id"], r["title"]) for r in rows]

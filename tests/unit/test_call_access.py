@@ -1,20 +1,24 @@
 """Who may drive a call: the account that opened it for the same agent, or the agent it was
-opened for, in person (the app's Live call page); `list_open` lists exactly those calls."""
+opened for, in person (the app's Live call page); `list_open` lists exactly those calls.
+The call store itself is checked on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 
 import pytest
 
 from kb.audit import AuditLog
 from kb.calls import CallAccessError, Caller, CallNotFoundError, CallSessions, CallStore
+from kb.calls.records import CallStatus, Speaker, Verdict
 
 
 @pytest.fixture
-def sessions(tmp_path):
-    services = SimpleNamespace(audit=AuditLog(tmp_path / "audit.sqlite"))
-    built = CallSessions(services, CallStore(tmp_path / "calls.sqlite"))  # type: ignore[arg-type]
+def sessions(backend_settings):
+    data = backend_settings.data_dir  # SQLite files, then PostgreSQL schemas
+    services = SimpleNamespace(audit=AuditLog(data / "audit.sqlite"))
+    built = CallSessions(services, CallStore(data / "calls.sqlite"))  # type: ignore[arg-type]
     yield built
     built.close()
     services.audit.close()
@@ -80,3 +84,36 @@ def test_only_a_customer_turn_searches_again_the_agent_s_turns_keep_the_screen(t
     finally:
         sessions.close()
         services.audit.close()
+
+
+def test_the_call_store_keeps_turns_verdicts_and_suggestions_across_replicas(backend_settings):
+    """Two stores on one base, as two replicas the speech-to-text bridge may reach: turns are
+    numbered in one sequence and masked, the first showing of a suggestion is kept in order."""
+    one = CallStore(backend_settings.data_dir / "calls.sqlite")
+    two = CallStore(backend_settings.data_dir / "calls.sqlite")
+    try:
+        call = one.open("api:stt", "ana", ("cards",), reference="card 4539 1488 0343 6467")
+        assert two.call(call.call_id) == call and "4539" not in (call.reference or "")
+        one.add_turns(call.call_id, [(Speaker.CUSTOMER, "my card 4539 1488 0343 6467", None)])
+        turns = two.add_turns(call.call_id, [(Speaker.AGENT, "let me block it", None)])
+        assert [(t.index, t.speaker) for t in turns] == [(0, "customer"), (1, "agent")]
+        assert "4539" not in turns[0].text and one.turn_count(call.call_id) == 2
+
+        two.record_shown(call.call_id, [("lost", "Lost cards"), ("fees", "Fees")], 0)
+        one.record_shown(call.call_id, [("abroad", "Abroad"), ("lost", "Lost (again)")], 1)
+        assert one.shown(call.call_id) == [
+            ("lost", "Lost cards"),
+            ("fees", "Fees"),
+            ("abroad", "Abroad"),
+        ]
+        verdict = one.add_feedback(call.call_id, "s1", "lost", Verdict.USED, "ana")
+        assert two.feedback(call.call_id) == [verdict]
+
+        ended = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+        assert [c.call_id for c in two.open_calls()] == [call.call_id]
+        one.end(call.call_id, {"call_id": call.call_id}, ended)
+        assert two.call(call.call_id).status == CallStatus.ENDED and two.open_calls() == []
+        assert two.call(call.call_id).ended_at == ended
+    finally:
+        one.close()
+        two.close()
