@@ -8,13 +8,17 @@ code change or a re-ingest updates the questions without losing a trainer's revi
   answer) are kept and still shown instead of it;
 * its status is kept too, except that an approved, unedited exercise whose generated
   question changed goes back to draft, so a path never uses a question nobody has seen.
+
+With `KB_STORE=postgres` the same tables are the schema `<prefix>_training` (kb.database),
+shared by every replica: new ids come from `RETURNING id` (PostgreSQL has no `lastrowid`),
+"keep the first" inserts are `ON CONFLICT DO NOTHING`, and foreign keys, which SQLite checks
+only when asked (`PRAGMA foreign_keys`), PostgreSQL always checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +26,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from kb.database import open_database
+from kb.database import is_postgres, open_database
 from kb.training.errors import (
     ExerciseNotApprovedError,
     InvalidEditError,
@@ -187,7 +191,8 @@ def _answer_from(text: str) -> GivenAnswer:
 
 
 class TrainingStore:
-    """Exercises, learning paths, assignments, attempts and drill mappings in one SQLite file.
+    """Exercises, learning paths, assignments, attempts and drill mappings in one SQLite file
+    (or one PostgreSQL schema).
 
     `path` is the database file (say `settings.data_dir / "training.sqlite"`); its folder is
     created if needed.
@@ -197,7 +202,8 @@ class TrainingStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = path
         self.db = open_database(path)
-        self.db.execute("PRAGMA foreign_keys=ON")
+        if not is_postgres(self.db):
+            self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
         self._lock = threading.RLock()
 
@@ -213,7 +219,7 @@ class TrainingStore:
         return rows[0] if rows else None
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Any]:
         """One writer at a time within the process, all-or-nothing in the file."""
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
@@ -282,7 +288,7 @@ class TrainingStore:
                 counts["updated"] += 1
         return counts
 
-    def _row_to_exercise(self, row: sqlite3.Row | tuple[Any, ...]) -> Exercise:
+    def _row_to_exercise(self, row: tuple[Any, ...]) -> Exercise:
         generated_json, status, edited_prompt, edited_payload_json = row
         data = json.loads(generated_json)
         kind = data["kind"]
@@ -458,11 +464,12 @@ class TrainingStore:
         name, checked = self._checked_items(name, items)
         at = _now()
         with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO paths(name, created_by, created_at) VALUES (?,?,?)",
-                (name, created_by, at),
+            path_id = int(
+                db.execute(
+                    "INSERT INTO paths(name, created_by, created_at) VALUES (?,?,?) RETURNING id",
+                    (name, created_by, at),
+                ).fetchone()[0]
             )
-            path_id = int(cursor.lastrowid or 0)
             db.executemany(
                 "INSERT INTO path_items(path_id, position, kind, ref, title) VALUES (?,?,?,?,?)",
                 [(path_id, i, it.kind, it.ref, it.title) for i, it in enumerate(checked)],
@@ -518,8 +525,8 @@ class TrainingStore:
             raise TrainingError("Choose the trainee to assign the learning path to.")
         with self._transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO assignments(path_id, trainee, assigned_by, at) "
-                "VALUES (?,?,?,?)",
+                "INSERT INTO assignments(path_id, trainee, assigned_by, at) VALUES (?,?,?,?) "
+                "ON CONFLICT DO NOTHING",
                 (path_id, trainee.strip(), by, _now()),
             )
             row = db.execute(
@@ -557,12 +564,14 @@ class TrainingStore:
         given = answer or GivenAnswer()
         at = _now()
         with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO attempts(trainee, item_id, path_id, answer_json, score, at) "
-                "VALUES (?,?,?,?,?,?)",
-                (trainee, item_id, path_id, _answer_json(given), score, at),
+            attempt_id = int(
+                db.execute(
+                    "INSERT INTO attempts(trainee, item_id, path_id, answer_json, score, at) "
+                    "VALUES (?,?,?,?,?,?) RETURNING id",
+                    (trainee, item_id, path_id, _answer_json(given), score, at),
+                ).fetchone()[0]
             )
-        return Attempt(int(cursor.lastrowid or 0), trainee, item_id, path_id, given, score, at)
+        return Attempt(attempt_id, trainee, item_id, path_id, given, score, at)
 
     def attempts(self, trainee: str | None = None, path_id: int | None = None) -> list[Attempt]:
         conditions, params = [], []
@@ -590,8 +599,8 @@ class TrainingStore:
             raise TrainingError("A call drill needs both a customer message and a document.")
         with self._transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO drill_mappings(message, document_id, created_by, at) "
-                "VALUES (?,?,?,?)",
+                "INSERT INTO drill_mappings(message, document_id, created_by, at) "
+                "VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
                 (message, document_id, by, _now()),
             )
             row = db.execute(

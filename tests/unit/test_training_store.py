@@ -1,10 +1,10 @@
-"""TrainingStore on a real SQLite file: review survives regeneration, paths use approved
-exercises only, attempts and drill mappings round-trip."""
+"""TrainingStore on a real SQLite file and a real PostgreSQL schema: review survives
+regeneration, paths use approved exercises only, attempts and drill mappings round-trip.
+Rules decided in Python, which no SQL of the other backend changes, run on SQLite only."""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -22,10 +22,13 @@ from kb.training.types import GivenAnswer, PathItem
 from kb.types import ChunkKind
 from tests.unit.test_training_generate import PHONE_STEPS, chunk
 
+SQLITE_ONLY = pytest.mark.parametrize("backend_settings", ["local"], indirect=True)
+
 
 @pytest.fixture
-def store(tmp_path: Path):
-    built = TrainingStore(tmp_path / "training" / "training.sqlite")
+def store(backend_settings):
+    """The store on each backend in turn (a folder below the base: a folder is made or bound)."""
+    built = TrainingStore(backend_settings.data_dir / "training" / "training.sqlite")
     yield built
     built.close()
 
@@ -45,6 +48,7 @@ def test_saved_exercises_read_back_equal(store, generated):
     assert store.exercises(document_id="other") == []
 
 
+@SQLITE_ONLY
 def test_saving_again_is_idempotent(store, generated):
     store.save_generated(generated)
     assert store.save_generated(generated) == {"added": 0, "updated": 0, "unchanged": 3}
@@ -71,6 +75,7 @@ def test_review_survives_regeneration(store, generated):
     assert store.exercises(status="approved") == [store.exercise(order.id), edited]
 
 
+@SQLITE_ONLY
 def test_changed_generation_sends_an_unedited_approval_back_to_draft(store, generated):
     order, fill, _ = generated
     store.save_generated(generated)
@@ -85,6 +90,7 @@ def test_changed_generation_sends_an_unedited_approval_back_to_draft(store, gene
     assert store.exercise(fill.id).prompt == "Fee for express delivery: ____"
 
 
+@SQLITE_ONLY
 def test_edit_keeps_the_answer_traceable(store, generated):
     order, fill, _ = generated
     store.save_generated(generated)
@@ -97,6 +103,7 @@ def test_edit_keeps_the_answer_traceable(store, generated):
     assert not store.exercise(fill.id).edited
 
 
+@SQLITE_ONLY
 def test_edit_an_ordering_exercise_reshuffles(store, generated):
     order = generated[0]
     store.save_generated(generated)
@@ -169,6 +176,7 @@ def test_assign_attempt_and_progress(store, generated):
     assert (ben.done, ben.mean_score) == (0, None)
 
 
+@SQLITE_ONLY
 def test_attempt_validation(store):
     with pytest.raises(KBError, match="score must be between 0 and 1"):
         store.record_attempt("ana", "fill:x", GivenAnswer(text="1"), 1.5)
@@ -189,8 +197,8 @@ def test_drill_mappings_round_trip(store):
         store.add_mapping("", "lost-card", by="tia")
 
 
-def test_data_survives_reopening(tmp_path, generated):
-    path = tmp_path / "training.sqlite"
+def test_data_survives_reopening(backend_settings, generated):
+    path = backend_settings.data_dir / "training.sqlite"
     first = TrainingStore(path)
     first.save_generated(generated)
     first.set_status(generated[0].id, "approved")
