@@ -236,11 +236,15 @@ def test_a_person_can_reseal_after_investigating(tmp_path):
 
 
 @security
-def test_kb_audit_verify_says_what_is_wrong_and_fails(tmp_path, monkeypatch, capsys):
+def test_kb_audit_verify_says_what_is_wrong_and_fails(
+    tmp_path, monkeypatch, capsys, backend_settings
+):
     """Attack: truncate the trail, then run `kb audit --verify` (it said "intact", exit 0)."""
     from kb.cli import main
 
     monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "kb"))
+    monkeypatch.setenv("KB_STORE", backend_settings.store)  # the CLI reads the same base
+    monkeypatch.setenv("KB_DATABASE_SCHEMA", backend_settings.database_schema)
     audit = trail(tmp_path)
     assert main(["audit", "--verify"]) == 0
     bypass_triggers(audit)
