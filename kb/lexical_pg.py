@@ -89,22 +89,26 @@ CREATE OR REPLACE TRIGGER chunk_terms_changed AFTER UPDATE ON chunk_terms
 """The lexical index's tables in the registry's schema (created with it, kb.registry)."""
 
 # Candidates through the GIN index; each one's BM25 from its tsvector (term frequency: the
-# number of positions), its length and the stored document frequencies.
+# number of positions; only the question's terms are unnested, picked out in C by giving
+# them weight A and keeping that weight), its length and the stored document frequencies.
 _TOP_MATCHES = f"""
 WITH stats AS (
     SELECT chunks::float8 AS n, greatest(tokens::float8 / greatest(chunks, 1), 1e-9) AS avgdl
     FROM lexical_stats WHERE id = 1
 ), query AS (
-    SELECT l.term, greatest(ln((s.n - l.chunks + 0.5) / (l.chunks + 0.5)), 1e-6) AS idf
+    SELECT l.term,
+        greatest(ln((s.n - l.chunks + 0.5::float8) / (l.chunks + 0.5::float8)), 1e-6::float8)
+        AS idf
     FROM lexical_terms l, stats s WHERE l.term = ANY(?::text[])
 )
 SELECT t.chunk_id, sum(
-    q.idf * cardinality(u.positions) * {K1 + 1}
-    / (cardinality(u.positions) + {K1} * (1 - {B} + {B} * t.length / s.avgdl))
+    q.idf * cardinality(u.positions) * {K1 + 1}::float8
+    / (cardinality(u.positions)
+       + {K1}::float8 * (1 - {B}::float8 + {B}::float8 * t.length / s.avgdl))
 ) AS score
 FROM chunk_terms t
 CROSS JOIN stats s
-CROSS JOIN LATERAL unnest(t.tsv) u
+CROSS JOIN LATERAL unnest(ts_filter(setweight(t.tsv, 'A', ?::text[]), '{{a}}')) u
 JOIN query q ON q.term = u.lexeme
 WHERE t.tsv @@ to_tsquery('simple', ?)
 GROUP BY t.chunk_id
@@ -169,7 +173,7 @@ class PgLexicalIndex:
             unique = list(dict.fromkeys(t for t in tokens if t))
             cached = [
                 (r[0], float(r[1]))
-                for r in self.db.execute(_TOP_MATCHES, (unique, query, _CANDIDATES))
+                for r in self.db.execute(_TOP_MATCHES, (unique, unique, query, _CANDIDATES))
             ]
             with self._lock:
                 if len(self._cache) > 32:
