@@ -191,9 +191,13 @@ class PgConnection:
             cur.execute("SET client_min_messages = warning")
             # Under the store's lock: two processes creating the same schema at once would
             # otherwise both pass IF NOT EXISTS and one fail on the catalog's unique index.
-            with self._conn.transaction():
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-                cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            # Only when it is missing: a writer holds that lock for its whole transaction, and
+            # opening a connection (a reader, a replica starting) must not wait for it.
+            cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if cur.fetchone() is None:
+                with self._conn.transaction():
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                    cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             cur.execute(f'SET search_path TO "{schema}", public')
 
     # ------------------------------------------------------------------ sqlite3-like API

@@ -133,3 +133,24 @@ def test_stores_opened_at_once_by_several_replicas_create_their_schema_once(pg) 
     assert failures == [] and len(opened) == 6
     for db in opened:
         db.close()  # type: ignore[attr-defined]
+
+
+def test_opening_a_store_does_not_wait_for_its_writer(pg) -> None:
+    """A writer holds the store's lock for its whole transaction (an ingest embeds inside
+    it); a reader or a replica opening a connection meanwhile must not wait for it."""
+    writer = open_database(pg.data_dir / "registry.sqlite")
+    writer.execute("BEGIN IMMEDIATE")
+    opened: list[object] = []
+    thread = threading.Thread(
+        target=lambda: opened.append(open_database(pg.data_dir / "registry.sqlite"))
+    )
+    try:
+        thread.start()
+        thread.join(5)
+        assert opened, "opening a connection waited for the writer's transaction"
+    finally:
+        writer.execute("ROLLBACK")
+        thread.join(10)
+        writer.close()
+        for db in opened:
+            db.close()  # type: ignore[attr-defined]
