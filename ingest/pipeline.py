@@ -42,6 +42,7 @@ from ingest.sniff import safe_name
 from ingest.worker import shared_worker
 from kb.errors import DocumentError, FileTooLargeError, KBError
 from kb.lexical import tokenize
+from kb.original_files import file_name
 from kb.store import KnowledgeBase, WriteSession, chunk_metadata
 from kb.text import lone_surrogate, printable
 from kb.types import (
@@ -301,16 +302,13 @@ def document_id_for(name: str) -> str:
     return slug
 
 
-def _store_original(kb: KnowledgeBase, data: bytes, digest: str, name: str) -> str:
-    """Keep a copy of the file by content hash so agents can open exactly what was ingested."""
-    folder = kb.settings.originals_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{digest}{Path(safe_name(name)).suffix.lower()}"
-    if not target.exists():
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    return target.name
+def _store_original(
+    kb: KnowledgeBase, session: WriteSession, data: bytes, digest: str, name: str
+) -> str:
+    """Keep a copy of the file by content hash so agents can open exactly what was ingested
+    (on PostgreSQL in the writer's transaction: kb.original_files)."""
+    stored = file_name(digest, Path(safe_name(name)).suffix)
+    return kb.originals.keep(session.registry.db, data, stored)
 
 
 def _stated_metadata_changed(info: DocumentInfo, options: DocumentOptions) -> DocumentInfo | None:
@@ -515,11 +513,11 @@ class IngestRun:
             raise DocumentError("the document has text but nothing to index after cleaning")
         vectors = self.kb.embedder.embed_passages([c.text for c in chunks])
         self.chunks_embedded += len(chunks)
-        original = _store_original(self.kb, data, digest, name)
 
         registry.db.execute("SAVEPOINT file")
         draft = self.draft_by is not None
         try:
+            original = _store_original(self.kb, session, data, digest, name)
             # A replacement keeps the document's identity (its original file name).
             key = existing["source_key"] if existing else source_key
             live = existing is not None and existing["current_version"] is not None
@@ -673,13 +671,5 @@ def purge_document(
 
 
 def _remove_unnamed_originals(kb: KnowledgeBase, named: set[str]) -> int:
-    """Delete the files in the originals folder that no version names; how many."""
-    folder = kb.settings.originals_dir
-    if not folder.is_dir():
-        return 0
-    removed = 0
-    for path in folder.iterdir():
-        if path.name not in named and (path.is_file() or path.is_symlink()):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    """Delete the stored originals that no version names; how many."""
+    return kb.originals.remove_unnamed(kb.registry.db, named)

@@ -22,6 +22,7 @@ from kb.access import can_read, readable_sql
 from kb.config import Settings
 from kb.glossary import default_glossary
 from kb.lexical import LexicalIndex, tokenize
+from kb.pgvector_index import PgVectorIndex
 from kb.ports import Reranker
 from kb.spelling import SpellFix
 from kb.store import KnowledgeBase
@@ -270,9 +271,12 @@ class HybridRetriever:
     def dense(
         self, text: str, scope: Scope, k: int, language: str | None = None
     ) -> list[tuple[str, float]]:
+        index = self.kb.index
+        if isinstance(index, PgVectorIndex):  # PostgreSQL: the scope's filters run in SQL
+            condition, params = scope.sql()
+            return index.search(self._query_vector(text), k, condition, params, language)
         import faiss
 
-        index = self.kb.index
         if len(index) == 0:
             return []
         selector, allowed = self._current_catalog().selector(scope, language)
@@ -492,6 +496,8 @@ class HybridRetriever:
     def similarity(self, text: str, chunk_ids: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of `text` to given chunks (for confidence when lexical found them)."""
         index = self.kb.index
+        if isinstance(index, PgVectorIndex):
+            return index.similarity(self._query_vector(text), chunk_ids)
         positions = {cid: i for i, cid in enumerate(index.ids)}
         wanted = [(cid, positions[cid]) for cid in chunk_ids if cid in positions]
         if not wanted:

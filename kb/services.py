@@ -667,7 +667,7 @@ class Services:
     def original_file(self, document_id: str, version: int, *, reader: Reader) -> Path | None:
         self.document(document_id, reader=reader)
         name = self.kb.registry.original_path(document_id, version)
-        return self.settings.originals_dir / name if name else None
+        return self.kb.originals.path(self.kb.registry.db, name) if name else None
 
     def open_original(self, citation: Citation, *, reader: Reader) -> Original:
         """What the viewer shows for a cited passage (kb.originals.view): the stored file,
@@ -685,7 +685,7 @@ class Services:
         return Original(
             citation=citation,
             format=chunks[0].document.format if chunks else "",
-            path=self.settings.originals_dir / name if name else None,
+            path=self.kb.originals.path(self.kb.registry.db, name) if name else None,
             passage=cited.text if cited else "",
             pages=cited.pages if cited else (),
             parts=section_parts(chunks, citation.chunk_id),

@@ -1,0 +1,229 @@
+"""The dense index on PostgreSQL: chunk vectors in a pgvector table beside the registry.
+
+The counterpart of kb.index.FaissIndex for `KB_STORE=postgres`. Why a table in the
+registry's own schema rather than files or a store of its own (langchain-postgres'
+PGVectorStore keeps its own tables and connection): the registry and the vectors then commit
+in ONE transaction on one connection, so an ingest that fails halfway leaves neither, a
+delete leaves no vector behind, and every replica sees the same state the moment it commits.
+There are no generations to publish and no files to copy between machines.
+
+    chunk_vectors(chunk_id text PRIMARY KEY, embedding vector(<dimension>))
+
+with an HNSW index on inner product (`vector_ip_ops`: the vectors are unit length, so the
+inner product is the cosine similarity FAISS reports). Filters (access groups, dates,
+drafts, language) are SQL conditions on the registry's tables joined in the same query, so a
+restricted chunk never leaves the database for a reader outside its groups. pgvector 0.8's
+iterative scan (`hnsw.iterative_scan = strict_order`) keeps walking the graph until k rows
+pass the filter, so a selective filter still returns k results, in exact distance order.
+Both settings are `SET LOCAL`: they hold for the one search's transaction only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from kb.errors import KBError
+from kb.ports import Embedder
+
+logger = logging.getLogger(__name__)
+
+EF_SEARCH = 100
+"""Candidates HNSW keeps while searching (pgvector's default is 40): the recall of the
+approximate search against exact order, measured on the golden set (README)."""
+
+MAX_SCAN_TUPLES = 50_000
+"""How far an iterative scan may walk for a selective filter before giving up (default
+20 000): a reader of a small group in a large base still gets k results."""
+
+
+class PgVectorIndex:
+    """Chunk vectors by chunk id in PostgreSQL, searchable by inner product.
+
+    `db` is a kb.postgres.PgConnection to the registry's schema: the writer's own connection
+    inside its transaction (KnowledgeBase.write), or a reader's connection. A reader's
+    connection must be this index's alone (see `_searching`)."""
+
+    def __init__(self, db: Any, embedder: Embedder, create: bool = True) -> None:
+        from pgvector.psycopg import register_vector
+
+        self.db = db
+        self.embedder = embedder
+        self.dimension = embedder.dimension
+        self._lock = threading.RLock()
+        register_vector(db.raw)
+        if create:
+            self._create()
+        self._check_model()
+
+    # ------------------------------------------------------------------ schema
+
+    def _create(self) -> None:
+        """Table, HNSW index and the model it was built with, once, under the schema's write
+        lock (two replicas starting at once would both pass IF NOT EXISTS). Once made, one
+        lookup without the lock: a replica starting while another writes does not wait."""
+        if self.db.execute("SELECT to_regclass('vector_model')").fetchone()[0] is not None:
+            return
+        owned = not self.db.in_transaction
+        if owned:
+            self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS chunk_vectors (chunk_id TEXT PRIMARY KEY, "
+                f"embedding vector({int(self.dimension)}) NOT NULL)"
+            )
+            self.db.execute(
+                "CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw ON chunk_vectors "
+                "USING hnsw (embedding vector_ip_ops)"
+            )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS vector_model (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "model TEXT NOT NULL, dimension INTEGER NOT NULL)"
+            )
+            self.db.execute(
+                "INSERT INTO vector_model (id, model, dimension) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (self.embedder.name, self.dimension),
+            )
+            if owned:
+                self.db.execute("COMMIT")
+        except BaseException:
+            if owned:
+                self.db.execute("ROLLBACK")
+            raise
+
+    def _check_model(self) -> None:
+        row = self.db.execute("SELECT model, dimension FROM vector_model WHERE id = 1").fetchone()
+        if row is not None and (row[0] != self.embedder.name or int(row[1]) != self.dimension):
+            raise KBError(
+                f"this knowledge base was built with the '{row[0]}' embedding model but "
+                f"'{self.embedder.name}' is configured; set KB_EMBEDDING_MODEL={row[0]} or rebuild"
+            )
+
+    # ------------------------------------------------------------------ the FaissIndex surface
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0])
+
+    @property
+    def ids(self) -> list[str]:
+        """Every indexed chunk id, in id order (FAISS gives position order; nothing here
+        depends on positions)."""
+        return [r[0] for r in self.db.execute("SELECT chunk_id FROM chunk_vectors ORDER BY 1")]
+
+    def add(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        texts: Sequence[str] = (),
+        metadatas: Sequence[dict] = (),
+    ) -> None:
+        """Store `vectors` under `ids` (texts and metadata live in the registry already; the
+        arguments are FaissIndex's, whose LangChain docstore keeps copies)."""
+        if not len(ids):
+            return
+        if vectors.shape != (len(ids), self.dimension):
+            raise ValueError(
+                f"expected {len(ids)} vectors of {self.dimension}, got {vectors.shape}"
+            )
+        rows = [(cid, np.asarray(v, dtype=np.float32)) for cid, v in zip(ids, vectors, strict=True)]
+        self.db.executemany(
+            "INSERT INTO chunk_vectors (chunk_id, embedding) VALUES (?, ?) "
+            "ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding",
+            rows,
+        )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self.db.execute("DELETE FROM chunk_vectors WHERE chunk_id = ANY(?)", (list(ids),))
+
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int,
+        condition: str | None = None,
+        params: Sequence[object] = (),
+        language: str | None = None,
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the k nearest chunks, best first.
+
+        `condition` (with `params`) is a SQL condition on the registry's documents `d`, the
+        chunk's versions row `v` and chunks `c` (kb.retrieve.Scope.sql); `language` keeps
+        only chunks in that language. Without either, every indexed chunk is a candidate."""
+        if k <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        if condition is None and language is None:
+            sql = (
+                "SELECT chunk_id, embedding <#> ? AS distance FROM chunk_vectors "
+                "ORDER BY embedding <#> ? LIMIT ?"
+            )
+            args: list[object] = [query, query, int(k)]
+        else:
+            sql = (
+                "SELECT cv.chunk_id, cv.embedding <#> ? AS distance FROM chunk_vectors cv "
+                "JOIN chunks c ON c.chunk_id = cv.chunk_id "
+                "JOIN documents d ON d.document_id = c.document_id "
+                "JOIN versions v ON v.document_id = c.document_id AND v.version = c.version "
+                f"WHERE ({condition or '1 = 1'}) AND (? IS NULL OR c.language = ?) "
+                "ORDER BY cv.embedding <#> ? LIMIT ?"
+            )
+            args = [query, *params, language, language, query, int(k)]
+        rows = self._searching(sql, args, min(1000, max(EF_SEARCH, int(k))))
+        # `<#>` is the negative inner product (ascending order for the index).
+        return [(r[0], -float(r[1])) for r in rows]
+
+    def similarity(self, vector: np.ndarray, chunk_ids: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of `vector` to the given chunks (those indexed)."""
+        if not chunk_ids:
+            return {}
+        rows = self.db.execute(
+            "SELECT chunk_id, embedding <#> ? FROM chunk_vectors WHERE chunk_id = ANY(?)",
+            (np.asarray(vector, dtype=np.float32), list(dict.fromkeys(chunk_ids))),
+        ).fetchall()
+        return {r[0]: -float(r[1]) for r in rows}
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of the given chunks (FAISS's `reconstruct`)."""
+        if not chunk_ids:
+            return {}
+        rows = self.db.execute(
+            "SELECT chunk_id, embedding FROM chunk_vectors WHERE chunk_id = ANY(?)",
+            (list(chunk_ids),),
+        ).fetchall()
+        return {r[0]: np.asarray(r[1].to_numpy(), dtype=np.float32) for r in rows}
+
+    # ------------------------------------------------------------------ internals
+
+    def _searching(self, sql: str, args: list[object], ef_search: int) -> list[Any]:
+        """Run one kNN query with this search's HNSW settings (`SET LOCAL`: they last for
+        its transaction only). Inside a writer's transaction the settings join it; otherwise
+        the query gets a transaction of its own, held under this index's lock so no other
+        thread's statement runs inside it (a reader's connection is this index's alone)."""
+        settings = (
+            f"SET LOCAL hnsw.ef_search = {int(ef_search)}",
+            "SET LOCAL hnsw.iterative_scan = strict_order",
+            f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}",
+        )
+        with self._lock:
+            if self.db.in_transaction:
+                for statement in settings:
+                    self.db.execute(statement)
+                return self.db.execute(sql, args).fetchall()
+            self.db.execute("BEGIN")
+            try:
+                for statement in settings:
+                    self.db.execute(statement)
+                rows = self.db.execute(sql, args).fetchall()
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return rows
+
+    def close(self) -> None:
+        self.db.close()
