@@ -154,3 +154,11 @@ def test_opening_a_store_does_not_wait_for_its_writer(pg) -> None:
         writer.close()
         for db in opened:
             db.close()  # type: ignore[attr-defined]
+
+
+def test_connections_do_not_jit_compile_queries(pg) -> None:
+    db = open_database(pg.data_dir / "registry.sqlite")
+    try:
+        assert db.execute("SHOW jit").fetchone()[0] == "off"
+    finally:
+        db.close()
