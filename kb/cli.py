@@ -297,6 +297,14 @@ def _parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="nearest passages to a query (dense only)")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="copy the local knowledge base (KB_DATA_DIR) into an empty PostgreSQL one "
+        "(KB_DATABASE_URL, KB_DATABASE_SCHEMA) without re-embedding",
+    )
+    migrate.add_argument("--to", choices=["postgres"], required=True)
+    migrate.add_argument("--no-progress", action="store_true")
     return parser
 
 
@@ -967,6 +975,51 @@ def _bench_scale(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    """`kb migrate --to postgres` (kb.migrate): the local base into PostgreSQL."""
+    from tqdm import tqdm
+
+    from kb.embedding import create_embedder
+    from kb.migrate import migrate_to_postgres
+
+    try:
+        source = Settings(store="local")  # first: the target's Settings bind the same folder
+        target = Settings(store="postgres")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    embedder = create_embedder(source.embedding_model, source.embedding_batch_size)
+    with tqdm(disable=args.no_progress, file=sys.stderr, unit="row") as bar:
+        shown = [""]
+
+        def progress(step: str, done: int, total: int) -> None:
+            if shown[0] != step:
+                shown[0] = step
+                bar.reset(total=total)
+                bar.set_description(step)
+            bar.n = done
+            bar.refresh()
+
+        try:
+            report = migrate_to_postgres(source, target, embedder, progress)
+        except KBError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+    for store in report.stores:
+        tables = ", ".join(f"{name} {rows}" for name, rows in store.tables)
+        print(f"{store.store}: {store.rows} rows ({tables})")
+    print(
+        f"{report.vectors} vectors, {report.terms} term rows and {report.originals} originals "
+        f"copied into PostgreSQL schemas {target.database_schema}_*"
+        + (f"; not copied: {', '.join(report.skipped)}" if report.skipped else "")
+    )
+    print(
+        f"Set KB_STORE=postgres to use it; the SQLite files in {source.data_dir} are left "
+        "as they were (a backup)."
+    )
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from eval.bench import bench_ingest, write_report
 
@@ -1005,6 +1058,8 @@ def main(argv: list[str] | None = None) -> int:
         return _eval(args)
     if args.command == "call":
         return _call(args)
+    if args.command == "migrate":
+        return _migrate(args)
     try:
         services = build_services(Settings())
         try:
