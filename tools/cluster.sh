@@ -190,23 +190,28 @@ wait_healthy() { # wait_healthy NAME PORT
   done
 }
 
-stop_process() { # stop_process NAME: TERM its session, KILL after 20 s
-  local name=$1 pid
-  pid=$(pid_of "$name") || {
-    rm -f "$DIR/$name.pid"
-    return 0
-  }
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 20))
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ $SECONDS -ge $deadline ]; then
-      say "$name did not stop after 20 s: killing it"
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+signal_process() { # signal_process NAME SIGNAL: to its whole session
+  local pid
+  pid=$(pid_of "$1") || return 0
+  kill "-$2" -- "-$pid" 2>/dev/null || kill "-$2" "$pid" 2>/dev/null || true
+}
+
+stop_processes() { # stop_processes NAME...: TERM them all, then wait; KILL after 20 s
+  local name pid deadline=$((SECONDS + 20))
+  for name in "$@"; do signal_process "$name" TERM; done
+  for name in "$@"; do
+    if pid=$(pid_of "$name"); then
+      while kill -0 "$pid" 2>/dev/null; do
+        if [ $SECONDS -ge $deadline ]; then
+          say "$name did not stop after 20 s: killing it"
+          signal_process "$name" KILL
+        fi
+        sleep 0.2
+      done
+      say "$name stopped"
     fi
-    sleep 0.2
+    rm -f "$DIR/$name.pid"
   done
-  rm -f "$DIR/$name.pid"
-  say "$name stopped"
 }
 
 # --- nginx's configuration ---------------------------------------------------------------------
@@ -347,9 +352,11 @@ start() {
 
 stop() {
   local i
+  local names=()
   stop_nginx
-  for i in "${!APP_PORTS[@]}"; do stop_process "app-$((i + 1))"; done
-  for i in "${!API_PORTS[@]}"; do stop_process "api-$((i + 1))"; done
+  for i in "${!APP_PORTS[@]}"; do names+=("app-$((i + 1))"); done
+  for i in "${!API_PORTS[@]}"; do names+=("api-$((i + 1))"); done
+  stop_processes "${names[@]}"
 }
 
 status() {
