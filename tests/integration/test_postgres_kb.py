@@ -23,7 +23,7 @@ from kb.errors import KBError, KnowledgeBaseBusyError
 from kb.pgvector_index import PgVectorIndex
 from kb.retrieve import HybridRetriever, Scope
 from kb.store import KnowledgeBase
-from kb.types import DocumentOptions, Query
+from kb.types import EVERYONE, DocumentOptions, Query
 from tests.conftest import drop_postgres, postgres_settings
 
 pytestmark = pytest.mark.integration
@@ -199,6 +199,41 @@ def test_a_new_version_replaces_the_old_one_in_the_index(base, tmp_path) -> None
     assert [v.version for v in kb.registry.versions(document)] == [1, 2]
     purge_document(kb, document)
     assert not any(cid.startswith(f"{document}:") for cid in kb.index.ids)
+
+
+def test_services_ask_open_the_original_and_delete(base) -> None:
+    """Through kb.services as the app and the API use it: an answer with citations the
+    reader may see, the cited original opened, a delete that leaves nothing answerable."""
+    from kb.access import OPERATOR, Reader
+    from kb.services import Services
+
+    settings, kb, _, files = base
+    services = Services(settings, kb)
+    restricted = {f.document_id for f in files if f.source_name == RESTRICTED.name}
+    notes = ingest_uploads(kb, collect_files([GOOD / "notes.txt"])).files[0].document_id
+    question = "What is the counter limit for cash deposits?"
+    try:
+        answer = services.ask(Query(text=question), user="ana")
+        cited = {p.citation.document_id for p in answer.passages}
+        assert notes in cited and not cited & restricted
+        citation = next(p.citation for p in answer.passages if p.citation.document_id == notes)
+        original = services.open_original(citation, reader=Reader((EVERYONE,), "ana"))
+        assert original.path is not None
+        assert original.path.read_bytes() == (GOOD / "notes.txt").read_bytes()
+
+        services.delete(notes, "kim", reader=OPERATOR)
+        after = services.ask(Query(text=question), user="ana")
+        assert notes not in {p.citation.document_id for p in after.passages}
+        assert not any(cid.startswith(f"{notes}:") for cid in kb.index.ids)
+        actions = [e.action for e in services.audit.events()]
+        assert "deletion" in actions and services.audit.problems() == []
+    finally:
+        services.audit.close()
+        services.feedback.close()
+        services.questions.close()
+        services.training.close()
+        if services.users is not None:
+            services.users.close()
 
 
 # ------------------------------------------------------------------ replicas on one database
