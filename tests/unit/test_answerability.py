@@ -1,0 +1,133 @@
+"""Candidate answerability signals and their held-out judging (eval.answerability). Pure."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from eval.answerability import (
+    SIGNALS,
+    QuestionSignals,
+    domain_similarity,
+    fit_refusals,
+    held_out_refusals,
+    labels,
+    matrix,
+    phrase_signals,
+    roc_auc,
+    transferred,
+)
+from eval.run import fit_calibration
+from kb.confidence import ConfidenceEvidence
+from kb.lexical import tokenize
+
+IDF = {"interest": 2.0, "rate": 2.0, "car": 5.0, "loan": 3.0, "business": 2.5, "overdraft": 3.0}
+
+
+def test_the_rarest_absent_word_and_the_missing_phrase_are_found():
+    question = tokenize("What's the interest rate on your car loans?")
+    passages = [tokenize("The interest rate on an arranged overdraft is 19.9%.")]
+    rarest, weighted, phrase = phrase_signals(question, passages, IDF)
+    assert rarest == 5.0  # "car" is in no top passage; "loan" (3.0) neither, but it is less rare
+    assert weighted == pytest.approx(4.0 / 12.0)  # interest + rate of interest, rate, car, loan
+    assert phrase == pytest.approx(4.0 / 19.0)  # "interest rate" (4) of it, "rate car", "car loan"
+
+
+def test_a_phrase_found_word_for_word_covers_the_question():
+    question = tokenize("business loan rate")
+    passages = [tokenize("Rates: business loan rate 7%"), tokenize("overdraft")]
+    assert phrase_signals(question, passages, IDF) == (0.0, 1.0, 1.0)
+
+
+def test_the_same_words_apart_are_not_the_phrase():
+    question = tokenize("business loan")
+    passages = [tokenize("A business account; a loan is not offered")]
+    rarest, weighted, phrase = phrase_signals(question, passages, IDF)
+    assert (rarest, weighted, phrase) == (0.0, 1.0, 0.0)
+
+
+def test_glossary_equivalents_and_unseen_words_count():
+    question = tokenize("透支 car")
+    passages = [tokenize("arranged overdraft")]
+    equivalents = {"透支": {"overdraft", "透支"}}
+    rarest, weighted, _ = phrase_signals(question, passages, IDF, equivalents, unseen_idf=6.0)
+    assert rarest == 5.0  # 透支 is found as "overdraft"; "car" is not
+    assert weighted == pytest.approx(6.0 / 11.0)  # 透支 is in no passage of the base: weight 6
+
+
+def test_domain_similarity_is_the_mean_similarity():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(20, 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    question = vectors[3]
+    assert domain_similarity(question, vectors) == pytest.approx(float((vectors @ question).mean()))
+    assert domain_similarity(question, vectors[:0]) == 0.0
+
+
+def test_roc_auc_counts_ties_as_half():
+    positive = np.array([True, True, False, False])
+    assert roc_auc(np.array([0.9, 0.8, 0.1, 0.2]), positive) == 1.0
+    assert roc_auc(np.array([0.5, 0.5, 0.5, 0.5]), positive) == 0.5
+
+
+def _rows(n: int = 120, seed: int = 3) -> list[QuestionSignals]:
+    """Synthetic questions: one in four must refuse and sits lower on similarity and domain;
+    phrase_coverage is noise pointing the wrong way for half of them."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        refuse = i % 4 == 0
+        shift = -0.04 if refuse else 0.0
+        rows.append(
+            QuestionSignals(
+                question_id=f"q{i}",
+                language="en" if i % 2 else "zh",
+                must_refuse=refuse,
+                evidence=ConfidenceEvidence(
+                    similarity=0.85 + shift + rng.gauss(0, 0.01),
+                    coverage=rng.random(),
+                    unreadable=rng.random() * 0.2,
+                    chinese=0.0 if i % 2 else 1.0,
+                ),
+                rarest_absent=rng.random() * 6,
+                weighted_coverage=rng.random(),
+                phrase_coverage=(0.9 if refuse else 0.1) if i % 8 < 4 else rng.random(),
+                domain=0.78 + shift / 2 + rng.gauss(0, 0.005),
+            )
+        )
+    return rows
+
+
+def test_the_fit_keeps_each_signal_direction_and_separates():
+    rows = _rows()
+    names = (*ConfidenceEvidence.names(), *SIGNALS)
+    fit = fit_refusals(matrix(rows, names), labels(rows), names)
+    weights = dict(zip(names, fit.weights, strict=True))
+    assert weights["similarity"] > 0 and weights["domain"] > 0
+    assert weights["phrase_coverage"] == 0.0  # it points the wrong way here: held at zero
+    assert weights["rarest_absent"] <= 0.0 and weights["unreadable"] <= 0.0
+    result = held_out_refusals(rows, names)
+    assert result["held_out"]["actual"] == 30
+    assert result["held_out"]["recall"] >= 0.9
+
+
+def test_the_array_fit_matches_the_shipped_calibration_fit():
+    """fit_refusals is eval.run.fit_calibration on arrays: the same curve and threshold on
+    the shipped evidence, so the report's rows compare with `kb eval`'s."""
+    rows = _rows()
+    names = ConfidenceEvidence.names()
+    fit = fit_refusals(matrix(rows, names), labels(rows), names)
+    shipped = fit_calibration([(r.evidence, r.must_refuse) for r in rows])
+    for name, weight in zip(names, fit.weights, strict=True):
+        assert weight == pytest.approx(shipped.weights[name], rel=0.05, abs=0.05)
+    assert fit.refuse_below == pytest.approx(shipped.refuse_below, abs=0.02)
+
+
+def test_transfer_reports_answerable_refused():
+    rows = _rows()
+    result = transferred(rows[:80], rows[80:], ("similarity", "domain"))
+    assert result["actual"] == 10
+    assert 0.0 <= result["answerable_refused"] <= 0.3
+    assert set(result["weights"]) == {"similarity", "domain"}
