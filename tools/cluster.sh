@@ -208,9 +208,9 @@ stop_processes() { # stop_processes NAME...: TERM them all, then wait; KILL afte
         fi
         sleep 0.2
       done
-      say "$name stopped"
     fi
     rm -f "$DIR/$name.pid"
+    say "$name stopped"
   done
 }
 
@@ -351,12 +351,13 @@ start() {
 }
 
 stop() {
-  local i
-  local names=()
+  local names=() file
   stop_nginx
-  for i in "${!APP_PORTS[@]}"; do names+=("app-$((i + 1))"); done
-  for i in "${!API_PORTS[@]}"; do names+=("api-$((i + 1))"); done
-  stop_processes "${names[@]}"
+  # Every replica with a pid file, also those started with a longer port list than now.
+  for file in "$DIR"/app-*.pid "$DIR"/api-*.pid; do
+    if [ -e "$file" ]; then names+=("$(basename "$file" .pid)"); fi
+  done
+  [ ${#names[@]} -eq 0 ] || stop_processes "${names[@]}"
 }
 
 status() {
