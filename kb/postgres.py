@@ -180,6 +180,7 @@ class PgConnection:
 
         self.schema = schema
         self._lock_key = lock_key(schema)
+        self._ddl_key = lock_key(f"{schema}:ddl")  # DDL scripts among themselves, not writers
         self._mutex = threading.RLock()
         try:
             self._conn = psycopg.connect(
@@ -239,11 +240,13 @@ class PgConnection:
     def executescript(self, script: str) -> None:
         """Run several statements (DDL, no parameters), column types as `translate_ddl`.
 
-        In one transaction under the store's write lock: replicas starting together would
+        In one transaction under the store's DDL lock: replicas starting together would
         otherwise all pass `CREATE ... IF NOT EXISTS` and all but one fail on the catalog's
-        unique index, and a half-made schema is never left behind."""
+        unique index, and a half-made schema is never left behind. Not the writers' lock: a
+        replica starting during a long write must not wait for it (PostgreSQL itself still
+        makes `CREATE INDEX IF NOT EXISTS` wait for writers of that table)."""
         with self._mutex, self._conn.transaction(), self._conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._ddl_key,))
             cur.execute(translate_ddl(script).encode())
 
     def commit(self) -> None:

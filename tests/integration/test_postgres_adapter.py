@@ -162,3 +162,25 @@ def test_connections_do_not_jit_compile_queries(pg) -> None:
         assert db.execute("SHOW jit").fetchone()[0] == "off"
     finally:
         db.close()
+
+
+def test_a_store_s_tables_script_does_not_wait_for_its_writer(pg) -> None:
+    """Every store runs its `CREATE TABLE IF NOT EXISTS` script when it opens: a replica
+    starting while another holds the store's write lock must not wait for that write."""
+    script = "CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, n INTEGER);"
+    writer = open_database(pg.data_dir / "sessions.sqlite")
+    writer.executescript(script)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO sessions VALUES ('a', 1)")
+    starting = open_database(pg.data_dir / "sessions.sqlite")
+    done: list[bool] = []
+    thread = threading.Thread(target=lambda: done.append(starting.executescript(script) is None))
+    try:
+        thread.start()
+        thread.join(5)
+        assert done == [True], "the tables script waited for the writer's transaction"
+    finally:
+        writer.execute("ROLLBACK")
+        thread.join(10)
+        writer.close()
+        starting.close()
