@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (FAISS) + lexical (BM25), fused, with filters applied inside.
 
-Filters are not a post-processing step: a restricted chunk is excluded from the FAISS search
-itself (an ID selector over the allowed positions) and from the SQL of the lexical search,
+Filters are not a post-processing step: a restricted chunk is excluded from the dense ranking
+itself (only the allowed positions are ranked, exactly) and from the SQL of the lexical search,
 so it can never reach a user outside its groups, whatever the query and however many
 restricted chunks would otherwise have ranked first.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from ingest.clean import detect_language
 from kb.access import can_read, readable_sql
 from kb.config import Settings
 from kb.glossary import default_glossary
+from kb.index import FaissIndex
 from kb.lexical import LexicalIndex, tokenize
 from kb.pgvector_index import PgVectorIndex
 from kb.ports import Reranker
@@ -33,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "lexical")
 _OTHER_LANGUAGE = {"zh": "en", "en": "zh"}
+_RECENT_SCORES = 16
+"""Query score vectors kept (HybridRetriever._scores): 400 kB each at 100,000 chunks, 4 MB
+at a million; enough for the texts of several concurrent asks."""
 
 
 def fuse_rankings(
@@ -157,21 +162,20 @@ class _Catalog:
         self.position_document = np.array(
             [index_of.get(owner.get(cid, ("", 0)), -1) for cid in ids], dtype=np.int64
         )
-        self._selectors: dict[tuple[Scope, str | None], tuple[object, int]] = {}
+        self._allowed: dict[tuple[Scope, str | None], np.ndarray] = {}
+        self._titles: dict[Scope, dict[str, str]] = {}
         self._lock = threading.Lock()
 
     def infos(self, scope: Scope) -> dict[tuple[str, int], DocumentInfo]:
         """The versions `scope` may find: live ones, or in a preview drafts lined up too."""
         return self.preview_versions if scope.preview else self.versions
 
-    def selector(self, scope: Scope, language: str | None = None):  # type: ignore[no-untyped-def]
-        """A FAISS ID selector over the positions `scope` may see, optionally only chunks in
-        `language` (cached per scope and language), and how many positions it allows."""
-        import faiss
-
+    def allowed(self, scope: Scope, language: str | None = None) -> np.ndarray:
+        """The FAISS positions `scope` may see, optionally only chunks in `language`, in
+        ascending order (cached per scope and language: built once, not per question)."""
         key = (scope, language)
         with self._lock:
-            if key not in self._selectors:
+            if key not in self._allowed:
                 infos = self.infos(scope)
                 allowed_docs = np.array(
                     [k in infos and scope.allows(infos[k]) for k in self.version_keys] + [False]
@@ -179,13 +183,41 @@ class _Catalog:
                 mask = allowed_docs[self.position_document]  # -1 (unknown) maps to False
                 if language is not None:
                     mask &= self.position_language == language
-                bitmap = np.packbits(mask, bitorder="little")
-                selector = faiss.IDSelectorBitmap(bitmap)
-                selector.bitmap_ref = bitmap  # keep the buffer alive as long as the selector
-                if len(self._selectors) > 256:
-                    self._selectors.clear()
-                self._selectors[key] = (selector, int(mask.sum()))
-            return self._selectors[key]
+                if len(self._allowed) > 256:
+                    self._allowed.clear()
+                self._allowed[key] = np.flatnonzero(mask)
+            return self._allowed[key]
+
+    def titles(self, scope: Scope) -> dict[str, str]:
+        """Title of every document `scope` may read, by id (cached per scope: at 100,000
+        chunks, judging every version for every question cost 70 ms)."""
+        with self._lock:
+            cached = self._titles.get(scope)
+        if cached is None:
+            cached = {
+                doc: info.title
+                for (doc, _), info in sorted(self.infos(scope).items())
+                if scope.allows(info)
+            }
+            with self._lock:
+                if len(self._titles) > 256:
+                    self._titles.clear()
+                self._titles[scope] = cached
+        return dict(cached)
+
+
+def top_positions(scores: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The `k` best (position, score) among the `allowed` positions, best first; equal
+    scores in position order. Exact: every allowed position is considered."""
+    if k <= 0 or len(allowed) == 0:
+        return []
+    candidates = scores[allowed]
+    if k < len(candidates):
+        chosen = np.argpartition(-candidates, k - 1)[:k]
+    else:
+        chosen = np.arange(len(candidates))
+    order = chosen[np.lexsort((allowed[chosen], -candidates[chosen]))]
+    return [(int(allowed[i]), float(candidates[i])) for i in order]
 
 
 class VectorCache:
@@ -241,6 +273,9 @@ class HybridRetriever:
         self._vectors = VectorCache()
         self._lock = threading.Lock()
         self._spelling: tuple[int, SpellFix] | None = None
+        self._recent_scores: OrderedDict[tuple[int, str], tuple[weakref.ref, np.ndarray]] = (
+            OrderedDict()
+        )
 
     def _current_catalog(self) -> _Catalog:
         index = self.kb.index
@@ -262,11 +297,7 @@ class HybridRetriever:
 
     def titles(self, scope: Scope) -> dict[str, str]:
         """Title of every document `scope` may read, by id (for references between them)."""
-        return {
-            doc: info.title
-            for (doc, _), info in sorted(self._current_catalog().infos(scope).items())
-            if scope.allows(info)
-        }
+        return self._current_catalog().titles(scope)
 
     def dense(
         self, text: str, scope: Scope, k: int, language: str | None = None
@@ -275,20 +306,13 @@ class HybridRetriever:
         if isinstance(index, PgVectorIndex):  # PostgreSQL: the scope's filters run in SQL
             condition, params = scope.sql()
             return index.search(self._query_vector(text), k, condition, params, language)
-        import faiss
-
         if len(index) == 0:
             return []
-        selector, allowed = self._current_catalog().selector(scope, language)
-        if allowed == 0:
+        allowed = self._current_catalog().allowed(scope, language)
+        if len(allowed) == 0:
             return []
-        vector = np.asarray([self._query_vector(text)], dtype=np.float32)
-        params = faiss.SearchParameters(sel=selector)
-        scores, positions = index.store.index.search(vector, min(k, allowed), params=params)
         ids = index.ids
-        return [
-            (ids[int(p)], float(s)) for s, p in zip(scores[0], positions[0], strict=True) if p >= 0
-        ]
+        return [(ids[p], s) for p, s in top_positions(self._scores(text, index), allowed, k)]
 
     def dense_both_languages(self, text: str, scope: Scope, k: int) -> list[tuple[str, float]]:
         """Dense hits from both languages, on one scale.
@@ -498,10 +522,26 @@ class HybridRetriever:
         index = self.kb.index
         if isinstance(index, PgVectorIndex):
             return index.similarity(self._query_vector(text), chunk_ids)
-        positions = {cid: i for i, cid in enumerate(index.ids)}
+        positions = index.positions
         wanted = [(cid, positions[cid]) for cid in chunk_ids if cid in positions]
         if not wanted:
             return {}
-        vector = self._query_vector(text)
-        matrix = np.vstack([index.store.index.reconstruct(int(p)) for _, p in wanted])
-        return {cid: float(s) for (cid, _), s in zip(wanted, matrix @ vector, strict=True)}
+        scores = self._scores(text, index)
+        return {cid: float(scores[p]) for cid, p in wanted}
+
+    def _scores(self, text: str, index: FaissIndex) -> np.ndarray:
+        """The query's similarity to every chunk of `index` (FaissIndex.scores), kept for
+        the last few texts: one ask ranks the same scores for each language and reads them
+        again for its confidence and procedures."""
+        key = (id(index), text)
+        with self._lock:
+            found = self._recent_scores.get(key)
+            if found is not None and found[0]() is index:  # not a reused id
+                self._recent_scores.move_to_end(key)
+                return found[1]
+        scores = index.scores(self._query_vector(text))
+        with self._lock:
+            self._recent_scores[key] = (weakref.ref(index), scores)
+            while len(self._recent_scores) > _RECENT_SCORES:
+                self._recent_scores.popitem(last=False)
+        return scores

@@ -1,0 +1,96 @@
+"""The dense ranking that replaced filtered FAISS searches: exact, filtered, stable on ties.
+
+FaissIndex.scores reads FAISS's own flat storage; top_positions ranks only the positions a
+scope allows. Both are checked against FAISS's exhaustive search and a plain sort."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from kb.index import FaissIndex
+from kb.retrieve import top_positions
+
+
+class SeededEmbedder:
+    """Unit vectors derived from a text's hash: the same text always gives the same vector
+    (FaissIndex needs an embedder only for its dimension and name)."""
+
+    name = "seeded-test"
+    dimension = 16
+
+    def _vector(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+        vector = np.random.default_rng(seed).normal(size=self.dimension).astype(np.float32)
+        return vector / np.linalg.norm(vector)
+
+    def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+        return np.vstack([self._vector(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def embed_queries(self, texts):  # type: ignore[no-untyped-def]
+        return self.embed_passages(texts)
+
+
+@pytest.fixture(scope="module")
+def index() -> FaissIndex:
+    embedder = SeededEmbedder()
+    built = FaissIndex(embedder)
+    texts = [f"passage {i}" for i in range(300)]
+    built.add(
+        [f"c{i}" for i in range(300)],
+        embedder.embed_passages(texts),
+        texts,
+        [{"chunk_id": f"c{i}"} for i in range(300)],
+    )
+    return built
+
+
+def test_scores_are_faiss_inner_products(index: FaissIndex) -> None:
+    query = SeededEmbedder().embed_query("a question")
+    scores = index.scores(query)
+    found, positions = index.store.index.search(query[None], len(index))
+    assert scores.shape == (len(index),)
+    np.testing.assert_allclose(scores[positions[0]], found[0], rtol=0, atol=1e-5)
+    assert list(np.argsort(-scores)[:10]) == list(positions[0][:10])
+
+
+def test_positions_follow_add_and_delete() -> None:
+    embedder = SeededEmbedder()
+    small = FaissIndex(embedder)
+    texts = ["one", "two", "three", "four"]
+    small.add(["a", "b", "c", "d"], embedder.embed_passages(texts), texts, [{}] * 4)
+    assert small.positions == {"a": 0, "b": 1, "c": 2, "d": 3}
+    small.delete(["b"])
+    assert small.positions == {"a": 0, "c": 1, "d": 2}
+    scores = small.scores(embedder.embed_query("three"))
+    assert scores.shape == (3,)
+    assert int(np.argmax(scores)) == small.positions["c"]  # "three" is its own best match
+
+
+def test_top_positions_ranks_only_allowed_positions_exactly() -> None:
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=1000).astype(np.float32)
+    allowed = np.flatnonzero(rng.random(1000) < 0.1)
+    ranked = top_positions(scores, allowed, 20)
+    expected = sorted(allowed, key=lambda p: -scores[p])[:20]
+    assert [p for p, _ in ranked] == [int(p) for p in expected]
+    assert all(p in set(allowed.tolist()) for p, _ in ranked)
+    assert [s for _, s in ranked] == [float(scores[p]) for p in expected]
+
+
+def test_top_positions_gives_every_allowed_position_when_fewer_than_k() -> None:
+    scores = np.array([0.1, 0.9, 0.5, 0.7], dtype=np.float32)
+    assert [p for p, _ in top_positions(scores, np.array([0, 2]), 10)] == [2, 0]
+    assert top_positions(scores, np.array([], dtype=np.int64), 10) == []
+    assert top_positions(scores, np.array([1]), 0) == []
+
+
+def test_equal_scores_keep_position_order() -> None:
+    scores = np.array([0.5, 0.9, 0.5, 0.5, 0.1], dtype=np.float32)
+    ranked = top_positions(scores, np.arange(5), 3)
+    assert [p for p, _ in ranked] == [1, 0, 2]
