@@ -131,3 +131,43 @@ def test_transfer_reports_answerable_refused():
     assert result["actual"] == 10
     assert 0.0 <= result["answerable_refused"] <= 0.3
     assert set(result["weights"]) == {"similarity", "domain"}
+
+
+def test_public_pairs_lose_the_answer_when_its_snippet_is_taken_out():
+    """eval.answerability_public asks each public question of the whole base and of the base
+    without its snippet: the second must look less answerable on the evidence that matters."""
+    from eval.answerability_public import NAMES, _signals
+
+    texts = [
+        "Grant Hotel: Is there parking?\nParking is available at Grant Hotel for $40 a night.",
+        "Grant Hotel: Do they allow pets?\nPets are not allowed at Grant Hotel.",
+        "Hotel Nikko: Is there parking?\nValet parking costs $55 at Hotel Nikko.",
+    ]
+    tokens = [tokenize(t) for t in texts]
+    frequency: dict[str, int] = {}
+    for passage in tokens:
+        for token in set(passage):
+            frequency[token] = frequency.get(token, 0) + 1
+    vectors = np.eye(3)
+    question = "Grant Hotel: do they have parking"
+    vector = np.array([0.9, 0.1, 0.4]) / np.linalg.norm([0.9, 0.1, 0.4])
+    whole = dict(
+        zip(
+            NAMES,
+            _signals(question, vector, vectors, texts, tokens, frequency, np.array([True] * 3)),
+            strict=True,
+        )
+    )
+    without = dict(
+        zip(
+            NAMES,
+            _signals(
+                question, vector, vectors, texts, tokens, frequency, np.array([False, True, True])
+            ),
+            strict=True,
+        )
+    )
+    assert whole["similarity"] == pytest.approx(vector[0])
+    assert without["similarity"] == pytest.approx(vector[2])  # Hotel Nikko's parking answers now
+    assert without["coverage"] < whole["coverage"]  # "grant" is not in Nikko's snippet
+    assert without["domain"] == pytest.approx((vector[1] + vector[2]) / 2)
