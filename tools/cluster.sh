@@ -19,8 +19,8 @@
 # - default (KB_STORE unset or local): one KB_DATA_DIR (data/kb) that all processes on this
 #   machine share: SQLite and FAISS files, a file lock for writers, and readers that reload a
 #   newer index generation on their next request. It cannot be shared across machines.
-# - KB_STORE=postgres: KB_DATABASE_URL as given; when it is unset, tools/postgres.sh starts
-#   the local server first and its URL is used.
+# - KB_STORE=postgres: KB_DATABASE_URL (and KB_DATABASE_SCHEMA) as given; when the URL is
+#   unset, tools/postgres.sh starts the local server first and its URL is used.
 #
 # Config, pid files and logs go to CLUSTER_DIR (data/cluster): nginx.conf, *.pid, logs/*.log.
 set -euo pipefail
@@ -115,7 +115,7 @@ prepare_store() {
 
 store_summary() {
   if [ "${KB_STORE:-local}" = postgres ]; then
-    echo "postgres ($(printf '%s' "${KB_DATABASE_URL:-}" | sed 's#://\([^:/@]*\):[^@]*@#://\1:****@#'))"
+    echo "postgres ($(printf '%s' "${KB_DATABASE_URL:-}" | sed 's#://\([^:/@]*\):[^@]*@#://\1:****@#'), schemas ${KB_DATABASE_SCHEMA:-answerdesk}_*)"
   else
     echo "local ($KB_DATA_DIR)"
   fi
