@@ -947,31 +947,12 @@ def _audit(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
 def _bench_scale(args: argparse.Namespace) -> int:
     import tempfile
 
-    from eval.bench import machine_description
-    from eval.scale import bench_scale
+    from eval.scale import bench_scale, previous_points, write_report
 
+    previous = previous_points(args.report_dir)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
-        points = bench_scale(args.folder, Path(tmp))
-    args.report_dir.mkdir(parents=True, exist_ok=True)
-    command = f"kb bench {args.folder} --scale"
-    record = {"command": command, "machine": machine_description(), "points": points}
-    (args.report_dir / "bench-scale.json").write_text(json.dumps(record, indent=2) + "\n")
-    keys = list(points[0])
-    lines = [
-        "# Query speed as the knowledge base grows",
-        "",
-        f"`{command}` on {record['machine']}. The base is samples/ grown with synthetic "
-        "variants of its documents (see eval/scale.py: their vectors are their source "
-        "passage's plus noise). Latencies are warm `ask()` over the golden questions, one "
-        "at a time; throughput is with 8 concurrent askers; peak memory is the process's.",
-        "",
-        "| " + " | ".join(keys) + " |",
-        "|---" * len(keys) + "|",
-    ]
-    lines += ["| " + " | ".join(str(point[k]) for k in keys) + " |" for point in points]
-    report = "\n".join(lines) + "\n"
-    (args.report_dir / "bench-scale.md").write_text(report)
-    print(report)
+        points = bench_scale(args.folder, Path(tmp), previous=previous)
+    print(write_report(points, args.report_dir, f"kb bench {args.folder} --scale"))
     return 0
 
 

@@ -1,0 +1,35 @@
+"""The scale benchmark's synthetic terms and its report (eval.scale), without a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eval.scale import _vary, _vary_terms, write_report
+from kb.lexical import tokenize
+
+
+def test_variant_terms_match_tokenising_the_variant() -> None:
+    text = "The CHAPS fee is 25 pounds; call 0800 123 456 within 30 days. 挂失银行卡"
+    for variant in (0, 6, 13):
+        assert _vary_terms(tokenize(text), variant) == " ".join(tokenize(_vary(text, variant)))
+
+
+def _point(chunks: int, p95: float) -> dict:
+    return {"chunks": chunks, "p95_ms": p95, "cpu_ms_per_ask": 1.0}
+
+
+def test_report_merges_runs_by_size(tmp_path: Path) -> None:
+    write_report([_point(1014, 40.0), _point(100_003, 90.0)], tmp_path, "kb bench samples --scale")
+    report = write_report([_point(1_000_002, 300.0)], tmp_path, "python -m eval.scale samples")
+    points = json.loads((tmp_path / "bench-scale.json").read_text())["points"]
+    assert [p["chunks"] for p in points] == [1014, 100_003, 1_000_002]
+    # A new run at about the same size replaces the old row instead of adding one.
+    write_report([_point(100_010, 45.0)], tmp_path, "kb bench samples --scale")
+    points = json.loads((tmp_path / "bench-scale.json").read_text())["points"]
+    assert [(p["chunks"], p["p95_ms"]) for p in points] == [
+        (1014, 40.0),
+        (100_010, 45.0),
+        (1_000_002, 300.0),
+    ]
+    assert "| 1000002 | 300.0 | 1.0 |" in report
