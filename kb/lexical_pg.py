@@ -26,6 +26,7 @@ than ours would reach.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -33,6 +34,8 @@ from typing import Any
 K1 = 1.2
 B = 0.75
 _CANDIDATES = 400  # as kb.lexical: the best matches the filters then run on
+CANDIDATE_BUDGET = 1500
+"""How many chunks the first, cheap pass of the max-score cut may score (`_best`)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunk_terms (
@@ -163,27 +166,84 @@ class PgLexicalIndex:
         self._cache: dict[tuple[str, int], list[tuple[str, float]]] = {}
         self._lock = threading.Lock()
 
-    def _changes(self) -> int:
-        """A counter the triggers raise on every change of the terms: the cache's key."""
-        return int(self.db.execute("SELECT changes FROM lexical_stats WHERE id = 1").fetchone()[0])
+    prune = True
+    """False scores every chunk holding any question word (eval.postgres_scale's
+    comparison); the results are the same."""
+
+    def _statistics(self, unique: Sequence[str]) -> tuple[int, float, dict[str, int]]:
+        """The change counter (the cache's key), the chunk count and the document frequency
+        of each of the tokens the index holds: one round trip."""
+        rows = self.db.execute(
+            "SELECT s.changes, s.chunks, l.term, l.chunks FROM lexical_stats s "
+            "LEFT JOIN lexical_terms l ON l.term = ANY(?::text[]) WHERE s.id = 1",
+            (list(unique),),
+        ).fetchall()
+        frequencies = {r[2]: int(r[3]) for r in rows if r[2] is not None}
+        return int(rows[0][0]), float(rows[0][1]), frequencies
+
+    def _scored(self, unique: list[str], matching: Sequence[str]) -> list[tuple[str, float]]:
+        """The best BM25 matches (scored on all of `unique`) among chunks holding any of
+        `matching`."""
+        query = tsquery(matching)
+        return [
+            (r[0], float(r[1]))
+            for r in self.db.execute(_TOP_MATCHES, (unique, unique, query, _CANDIDATES))
+            if r[1] is not None  # a match on none of the tokens as we made them
+        ]
 
     def _top(self, tokens: Sequence[str], query: str) -> list[tuple[str, float]]:
         """The best BM25 matches of the tokens, cached until the terms change."""
-        key = (query, self._changes())
+        unique = list(dict.fromkeys(t for t in tokens if t))
+        changes, chunks, frequencies = self._statistics(unique)
+        key = (query, changes)
         with self._lock:
             cached = self._cache.get(key)
         if cached is None:
-            unique = list(dict.fromkeys(t for t in tokens if t))
-            cached = [
-                (r[0], float(r[1]))
-                for r in self.db.execute(_TOP_MATCHES, (unique, unique, query, _CANDIDATES))
-                if r[1] is not None  # a match on none of the tokens as we made them
-            ]
+            cached = self._best(unique, chunks, frequencies) if frequencies else []
             with self._lock:
                 if len(self._cache) > 32:
                     self._cache.clear()
                 self._cache[key] = cached
         return cached
+
+    def _best(
+        self, unique: list[str], chunks: float, frequencies: dict[str, int]
+    ) -> list[tuple[str, float]]:
+        """The exact top `_CANDIDATES` by BM25 without scoring every chunk that holds a
+        common word (max-score, Turtle and Flood 1995).
+
+        A term adds at most `idf * (k1 + 1)` to a chunk's score. First only the chunks
+        holding the question's rarest terms (together at most `CANDIDATE_BUDGET` chunks)
+        are scored, on all the terms; the last of the best 400 sets a threshold. The
+        commonest terms whose bounds together stay below it cannot lift a chunk that holds
+        none of the others into the 400, so only chunks holding one of the others are
+        candidates: if those are the terms already used the list is exact, otherwise one
+        more query over them is (its threshold can only be higher). A question of common
+        words only still scores every match, as before."""
+        present = sorted(frequencies, key=lambda t: (frequencies[t], t))
+        if not self.prune:
+            return self._scored(unique, present)
+        bound = {
+            t: (K1 + 1)
+            * max(math.log((chunks - frequencies[t] + 0.5) / (frequencies[t] + 0.5)), 1e-6)
+            for t in present
+        }
+        used, total = 1, frequencies[present[0]]
+        while used < len(present) and total + frequencies[present[used]] <= CANDIDATE_BUDGET:
+            total += frequencies[present[used]]
+            used += 1
+        while True:
+            best = self._scored(unique, present[:used])
+            if used == len(present):
+                return best
+            threshold = best[-1][1] if len(best) >= _CANDIDATES else 0.0
+            needed, below = len(present), 0.0
+            while needed > 0 and below + bound[present[needed - 1]] < threshold * (1 - 1e-9):
+                below += bound[present[needed - 1]]
+                needed -= 1
+            if needed <= used:
+                return best
+            used = needed
 
     def _filtered(
         self, tokens: Sequence[str], query: str, condition: str, params: Sequence[object], k: int
