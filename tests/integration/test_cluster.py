@@ -1,7 +1,10 @@
 """The cluster as `make run-cluster` starts it (tools/cluster.sh): two app replicas and two API
 workers behind a real nginx, every one its own process, sharing only the store.
 
-A document uploaded in the Library through nginx, held on app replica 1 by its sticky
+The replicas run on the shared store, KB_STORE=postgres, as they would on several machines:
+the test's base is built locally and moved with `kb migrate --to postgres` (kb.migrate) into
+a namespace of its own, and the processes share no knowledge-base file (their KB_DATA_DIR is
+an empty folder of caches). A document uploaded in the Library through nginx, held on app replica 1 by its sticky
 cookie, is answered by API worker 2 (directly and through nginx) within a second; deleted in
 the Library of app replica 2 (directly), nothing of it is left in any answer from worker 1
 or through nginx. Also: nginx spreads new browsers over both app replicas and keeps each on
@@ -26,7 +29,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, idle, require_chromium, sign_in
-from tests.conftest import APP_FILES, APP_USERS, REPO, copy_kb
+from tests.conftest import APP_FILES, APP_USERS, REPO, copy_kb, drop_postgres, postgres_settings
 
 pytestmark = pytest.mark.integration
 
@@ -57,11 +60,12 @@ def require_nginx() -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, kb_template, embedder):
+def cluster(tmp_path_factory, kb_template, embedder, database_url):
     """Addresses of the running cluster and an API token; stopped after the module."""
     require_nginx()
     require_chromium()
     from kb.config import Settings
+    from kb.migrate import migrate_to_postgres
     from kb.services import Services
     from kb.store import KnowledgeBase
 
@@ -74,11 +78,15 @@ def cluster(tmp_path_factory, kb_template, embedder):
         _, token = services.integration_accounts().create("desk", "rpa", (), 10_000)
     finally:
         services.close()
+    shared = postgres_settings(root / "replica-caches", database_url)
+    migrate_to_postgres(Settings(data_dir=data_dir, store="local"), shared, embedder)
     app_port, api_port, app1, app2, api1, api2 = _free_ports(6)
-    # The local store (the postgres store is not in this base); uploads publish at once.
-    env = {k: v for k, v in os.environ.items() if k not in ("KB_STORE", "KB_DATABASE_URL")}
+    # Uploads publish at once (no four-eyes review in this journey).
+    env = dict(os.environ)
     env.update(
-        KB_DATA_DIR=str(data_dir), KB_FOUR_EYES="false", CLUSTER_DIR=str(root / "cluster"),
+        KB_STORE="postgres", KB_DATABASE_URL=database_url,
+        KB_DATABASE_SCHEMA=shared.database_schema, KB_DATA_DIR=str(shared.data_dir),
+        KB_FOUR_EYES="false", CLUSTER_DIR=str(root / "cluster"),
         CLUSTER_PORT=str(app_port), CLUSTER_API_PORT=str(api_port),
         CLUSTER_APP_PORTS=f"{app1} {app2}", CLUSTER_API_PORTS=f"{api1} {api2}",
     )  # fmt: skip
@@ -95,6 +103,7 @@ def cluster(tmp_path_factory, kb_template, embedder):
         }  # fmt: skip
     finally:
         subprocess.run([CLUSTER, "stop"], env=env, capture_output=True, timeout=60)
+        drop_postgres(shared)
 
 
 def ask(base: str, token: str) -> tuple[str, str]:
