@@ -34,8 +34,10 @@ from typing import Any
 K1 = 1.2
 B = 0.75
 _CANDIDATES = 400  # as kb.lexical: the best matches the filters then run on
-CANDIDATE_BUDGET = 1500
+CANDIDATE_BUDGET = 1000
 """How many chunks the first, cheap pass of the max-score cut may score (`_best`)."""
+SCORED_LIMIT = 3000
+"""How many chunks a search scores at most (`_best`)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunk_terms (
@@ -152,6 +154,16 @@ def purge_terms(db: Any, chunk_ids: Sequence[str]) -> int:
     return removed
 
 
+def _prefix(terms: Sequence[str], frequencies: dict[str, int], budget: int) -> int:
+    """How many of `terms` (rarest first) are held by at most `budget` chunks together
+    (at least one)."""
+    used, total = 1, frequencies[terms[0]]
+    while used < len(terms) and total + frequencies[terms[used]] <= budget:
+        total += frequencies[terms[used]]
+        used += 1
+    return used
+
+
 def _live(drafts: bool) -> str:
     return "v.status IN ('current', 'draft')" if drafts else "v.status = 'current'"
 
@@ -228,10 +240,8 @@ class PgLexicalIndex:
             * max(math.log((chunks - frequencies[t] + 0.5) / (frequencies[t] + 0.5)), 1e-6)
             for t in present
         }
-        used, total = 1, frequencies[present[0]]
-        while used < len(present) and total + frequencies[present[used]] <= CANDIDATE_BUDGET:
-            total += frequencies[present[used]]
-            used += 1
+        used = _prefix(present, frequencies, CANDIDATE_BUDGET)
+        limit = _prefix(present, frequencies, SCORED_LIMIT)
         while True:
             best = self._scored(unique, present[:used])
             if used == len(present):
@@ -243,7 +253,9 @@ class PgLexicalIndex:
                 needed -= 1
             if needed <= used:
                 return best
-            used = needed
+            if used >= limit:
+                return best  # the rest hold only words too common to score every match of
+            used = min(needed, limit)
 
     def _filtered(
         self, tokens: Sequence[str], query: str, condition: str, params: Sequence[object], k: int
@@ -300,23 +312,26 @@ class PgLexicalIndex:
         drafts: bool = False,
     ) -> set[str]:
         """The `tokens` that occur in at least one current chunk passing the filter, as
-        kb.lexical: one GIN lookup per token, stopping at the first chunk found."""
-        found: set[str] = set()
-        for token in dict.fromkeys(t for t in tokens if t):
-            row = self.db.execute(
-                f"""
+        kb.lexical: one statement (a round trip, not one per token), a GIN lookup per
+        token stopping at the first readable chunk found."""
+        unique = list(dict.fromkeys(t for t in tokens if t))
+        if not unique:
+            return set()
+        rows = self.db.execute(
+            f"""
+            SELECT x.token FROM unnest(?::text[], ?::text[]) AS x(token, quoted)
+            WHERE EXISTS (
                 SELECT 1 FROM chunk_terms t
                 JOIN chunks c ON c.chunk_id = t.chunk_id
                 JOIN documents d ON d.document_id = c.document_id
                 JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
-                WHERE t.tsv @@ to_tsquery('simple', ?) AND {_live(drafts)} AND ({allowed_sql})
-                LIMIT 1
-                """,
-                (_quoted(token), *allowed_params),
-            ).fetchone()
-            if row is not None:
-                found.add(token)
-        return found
+                WHERE t.tsv @@ to_tsquery('simple', x.quoted) AND {_live(drafts)}
+                    AND ({allowed_sql})
+            )
+            """,
+            (unique, [_quoted(t) for t in unique], *allowed_params),
+        ).fetchall()
+        return {r[0] for r in rows}
 
     def search_superseded(
         self,

@@ -126,6 +126,7 @@ def test_the_cut_keeps_every_candidate_of_the_exhaustive_list(
     decides which chunks are fetched), equal to scoring every match."""
     monkeypatch.setattr(lexical_pg, "CANDIDATE_BUDGET", budget)
     monkeypatch.setattr(lexical_pg, "_CANDIDATES", candidates)
+    monkeypatch.setattr(lexical_pg, "SCORED_LIMIT", 10**9)  # exact: no cap on the second pass
     postgres = LexicalIndex(both[1].db)
     for question in QUESTIONS:
         unique = list(dict.fromkeys(tokenize(question)))
