@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from kb.database import is_postgres
+from kb.lexical_bm25 import Bm25Postings
 from kb.script import CJK_RUN, CONVERTER_VERSION, to_simplified
 
 logger = logging.getLogger(__name__)
@@ -300,6 +301,17 @@ def ensure_current_terms(db: sqlite3.Connection) -> int:
     return len(rows)
 
 
+_ONE_FTS_TOKEN = re.compile(r"[^\W_]+")
+"""A phrase FTS5's unicode61 tokenizer reads as one token (letters and digits, no "_")."""
+
+
+def _phrases(expression: str) -> list[str] | None:
+    """The words of a `_match_expression` in order, or None when one of them is not a single
+    FTS5 token (FTS5 then runs the query itself)."""
+    words = [w.replace('""', '"') for w in expression[1:-1].split('" OR "')]
+    return words if all(_ONE_FTS_TOKEN.fullmatch(w) for w in words) else None
+
+
 def _match_expression(tokens: Sequence[str]) -> str | None:
     unique = list(dict.fromkeys(t for t in tokens if t))
     if not unique:
@@ -351,6 +363,7 @@ class LexicalIndex:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self._cache: dict[tuple[str, int], list[tuple[str, float]]] = {}
+        self._postings: tuple[int, Bm25Postings] | None = None
         self._lock = threading.Lock()
 
     def _top(self, expression: str) -> list[tuple[str, float]]:
@@ -360,15 +373,37 @@ class LexicalIndex:
         with self._lock:
             cached = self._cache.get(key)
         if cached is None:
-            cached = [
-                (r[0], float(r[1]))
-                for r in self.db.execute(_TOP_MATCHES, (expression, _CANDIDATES))
-            ]
+            cached = self._ranked(expression, version)
             with self._lock:
                 if len(self._cache) > 32:
                     self._cache.clear()
                 self._cache[key] = cached
         return cached
+
+    def _ranked(self, expression: str, version: int) -> list[tuple[str, float]]:
+        """FTS5's `ORDER BY rank LIMIT` list, from the in-memory postings (kb.lexical_bm25,
+        the same scores) when every phrase of the expression is one FTS5 token."""
+        words = _phrases(expression)
+        if words is None:
+            return [
+                (r[0], float(r[1]))
+                for r in self.db.execute(_TOP_MATCHES, (expression, _CANDIDATES))
+            ]
+        with self._lock:
+            if self._postings is None or self._postings[0] != version:
+                self._postings = (version, Bm25Postings(self.db))
+            postings = self._postings[1]
+        top = postings.top(words, _CANDIDATES)
+        if not top:
+            return []
+        marks = ",".join("?" * len(top))
+        names = dict(
+            self.db.execute(
+                f"SELECT rowid, chunk_id FROM chunk_terms WHERE rowid IN ({marks})",
+                [rowid for rowid, _ in top],
+            ).fetchall()
+        )
+        return [(names[rowid], rank) for rowid, rank in top if rowid in names]
 
     def _filtered(
         self, expression: str, condition: str, params: Sequence[object], k: int

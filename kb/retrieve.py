@@ -24,6 +24,7 @@ from kb.config import Settings
 from kb.glossary import default_glossary
 from kb.index import FaissIndex
 from kb.lexical import LexicalIndex, tokenize
+from kb.lexical_bm25 import best_first
 from kb.pgvector_index import PgVectorIndex
 from kb.ports import Reranker
 from kb.spelling import SpellFix
@@ -212,10 +213,7 @@ def top_positions(scores: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple
     if k <= 0 or len(allowed) == 0:
         return []
     candidates = scores[allowed]
-    if k < len(candidates):
-        chosen = np.argpartition(-candidates, k - 1)[:k]
-    else:
-        chosen = np.arange(len(candidates))
+    chosen = best_first(candidates, k)  # ties at the cut: the lowest positions
     order = chosen[np.lexsort((allowed[chosen], -candidates[chosen]))]
     return [(int(allowed[i]), float(candidates[i])) for i in order]
 
