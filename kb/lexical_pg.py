@@ -17,6 +17,11 @@ chunk and token totals and a change counter), so a search reads them by key inst
 scanning the index (`ts_stat` would), whichever code path wrote the terms. The constants
 and the IDF floor are FTS5's (k1 1.2, b 0.75, an IDF of at most 0 counts as 1e-6).
 
+At scale a common word matches a third of all chunks, and scoring each of them is what cost
+time (1.3 s a search at 100,000 chunks). `PgLexicalIndex._best` scores the chunks of the
+question's rarest words first and stops where a max-score bound proves the rest cannot
+enter the best 400, or at `SCORED_LIMIT` chunks.
+
 What differs from FTS5, measured on the golden set (see the registry task's report): ties
 are broken by chunk id (FTS5 breaks them by rowid, insertion order), and a tsvector keeps at
 most 256 positions of a term and none past position 16,383, which only a chunk far longer
@@ -34,10 +39,13 @@ from typing import Any
 K1 = 1.2
 B = 0.75
 _CANDIDATES = 400  # as kb.lexical: the best matches the filters then run on
-CANDIDATE_BUDGET = 1000
-"""How many chunks the first, cheap pass of the max-score cut may score (`_best`)."""
-SCORED_LIMIT = 3000
-"""How many chunks a search scores at most (`_best`)."""
+CANDIDATE_BUDGET = 8000
+"""How many chunks the first pass of the max-score cut scores at most (`_best`)."""
+SCORED_LIMIT = 8000
+"""How many chunks a search scores at most (`_best`): the chunks of the question's rarest
+terms. Scoring costs ~10-20 us a chunk, so 8,000 keeps an uncached search near 70 ms at
+100,000 chunks; both at 8,000 (one pass) was the best of the settings measured there
+(eval/reports/postgres-scale.md): a second exact pass cost more than it saved."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunk_terms (
@@ -230,8 +238,13 @@ class PgLexicalIndex:
         commonest terms whose bounds together stay below it cannot lift a chunk that holds
         none of the others into the 400, so only chunks holding one of the others are
         candidates: if those are the terms already used the list is exact, otherwise one
-        more query over them is (its threshold can only be higher). A question of common
-        words only still scores every match, as before."""
+        more query over them is (its threshold can only be higher).
+
+        Past `SCORED_LIMIT` chunks the list is no longer exact: the chunks holding only the
+        question's commonest words are left out, a cost cap (the report measures how often
+        the top 10 still equals exhaustive scoring). Whenever the question's words are held
+        by at most that many chunks together (every question on the sample base), or the
+        bound proves the rest cannot enter, the list is exact."""
         present = sorted(frequencies, key=lambda t: (frequencies[t], t))
         if not self.prune:
             return self._scored(unique, present)

@@ -159,3 +159,26 @@ def test_the_cut_scores_fewer_chunks_than_every_match(both, monkeypatch) -> None
     postgres.prune = False
     assert best == postgres._best(list(unique), chunks, frequencies)
     assert scored[-1] == ["transfer", "card"]
+
+
+def test_past_the_limit_only_the_rarest_terms_chunks_are_scored(both, monkeypatch) -> None:
+    """ "limit" (240 chunks) fits a limit of 500, "transfer" (400) would not: the list is the
+    limit chunks, each with its exact score on all three words, and no chunk without it."""
+    monkeypatch.setattr(lexical_pg, "CANDIDATE_BUDGET", 500)
+    monkeypatch.setattr(lexical_pg, "SCORED_LIMIT", 500)
+    postgres = LexicalIndex(both[1].db)
+    unique = tokenize("card transfer limit")
+    _, chunks, frequencies = postgres._statistics(unique)
+    assert frequencies == {"card": 600, "transfer": 400, "limit": 240}
+    capped = postgres._best(list(unique), chunks, frequencies)
+    postgres.prune = False
+    exact = dict(postgres._best(list(unique), chunks, frequencies))
+    holding = {
+        r[0]
+        for r in both[1].db.execute(
+            "SELECT chunk_id FROM chunk_terms WHERE terms LIKE ?", ("%limit%",)
+        )
+    }
+    assert {c for c, _ in capped} == holding and len(holding) == 240
+    assert all(exact.get(c) == score for c, score in capped if c in exact)
+    assert len(exact) == 400 and set(exact) != holding  # exhaustively, others also enter
