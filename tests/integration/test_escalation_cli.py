@@ -15,7 +15,16 @@ pytestmark = pytest.mark.integration
 
 def test_escalation_rules_from_the_command_line(tmp_path):
     data_dir = tmp_path / "kb"
-    kb(data_dir, "users", "add", "kim", "--role", "knowledge", "--password", "escalation passphrase")
+    kb(
+        data_dir,
+        "users",
+        "add",
+        "kim",
+        "--role",
+        "knowledge",
+        "--password",
+        "escalation passphrase",
+    )
     kb(data_dir, "users", "add", "ana", "--role", "agent", "--password", "escalation passphrase")
 
     listing = kb(data_dir, "escalation", "list").stdout
