@@ -96,7 +96,7 @@ class Bm25Postings:
         if not self.rows:
             return []
         scores = np.zeros(len(self.lengths), dtype=np.float64)
-        matched = []
+        matched = False
         for word in words:
             rows, frequencies = self.postings(word)
             if len(rows) == 0:
@@ -110,10 +110,12 @@ class Bm25Postings:
                 (frequencies * (_K1 + 1.0))
                 / (frequencies + _K1 * (1 - _B + _B * lengths / self.average_length))
             )
-            matched.append(rows)
+            matched = True
         if not matched:
             return []
-        candidates = np.unique(np.concatenate(matched))
+        # Every word adds a positive amount (idf >= 1e-6), so the matching rows are exactly
+        # the rows with a score: one scan, where np.unique over the postings took 40 ms.
+        candidates = np.flatnonzero(scores)
         values = scores[candidates]
         chosen = best_first(values, limit)
         order = chosen[np.lexsort((candidates[chosen], -values[chosen]))]
