@@ -175,7 +175,8 @@ def test_an_upload_on_one_replica_is_answered_by_the_other_and_a_delete_leaves_n
         page.get_by_role("link", name="Library").click()
         idle(page)  # a rerun would fold the expander up again
         page.get_by_text("Upload documents").click()
-        page.locator("input[type='file']").set_input_files(str(document))
+        # The batch uploader (the new-version one takes a single file).
+        page.locator("input[type='file'][multiple]").set_input_files(str(document))
         uploader = page.locator('[data-testid="stFileUploader"]')
         uploader.get_by_text("ice.md", exact=False).first.wait_for(timeout=30_000)
         assert not any(FACT in text for text in before)
