@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from kb.database import is_postgres
 from kb.lexical_bm25 import Bm25Postings
@@ -349,6 +350,21 @@ _TOP_MATCHES = (
 _CANDIDATES = 400
 
 
+def in_scope(db: Any, chunk_ids: Sequence[str], condition: str, params: Sequence[object]) -> list:
+    """(chunk id, version) of the candidates that `condition` (a Scope's SQL over chunks c,
+    documents d, versions v) lets through: the one filter both lexical backends apply."""
+    marks = ",".join("?" * len(chunk_ids))
+    return db.execute(
+        f"""
+        SELECT c.chunk_id, c.version FROM chunks c
+        JOIN documents d ON d.document_id = c.document_id
+        JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
+        WHERE c.chunk_id IN ({marks}) AND {condition}
+        """,
+        (*chunk_ids, *params),
+    ).fetchall()
+
+
 class LexicalIndex:
     """BM25 search over the registry's `chunk_terms` FTS5 table."""
 
@@ -412,16 +428,7 @@ class LexicalIndex:
         if not top:
             return []
         rank = dict(top)
-        marks = ",".join("?" * len(top))
-        rows = self.db.execute(
-            f"""
-            SELECT c.chunk_id, c.version FROM chunks c
-            JOIN documents d ON d.document_id = c.document_id
-            JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
-            WHERE c.chunk_id IN ({marks}) AND {condition}
-            """,
-            (*rank, *params),
-        ).fetchall()
+        rows = in_scope(self.db, list(rank), condition, params)
         return sorted(((r[0], r[1], -rank[r[0]]) for r in rows), key=lambda row: -row[2])[:k]
 
     def search(

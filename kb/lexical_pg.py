@@ -36,6 +36,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from kb.lexical import in_scope
+
 K1 = 1.2
 B = 0.75
 _CANDIDATES = 400  # as kb.lexical: the best matches the filters then run on
@@ -277,16 +279,7 @@ class PgLexicalIndex:
         if not top:
             return []
         score = dict(top)
-        marks = ",".join("?" * len(top))
-        rows = self.db.execute(
-            f"""
-            SELECT c.chunk_id, c.version FROM chunks c
-            JOIN documents d ON d.document_id = c.document_id
-            JOIN versions v ON v.document_id = c.document_id AND v.version = c.version
-            WHERE c.chunk_id IN ({marks}) AND {condition}
-            """,
-            (*score, *params),
-        ).fetchall()
+        rows = in_scope(self.db, list(score), condition, params)
         return sorted(((r[0], r[1], score[r[0]]) for r in rows), key=lambda row: (-row[2], row[0]))[
             :k
         ]

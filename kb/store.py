@@ -71,6 +71,15 @@ class WriteSession:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
+def _retire_superseded(session: WriteSession) -> None:
+    """Versions whose successor took effect since the last write leave the index (their
+    dates kept them out of answers meanwhile: kb.validity); the same step on both stores."""
+    retired = session.registry.line_up_versions(dt.date.today())
+    if retired:
+        session.index.delete(retired)
+        session.changed = True
+
+
 class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
@@ -169,12 +178,7 @@ class KnowledgeBase:
                 index = self._load_index(generation)
                 session = WriteSession(registry, index)
                 yield session
-                # Versions whose successor took effect since the last write leave the index
-                # (their dates kept them out of answers meanwhile: kb.validity).
-                retired = registry.line_up_versions(dt.date.today())
-                if retired:
-                    session.index.delete(retired)
-                    session.changed = True
+                _retire_superseded(session)
                 if session.changed:
                     new_generation = generation + 1
                     session.index.save(self.settings.index_dir, new_generation)
@@ -216,10 +220,7 @@ class KnowledgeBase:
                 index = PgVectorIndex(registry.db, self.embedder, create=False)
                 session = WriteSession(registry, index)
                 yield session
-                retired = registry.line_up_versions(dt.date.today())
-                if retired:
-                    session.index.delete(retired)
-                    session.changed = True
+                _retire_superseded(session)
                 if session.changed:
                     registry.set_index_generation(generation + 1)
             except BaseException:
