@@ -44,29 +44,15 @@ NGINX=/usr/sbin/nginx
 TEMPLATE=$REPO/tools/nginx/answerdesk.conf.in
 CONF=$DIR/nginx.conf
 
-say() { printf 'cluster.sh: %s\n' "$*" >&2; }
-die() {
-  say "$*"
-  exit 1
-}
+SCRIPT_NAME=cluster.sh
+# shellcheck source=tools/lib.sh
+. tools/lib.sh
 
 for port in "$PORT" "$API_PORT" "${APP_PORTS[@]}" "${API_PORTS[@]}"; do
   [[ $port =~ ^[0-9]+$ ]] || die "ports must be numbers, not '$port'"
 done
 [ ${#APP_PORTS[@]} -ge 1 ] && [ ${#API_PORTS[@]} -ge 1 ] ||
   die "CLUSTER_APP_PORTS and CLUSTER_API_PORTS need at least one port each"
-
-is_root() { [ "$(id -u)" = 0 ]; }
-
-as_root() {
-  if is_root; then
-    "$@"
-  elif sudo -n true 2>/dev/null; then
-    sudo "$@"
-  else
-    die "needs root for: $* (run as root, or install it once and run again)"
-  fi
-}
 
 # --- nginx from Debian ---------------------------------------------------------------------
 install_nginx() {

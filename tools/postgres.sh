@@ -41,29 +41,14 @@ PG_DIR=$(realpath -m "${KB_PG_DIR:-data/postgres}")
 # Where the server goes when the postgres user cannot reach $PG_DIR (a clone under /root).
 FALLBACK_DIR=/var/lib/postgresql/answerdesk
 
-say() { printf 'postgres.sh: %s\n' "$*" >&2; }
-die() {
-  say "$*"
-  exit 1
-}
+SCRIPT_NAME=postgres.sh
+# shellcheck source=tools/lib.sh
+. tools/lib.sh
 
 for name in "$DB" "$ROLE"; do
   [[ $name =~ ^[a-z_][a-z0-9_]*$ ]] || die "'$name' is not a plain lower-case SQL name"
 done
 [[ $PORT =~ ^[0-9]+$ ]] || die "KB_PG_PORT must be a number, not '$PORT'"
-
-is_root() { [ "$(id -u)" = 0 ]; }
-
-# Runs a command as root: directly, through password-less sudo, or not at all.
-as_root() {
-  if is_root; then
-    "$@"
-  elif sudo -n true 2>/dev/null; then
-    sudo "$@"
-  else
-    die "needs root for: $* (run as root, or install it once and run again)"
-  fi
-}
 
 # --- 1. Debian's PostgreSQL 15 and what building an extension needs -----------------------
 install_packages() {
