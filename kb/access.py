@@ -157,4 +157,6 @@ NOT_READ_PATHS: dict[str, str] = {
     "escalation_rules": "the knowledge team's rules; a rule names a document id, titles via documents(reader)",
     "escalation_detector": "matches utterances against rules, no document",
     "may_preview": "a user's role, no document (drafts then answer through Query.preview)",
+    "ingest_jobs": "writes documents as ingest; jobs list uploaded file names, to the "
+    "knowledge team and admins who may read the job's groups (kb.ingest_jobs)",
 }

@@ -78,6 +78,7 @@ ACTIONS = (
     "api_request", "call", "handoff", "token_change",  # the HTTP API (api/, kb.calls, kb.tokens)
     "account_locked", "audit_resealed",
     "session_start", "session_end",  # server-side sessions (kb.sessions)
+    "ingest_job",  # background ingestion jobs (kb.ingest_jobs, kb.job_runner)
 )  # fmt: skip
 
 _TABLES = """

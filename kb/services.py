@@ -693,6 +693,8 @@ class Services:
 
     def close(self) -> None:
         self.kb.close()
+        if (jobs := self.__dict__.pop("_ingest_jobs", None)) is not None:
+            jobs.close()
         if self.users is not None:
             self.users.close()
         self.audit.close()
@@ -728,6 +730,20 @@ class Services:
             opened = self.__dict__.pop(name, None)
             if opened is not None:
                 opened.close()
+
+    # ------------------------------------------------------------------ background jobs
+
+    def ingest_jobs(self):  # type: ignore[no-untyped-def]  # -> kb.ingest_jobs.IngestJobs
+        """Background ingestion jobs (kb.ingest_jobs; the runner is kb.job_runner), their
+        store beside the registry (kb.jobs); opened once."""
+        if "_ingest_jobs" not in self.__dict__:
+            from kb.ingest_jobs import IngestJobs
+            from kb.jobs import JobStore
+
+            folder = self.settings.data_dir
+            store = JobStore(folder / "jobs.sqlite", folder / "jobs")
+            self.__dict__["_ingest_jobs"] = IngestJobs(self, store)
+        return self.__dict__["_ingest_jobs"]
 
     # ------------------------------------------------------------------ escalation rules
 
