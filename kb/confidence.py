@@ -48,12 +48,17 @@ class ConfidenceEvidence:
         "car", "Klarna", "sourdough", or a term only a restricted playbook uses.
     chinese: 1.0 for a Chinese question, 0.5 for a mixed one, else 0.0 (e5 scores Chinese
         questions higher whatever they ask, so the same similarity means less).
+    domain: the question's mean cosine similarity to every passage the asker may read
+        (kb.domain): e5 puts some questions near everything, so the top passage's
+        similarity means more next to how near the question is to the readable base as a
+        whole. 0.0 when unknown (nothing found, or an evidence built by hand).
     """
 
     similarity: float
     coverage: float
     unreadable: float = 0.0
     chinese: float = 0.0
+    domain: float = 0.0
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -63,12 +68,12 @@ class ConfidenceEvidence:
         return tuple(float(getattr(self, name)) for name in self.names())
 
 
-DIRECTION = {"similarity": 1.0, "coverage": 1.0, "unreadable": -1.0}
+DIRECTION = {"similarity": 1.0, "coverage": 1.0, "unreadable": -1.0, "domain": 1.0}
 """Which way each piece of evidence may move the confidence (`chinese` either way): a fit on
 a few dozen must-refuse questions may not turn it around ("the more of the question the
 base lacks, the surer the answer" would be an artefact of those questions)."""
 
-NOTHING_FOUND = ConfidenceEvidence(0.0, 0.0, 1.0, 0.0)
+NOTHING_FOUND = ConfidenceEvidence(0.0, 0.0, 1.0, 0.0, 0.0)
 """The evidence when retrieval found no passage at all."""
 
 

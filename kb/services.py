@@ -40,6 +40,7 @@ from kb.config import Settings
 from kb.conversation import SearchPlan, plan_search
 from kb.diff import Passage as DiffPassage
 from kb.diff import VersionDiff, diff_versions
+from kb.domain import DomainSimilarity
 from kb.embedding import create_embedder
 from kb.errors import DocumentNotFoundError, KBError, QuestionTooLongError
 from kb.feedback import Feedback, FeedbackStore
@@ -101,6 +102,7 @@ class Services:
     questions: QueryLog = field(init=False)
     training: TrainingStore = field(init=False)
     retriever: HybridRetriever = field(init=False)
+    domain: DomainSimilarity = field(init=False)
     insights_builder: InsightsBuilder = field(init=False)
     _words: tuple[int, dict[str, int], int] | None = field(default=None, init=False, repr=False)
 
@@ -111,6 +113,7 @@ class Services:
 
             reranker = CrossEncoderReranker(self.settings.reranker_path)
         self.retriever = HybridRetriever(self.kb, self.settings, reranker)
+        self.domain = DomainSimilarity(self.retriever)
         if self.users is None:
             self.users = UserStore(self.settings.users_path)
         self.audit = AuditLog(self.settings.audit_path, self.settings.audit_key_path)
@@ -595,6 +598,7 @@ class Services:
             coverage=coverage(tokens, top.chunk.text, equivalents),
             unreadable=unreadable_share(words, weights, readable, equivalents),
             chinese={"zh": 1.0, "mixed": 0.5}.get(detect_language(resolved), 0.0),
+            domain=self.domain.similarity(resolved, Scope.of(query)),
         )
 
     def _word_statistics(self) -> tuple[dict[str, int], int]:

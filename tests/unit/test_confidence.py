@@ -51,8 +51,14 @@ def test_nothing_found_is_refused_by_every_shipped_calibration():
 def test_calibration_names_only_evidence_fields():
     with pytest.raises(ValueError, match="Unknown: \\['similarty'\\]"):
         Calibration(intercept=0.0, weights={"similarty": 1.0})
-    assert ConfidenceEvidence.names() == ("similarity", "coverage", "unreadable", "chinese")
-    assert ConfidenceEvidence(0.9, 0.5, 0.25, 1.0).values() == (0.9, 0.5, 0.25, 1.0)
+    assert ConfidenceEvidence.names() == (
+        "similarity",
+        "coverage",
+        "unreadable",
+        "chinese",
+        "domain",
+    )
+    assert ConfidenceEvidence(0.9, 0.5, 0.25, 1.0, 0.8).values() == (0.9, 0.5, 0.25, 1.0, 0.8)
 
 
 def test_coverage_counts_glossary_equivalents():

@@ -1,0 +1,111 @@
+"""How close a question is to the whole part of the knowledge base its asker may read.
+
+e5 scores some questions high against everything ("What's the interest rate on your car
+loans?" is near every rates passage), so the top passage's similarity means more next to
+the question's mean similarity to every readable passage: the `domain` evidence of
+kb.confidence. The mean of the cosine similarities to unit vectors is the similarity to
+their mean vector, so the mean vector of each (index generation, scope) is computed once
+and every question then costs one dot product (eval/answerability.py measured the signal
+held out before it was shipped: refusal P/R 0.47/0.61 -> 0.53/0.68).
+
+The scope is what the asker may read on the answer's day: their groups, live versions (in
+a reviewer's preview, drafts lined up as if approved), in force on that date. A category
+filter is left out: the signal is calibrated on the whole readable base, and a question far
+from one category is still inside the bank's subjects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kb.pgvector_index import PgVectorIndex
+
+if TYPE_CHECKING:
+    from kb.index import FaissIndex
+    from kb.retrieve import HybridRetriever, Scope
+
+_MEANS_KEPT = 256
+"""Mean vectors kept (one per generation and scope; a scope differs by groups, date and
+preview). 256 of 384 floats are 400 KB."""
+
+
+def faiss_mean(index: FaissIndex, positions: np.ndarray) -> np.ndarray | None:
+    """The mean of the stored vectors at `positions` (read on FAISS's own storage, only
+    those rows copied), None when there are none."""
+    import faiss
+
+    if len(positions) == 0 or len(index) == 0:
+        return None
+    count, dimension = len(index), index.embedder.dimension
+    flat = faiss.downcast_index(index.store.index)
+    stored = faiss.rev_swig_ptr(flat.get_xb(), count * dimension).reshape(count, dimension)
+    return stored[positions].mean(axis=0, dtype=np.float64).astype(np.float32)
+
+
+def pgvector_mean(index: PgVectorIndex, condition: str, params: list[object]) -> np.ndarray | None:
+    """`avg(embedding)` over the chunks `condition` (kb.retrieve.Scope.sql, on documents `d`,
+    versions `v` and chunks `c`) allows, in one statement; None when none do."""
+    row = index.db.execute(
+        "SELECT avg(cv.embedding) FROM chunk_vectors cv "
+        "JOIN chunks c ON c.chunk_id = cv.chunk_id "
+        "JOIN documents d ON d.document_id = c.document_id "
+        "JOIN versions v ON v.document_id = c.document_id AND v.version = c.version "
+        f"WHERE {condition}",
+        params,
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return np.asarray(row[0].to_numpy(), dtype=np.float32)
+
+
+class DomainSimilarity:
+    """The question's mean similarity to the passages a scope may read (`similarity`), with
+    the scope's mean vector kept per index generation: a new generation (an ingest, a
+    delete, a publication) computes it again, and so does every other scope."""
+
+    def __init__(self, retriever: HybridRetriever, kept: int = _MEANS_KEPT) -> None:
+        self.retriever = retriever
+        self.kept = kept
+        self._means: OrderedDict[tuple[int, int, Scope], np.ndarray | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def mean_vector(self, scope: Scope) -> np.ndarray | None:
+        """The mean vector of the passages `scope` may read (None: it may read none)."""
+        kb = self.retriever.kb
+        index = kb.index  # loads a newer generation first, if one was published
+        key = (id(index), kb.loaded_generation, self.scope_of(scope))
+        with self._lock:
+            if key in self._means:
+                self._means.move_to_end(key)
+                return self._means[key]
+        mean = self._compute(index, key[2])
+        with self._lock:
+            self._means[key] = mean
+            while len(self._means) > self.kept:
+                self._means.popitem(last=False)
+        return mean
+
+    def similarity(self, text: str, scope: Scope) -> float:
+        """Mean cosine similarity of `text` to every passage `scope` may read (0.0 if none):
+        one dot product with the cached mean vector."""
+        mean = self.mean_vector(scope)
+        if mean is None:
+            return 0.0
+        return float(np.asarray(self.retriever._query_vector(text), dtype=np.float32) @ mean)
+
+    @staticmethod
+    def scope_of(scope: Scope) -> Scope:
+        """The scope the mean is taken over: current versions the asker may read on the
+        day, every category (see the module docstring)."""
+        return replace(scope, category=None, include_inactive=False)
+
+    def _compute(self, index: FaissIndex | PgVectorIndex, scope: Scope) -> np.ndarray | None:
+        if isinstance(index, PgVectorIndex):
+            condition, params = scope.sql()
+            return pgvector_mean(index, condition, params)
+        return faiss_mean(index, self.retriever._current_catalog().allowed(scope))
