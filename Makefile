@@ -33,11 +33,13 @@ test: setup
 setup: $(STAMP)
 
 # pip finds the CPU build of torch pinned in requirements.lock on this machine's local wheel
-# folder; a bare `torch` would pull a multi-GB CUDA build.
+# folder; a bare `torch` would pull a multi-GB CUDA build. The lock is the whole resolved set,
+# installed as it is (--no-deps): rapidocr-onnxruntime asks for opencv-python, whose GUI build
+# needs libGL, and the lock holds opencv-python-headless (the same cv2) instead.
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip==26.3"
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
