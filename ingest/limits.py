@@ -32,9 +32,10 @@ class ParseLimits:
     max_unzipped_mb: float = 200.0
     max_zip_entries: int = 10_000
     max_pdf_pages: int = 2_000
+    ocr_seconds_per_page: float = 30.0  # added to the parse timeout per page that may be a scan
 
     def __post_init__(self) -> None:
-        for name in ("max_unzipped_mb", "max_zip_entries", "max_pdf_pages"):
+        for name in ("max_unzipped_mb", "max_zip_entries", "max_pdf_pages", "ocr_seconds_per_page"):
             if getattr(self, name) <= 0:
                 raise ValueError(
                     f"{name} must be greater than 0. Currently, {name} is {getattr(self, name)}"

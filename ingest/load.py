@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from pathlib import Path, PurePath
 
+from ingest import ocr
 from ingest.clean import clean_document, detect_language, normalize_text
 from ingest.docmeta import find_stated_facts
 from ingest.elements import parse_with_unstructured
@@ -19,7 +20,7 @@ from ingest.limits import ParseLimits, check_limits
 from ingest.pdf import parse_pdf
 from ingest.sniff import detect_format, safe_name
 from kb.errors import EmptyDocumentError, FileTooLargeError
-from kb.types import Block, BlockKind, ParsedDocument
+from kb.types import Block, BlockKind, PageConfidence, ParsedDocument
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,14 @@ def _without_title_heading(blocks: tuple[Block, ...], title: str) -> tuple[Block
     return blocks
 
 
+def _merge_pages(blocks: tuple[Block, ...], read: list[ocr.OcrPage]) -> tuple[Block, ...]:
+    """The text layer's blocks and the OCR'd pages' blocks, in page order (a mixed PDF)."""
+    scanned = {p.page for p in read}
+    kept = [b for b in blocks if b.page not in scanned]
+    merged = kept + [b for p in read for b in p.blocks]
+    return tuple(sorted(merged, key=lambda b: b.page or 0))  # stable: order within a page
+
+
 def parse_bytes(
     data: bytes, name: str, *, max_bytes: int, limits: ParseLimits | None = None
 ) -> ParsedDocument:
@@ -77,19 +86,39 @@ def parse_bytes(
     fmt = detect_format(data, source_name)
     check_limits(data, fmt, limits or ParseLimits())
     properties: tuple[tuple[str, str], ...] = ()
+    ocr_pages: tuple[PageConfidence, ...] = ()
     if fmt == "pdf":
         pdf = parse_pdf(data)
         blocks, stated_title, page_count = pdf.blocks, pdf.title, pdf.page_count
+        scanned = ocr.scanned_pdf_pages(data)
+        if scanned:
+            read = ocr.read_pdf_pages(data, scanned)
+            blocks = _merge_pages(blocks, read)
+            ocr_pages = tuple(PageConfidence(p.page, round(p.confidence, 4)) for p in read)
+    elif fmt in ocr.IMAGE_FORMATS:
+        read = ocr.read_image(data, fmt, (limits or ParseLimits()).max_pdf_pages)
+        blocks = tuple(b for p in read for b in p.blocks)
+        stated_title, page_count = None, len(read)
+        ocr_pages = tuple(PageConfidence(p.page, round(p.confidence, 4)) for p in read)
     else:
         content = parse_with_unstructured(data, fmt)
         blocks, stated_title, page_count = content.blocks, content.title, content.page_count
         properties = content.properties
     parsed = clean_document(
-        ParsedDocument(source_name, fmt, "", blocks, "en", page_count, properties=properties)
+        ParsedDocument(
+            source_name,
+            fmt,
+            "",
+            blocks,
+            "en",
+            page_count,
+            properties=properties,
+            ocr_pages=ocr_pages,
+        )
     )
     text = "\n".join(b.text for b in parsed.blocks)
     if not text.strip():
-        hint = " (a scanned PDF needs OCR first)" if fmt == "pdf" else ""
+        hint = " (OCR found no readable text in its scanned pages)" if ocr_pages else ""
         raise EmptyDocumentError(f"no text could be extracted from this .{fmt} file{hint}")
     facts = find_stated_facts(b.text for b in parsed.blocks)
     title = _title(parsed.blocks, stated_title, source_name)

@@ -347,6 +347,7 @@ class IngestRun:
             max_unzipped_mb=settings.max_unzipped_mb,
             max_zip_entries=settings.max_zip_entries,
             max_pdf_pages=settings.max_pdf_pages,
+            ocr_seconds_per_page=settings.ocr_seconds_per_page,
         )
         self.parser = shared_worker(settings.parse_memory_mb, settings.parse_timeout_seconds)
         self.upcoming: Upload | None = None  # the next file of the checkpoint, if any
@@ -526,7 +527,14 @@ class IngestRun:
             # Versions it replaces today leave the index; one in force until a scheduled
             # version's effective date stays (kb.validity). A draft replaces nothing yet.
             stale = registry.add_version(
-                info, digest, chunks, parsed.page_count, len(data), original, draft=draft
+                info,
+                digest,
+                chunks,
+                parsed.page_count,
+                len(data),
+                original,
+                draft=draft,
+                ocr_pages=parsed.ocr_pages,
             )
             # One draft per document: a newer upload, draft or published, withdraws it.
             stale += registry.withdraw_drafts(

@@ -12,6 +12,7 @@ import io
 import zipfile
 from pathlib import PurePath
 
+from ingest.ocr import detect_image_format
 from kb.errors import (
     CorruptDocumentError,
     EncryptedDocumentError,
@@ -31,11 +32,17 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".xlsx": "xlsx",
     ".csv": "csv",
     ".eml": "eml",
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".tif": "tiff",
+    ".tiff": "tiff",
 }
 
 _TEXT_FORMATS = {"html", "md", "txt", "csv", "eml"}
 _OOXML_PART = {"docx": "word/", "pptx": "ppt/", "xlsx": "xl/"}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGE_FORMATS = {"png", "jpeg", "tiff"}
 
 
 def safe_name(name: str) -> str:
@@ -126,6 +133,15 @@ def detect_format(data: bytes, name: str) -> str:
         if data.startswith(b"PK"):
             raise UnsupportedFormatError("named .pdf but it is really a zip/Office file")
         raise CorruptDocumentError("named .pdf but it has no PDF header: damaged or not a PDF")
+    if fmt in _IMAGE_FORMATS:
+        # Scans and photographs, read by OCR (ingest.ocr). A PNG named .jpg is still an
+        # image: parse what the bytes are, say so only when they are not an image at all.
+        actual = detect_image_format(head)
+        if actual is not None:
+            return actual
+        if head.startswith(b"%PDF"):
+            raise UnsupportedFormatError(f"named .{fmt} but it is really a PDF")
+        raise CorruptDocumentError(f"the .{fmt} image is damaged or not an image file")
     if fmt in _OOXML_PART:
         if head.startswith(b"PK"):
             _check_ooxml(data, fmt)

@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 from ingest.limits import ParseLimits
 from kb import errors
-from kb.types import Block, BlockKind, ParsedDocument
+from kb.types import Block, BlockKind, PageConfidence, ParsedDocument
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,9 @@ def decode_document(raw: dict[str, Any]) -> ParsedDocument:
         expiry_date=_date(raw["expiry_date"]),
         owner=raw["owner"],
         properties=tuple((str(k), str(v)) for k, v in raw["properties"]),
+        ocr_pages=tuple(
+            PageConfidence(int(p["page"]), float(p["confidence"])) for p in raw.get("ocr_pages", ())
+        ),
     )
 
 
@@ -133,6 +136,18 @@ def _read_exact(fd: int, size: int, deadline: float) -> bytes:
 # ---------------------------------------------------------------------------- parent side
 
 
+def ocr_allowance_seconds(data: bytes, name: str, limits: ParseLimits) -> float:
+    """Extra time for a file whose pages may be scans: OCR takes seconds a page where a text
+    layer takes milliseconds, so one fixed timeout would either stop real scanned PDFs or
+    let a looping parser run for long. Estimated from the bytes, nothing parsed here."""
+    from ingest.ocr import ocr_allowance_pages
+    from ingest.sniff import SUPPORTED_EXTENSIONS
+
+    fmt = SUPPORTED_EXTENSIONS.get(Path(name).suffix.lower(), "")
+    pages = min(ocr_allowance_pages(data, fmt), limits.max_pdf_pages)
+    return pages * limits.ocr_seconds_per_page
+
+
 class ParserWorker:
     """One child process that parses files; restarted after a crash, a timeout or a memory error.
 
@@ -156,6 +171,7 @@ class ParserWorker:
         self._lock = threading.RLock()
         self._deadline: float | None = None  # set while a file is in flight
         self._pending_error: errors.DocumentError | None = None  # a send that failed
+        self._allowance = 0.0  # seconds added to the timeout for the file's scanned pages
         self.started = 0  # how many child processes were started (for tests and logs)
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -215,7 +231,8 @@ class ParserWorker:
             process = self._process
             assert process.stdin is not None
             request = {"name": name, "max_bytes": max_bytes, "limits": dataclasses.asdict(limits)}
-            self._deadline = time.monotonic() + self.timeout_seconds
+            self._allowance = ocr_allowance_seconds(data, name, limits)
+            self._deadline = time.monotonic() + self.timeout_seconds + self._allowance
             try:
                 _write_frame(process.stdin, json.dumps(request).encode())
                 _write_frame(process.stdin, data)
@@ -246,8 +263,14 @@ class ParserWorker:
                 reply = json.loads(_read_exact(fd, size, deadline))
             except TimeoutError:
                 self._stop()
+                ocr = (
+                    f" plus {self._allowance:g} s for pages that may need OCR "
+                    "(KB_OCR_SECONDS_PER_PAGE)"
+                    if self._allowance
+                    else ""
+                )
                 raise errors.DocumentError(
-                    f"parsing took longer than {self.timeout_seconds:g} s and was stopped "
+                    f"parsing took longer than {self.timeout_seconds:g} s{ocr} and was stopped "
                     "(KB_PARSE_TIMEOUT_SECONDS)"
                 ) from None
             except (EOFError, OSError, ValueError) as e:

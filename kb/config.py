@@ -74,6 +74,19 @@ class Settings(BaseSettings):
         description="Parsing one file longer than this stops it; the file is reported and "
         "skipped, the rest of the batch goes on.",
     )
+    ocr_seconds_per_page: float = Field(
+        default=30.0,
+        gt=0,
+        description="Time added to the parse timeout for each page that may need OCR (a "
+        "scanned page takes 3-10 s on 2 cores, a text page milliseconds).",
+    )
+    ocr_review_confidence: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="A scanned page read with a lower OCR confidence is flagged for review "
+        "in the Library.",
+    )
     chunk_max_chars: int = Field(
         default=900, ge=200, description="Target passage size; CJK characters count double."
     )

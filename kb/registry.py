@@ -29,7 +29,15 @@ from kb.errors import DocumentNotFoundError
 from kb.lexical import ensure_current_terms, purge_terms
 from kb.plain import from_plain, to_plain
 from kb.publishing import Draft, ReviewState
-from kb.types import Category, Chunk, ChunkKind, DocumentInfo, DocumentRecord, VersionRecord
+from kb.types import (
+    Category,
+    Chunk,
+    ChunkKind,
+    DocumentInfo,
+    DocumentRecord,
+    PageConfidence,
+    VersionRecord,
+)
 from kb.validity import DatedVersion, in_force, line_up, scheduled_after
 
 _VERSION_STATUSES = "'current', 'superseded', 'deleted', 'draft', 'rejected', 'withdrawn'"
@@ -54,6 +62,20 @@ _VERSIONS_COLUMNS = """
     replaced_on TEXT,
     PRIMARY KEY (document_id, version)
 """.replace("{statuses}", _VERSION_STATUSES)
+
+_OCR_PAGES = """
+CREATE TABLE IF NOT EXISTS ocr_pages (
+    document_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    PRIMARY KEY (document_id, version, page),
+    FOREIGN KEY (document_id, version) REFERENCES versions(document_id, version)
+);
+"""
+"""The OCR confidence of each scanned page of a version (ingest.ocr); a version whose pages
+all had a text layer has no rows. A table of its own, created when missing, so registries
+from before (SQLite or PostgreSQL) need nothing else."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -118,9 +140,19 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT jsonb_array_elements_text(document::jsonb) $
 and a function of the same name taking text, in the registry's schema, lets the access rule
 stay one SQL condition that both engines run (it is chosen over pg_catalog's by its type)."""
 
-_SQLITE_SCHEMA = _SCHEMA.replace("{chunk_terms}", _FTS5_TERMS)
-_POSTGRES_SCHEMA = _SCHEMA.replace("{chunk_terms}", "") + lexical_pg.SCHEMA + _JSON_EACH
-_REGISTRY_TABLES = ("chunk_terms", "lexical_terms", "chunks", "reviews", "versions", "documents")
+_SQLITE_SCHEMA = _SCHEMA.replace("{chunk_terms}", _FTS5_TERMS) + _OCR_PAGES
+_POSTGRES_SCHEMA = (
+    _SCHEMA.replace("{chunk_terms}", "") + _OCR_PAGES + lexical_pg.SCHEMA + _JSON_EACH
+)
+_REGISTRY_TABLES = (
+    "chunk_terms",
+    "lexical_terms",
+    "chunks",
+    "reviews",
+    "ocr_pages",
+    "versions",
+    "documents",
+)
 
 
 @dataclass(frozen=True)
@@ -371,6 +403,7 @@ class Registry:
         original_path: str | None,
         today: dt.date | None = None,
         draft: bool = False,
+        ocr_pages: Sequence[PageConfidence] = (),
     ) -> list[str]:
         """Add a version with its own dates and place it on the document's timeline
         (kb.validity.line_up): a version in force from today or earlier supersedes the
@@ -418,9 +451,24 @@ class Registry:
                 for c in chunks
             ],
         )
+        self.db.executemany(
+            "INSERT INTO ocr_pages(document_id, version, page, confidence) VALUES (?,?,?,?)",
+            [(info.document_id, info.version, p.page, p.confidence) for p in ocr_pages],
+        )
         if draft:
             return []
         return self.line_up_versions(today or dt.date.today(), info.document_id)
+
+    def ocr_pages(self, document_id: str, version: int) -> tuple[PageConfidence, ...]:
+        """The OCR confidence of each scanned page of one version, by page."""
+        return tuple(
+            PageConfidence(r["page"], r["confidence"])
+            for r in self.db.execute(
+                "SELECT page, confidence FROM ocr_pages WHERE document_id = ? AND version = ? "
+                "ORDER BY page",
+                (document_id, version),
+            )
+        )
 
     def _live_versions(self, document_id: str | None = None) -> dict[str, list[DatedVersion]]:
         """Live versions (in force or scheduled) by document, of one document or all."""
@@ -581,6 +629,7 @@ class Registry:
         }
         terms = (lexical_pg.purge_terms if postgres else purge_terms)(self.db, chunk_ids)
         self.db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        self.db.execute("DELETE FROM ocr_pages WHERE document_id = ?", (document_id,))
         self.db.execute("DELETE FROM versions WHERE document_id = ?", (document_id,))
         self.db.execute("DELETE FROM reviews WHERE document_id = ?", (document_id,))
         self.db.execute("DELETE FROM documents WHERE document_id = ?", (document_id,))
@@ -822,7 +871,17 @@ class Registry:
         rows = self.db.execute(f"SELECT d.* FROM documents d {where} ORDER BY d.title").fetchall()
         live = self._live_versions()
         pending = self._pending_drafts()
-        return [self._record(r, live.get(r["document_id"], []), today, (), pending) for r in rows]
+        scanned: dict[tuple[str, int], tuple[PageConfidence, ...]] = {}
+        for r in self.db.execute(
+            "SELECT document_id, version, page, confidence FROM ocr_pages "
+            "ORDER BY document_id, version, page"
+        ):
+            key = (r["document_id"], r["version"])
+            scanned[key] = (*scanned.get(key, ()), PageConfidence(r["page"], r["confidence"]))
+        return [
+            self._record(r, live.get(r["document_id"], []), today, (), pending, scanned)
+            for r in rows
+        ]
 
     def document(self, document_id: str, today: dt.date | None = None) -> DocumentRecord:
         row = self.db.execute(
@@ -842,6 +901,7 @@ class Registry:
         today: dt.date | None,
         versions: tuple[VersionRecord, ...] = (),
         pending: dict[str, int] | None = None,
+        scanned: dict[tuple[str, int], tuple[PageConfidence, ...]] | None = None,
     ) -> DocumentRecord:
         today = today or dt.date.today()
         fields = self._document_fields(row)
@@ -866,6 +926,13 @@ class Registry:
             scheduled_version=scheduled.version if scheduled else None,
             scheduled_from=scheduled.effective_date if scheduled else None,
             draft_version=(pending or {}).get(row["document_id"]),
+            ocr_pages=(
+                ()
+                if version is None
+                else scanned.get((row["document_id"], version), ())
+                if scanned is not None
+                else self.ocr_pages(row["document_id"], version)
+            ),
         )
 
     # ------------------------------------------------------------------ four-eyes publishing

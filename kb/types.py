@@ -46,6 +46,15 @@ class Block:
 
 
 @dataclass(frozen=True)
+class PageConfidence:
+    """How sure OCR was of one scanned page (0-1): the engine's line scores weighted by
+    characters (ingest.ocr). Pages with a real text layer have none."""
+
+    page: int
+    confidence: float
+
+
+@dataclass(frozen=True)
 class ParsedDocument:
     """What a file holds, before chunking.
 
@@ -54,7 +63,7 @@ class ParsedDocument:
     """
 
     source_name: str  # original file name only, never a path
-    format: str  # pdf, docx, html, md, txt, pptx, xlsx, csv, eml
+    format: str  # pdf, docx, html, md, txt, pptx, xlsx, csv, eml, png, jpeg, tiff
     title: str
     blocks: tuple[Block, ...]
     language: str  # "en", "zh" or "mixed"
@@ -63,6 +72,7 @@ class ParsedDocument:
     expiry_date: dt.date | None = None
     owner: str | None = None
     properties: tuple[tuple[str, str], ...] = ()
+    ocr_pages: tuple[PageConfidence, ...] = ()  # the scanned pages read by OCR, if any
 
 
 @dataclass(frozen=True)
@@ -225,6 +235,9 @@ class DocumentRecord:
     scheduled_version: int | None = None
     scheduled_from: dt.date | None = None
     draft_version: int | None = None  # a version awaiting review (kb.publishing), if any
+    # OCR confidence of each scanned page of the version in force (ingest.ocr); empty when
+    # every page had a text layer
+    ocr_pages: tuple[PageConfidence, ...] = ()
 
 
 # ---------------------------------------------------------------------- asking
