@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from kb.job_runner import ensure_background
 from ui.i18n import LANGUAGES, t
 from ui.shared import (
     PAGES_BY_ROLE,
@@ -48,6 +49,7 @@ PAGES = {  # name (the URL) -> the page's file and title
     "admin": ("ui/admin.py", t("Admin")),
 }
 accounts = get_services().users  # building the services removes demo accounts when off
+ensure_background(get_services())  # unfinished ingestion jobs resume after a restart
 demo = accounts.demo_accounts() if accounts is not None else []
 if demo:
     st.warning(

@@ -13,6 +13,7 @@ import streamlit as st
 
 from kb.messages import in_language
 from ui.i18n_answer import ZH_ANSWER
+from ui.i18n_jobs import ZH_JOBS
 from ui.i18n_library import ZH_LIBRARY
 from ui.i18n_live import ZH_LIVE
 from ui.i18n_onboarding import ZH_ONBOARDING
@@ -227,6 +228,7 @@ ZH.update(ZH_LIVE)
 ZH.update(ZH_SESSION)
 ZH.update(ZH_ANSWER)
 ZH.update(ZH_LIBRARY)
+ZH.update(ZH_JOBS)
 
 
 def language() -> str:

@@ -13,6 +13,7 @@ import streamlit as st
 from ingest.pipeline import Upload
 from kb.diff import Change, Mark, PassageChange, Span, VersionDiff
 from kb.errors import KBError
+from kb.ingest_jobs import runs_in_background
 from kb.publishing import Draft, ReviewState
 from kb.types import (
     Category,
@@ -23,6 +24,7 @@ from kb.types import (
     VersionRecord,
 )
 from ui.i18n import t
+from ui.job_panel import explain, show_jobs, start_job
 from ui.shared import as_text, choose, done, get_services, reader_of, require, show_done
 
 user = require("library")
@@ -256,20 +258,23 @@ with st.expander(t("Upload documents"), expanded=not documents):
         owner = left.text_input(t("Owner"))
         review_by = middle.date_input(t("Review by"), value=None)
         groups = right.text_input(t("Access groups (comma-separated; empty: everyone)"))
+        explain()  # a large batch or a .zip becomes a background job (ui.job_panel)
         submitted = st.form_submit_button(t("Ingest files"))
     if submitted and not files:
         st.warning(t("Choose at least one file to upload, then press Ingest files."))
     elif submitted:
-        ingest(
-            [Upload(f.name, data=f.getvalue()) for f in files],
-            DocumentOptions(
-                category=None if category == "infer" else Category(category),
-                effective_date=effective, expiry_date=expiry, groups=groups_of(groups),
-                owner=owner.strip() or None, review_by=review_by,
-            ),
+        batch = DocumentOptions(
+            category=None if category == "infer" else Category(category),
+            effective_date=effective, expiry_date=expiry, groups=groups_of(groups),
+            owner=owner.strip() or None, review_by=review_by,
         )  # fmt: skip
+        if runs_in_background([f.name for f in files]):
+            start_job(services, user, files, batch)
+        else:
+            ingest([Upload(f.name, data=f.getvalue()) for f in files], batch)
     if st.session_state.get("last_report") is not None:
         show_report(st.session_state["last_report"])
+show_jobs(services, user)  # background jobs: progress, failed files, cancel
 
 documents = services.documents(reader=reader)
 search_column, status_column = st.columns([3, 1])
