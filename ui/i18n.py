@@ -16,6 +16,7 @@ from ui.i18n_answer import ZH_ANSWER
 from ui.i18n_jobs import ZH_JOBS
 from ui.i18n_library import ZH_LIBRARY
 from ui.i18n_live import ZH_LIVE
+from ui.i18n_ocr import ZH_OCR
 from ui.i18n_onboarding import ZH_ONBOARDING
 from ui.i18n_session import ZH_SESSION
 
@@ -228,6 +229,7 @@ ZH.update(ZH_LIVE)
 ZH.update(ZH_SESSION)
 ZH.update(ZH_ANSWER)
 ZH.update(ZH_LIBRARY)
+ZH.update(ZH_OCR)
 ZH.update(ZH_JOBS)
 
 

@@ -25,6 +25,7 @@ from kb.types import (
 )
 from ui.i18n import t
 from ui.job_panel import explain, show_jobs, start_job
+from ui.ocr_status import ocr_status, show_ocr
 from ui.shared import as_text, choose, done, get_services, reader_of, require, show_done
 
 user = require("library")
@@ -245,7 +246,10 @@ with st.expander(t("Upload documents"), expanded=not documents):
         )
     with st.form("upload", clear_on_submit=True, enter_to_submit=False):
         files = st.file_uploader(
-            t("Files (PDF, Word, HTML, Markdown, text, PowerPoint, Excel, CSV, e-mail)"),
+            t(
+                "Files (PDF, Word, HTML, Markdown, text, PowerPoint, Excel, CSV, e-mail, scans: "
+                "PNG, JPEG, TIFF)"
+            ),
             accept_multiple_files=True,
             help=t("Up to {mb} MB per file (KB_MAX_FILE_MB).", mb=f"{max_mb:g}"),
             max_upload_size=math.ceil(max_mb),
@@ -300,7 +304,8 @@ st.dataframe(
          t("Status"): t(status(d)), t("Category"): t(d.category.value), t("Language"): d.language,
          t("Scheduled"): scheduled(d), t("Review"): draft_state(d),
          t("Effective"): d.effective_date, t("Expiry"): d.expiry_date, t("Review by"): d.review_by,
-         t("Owner"): d.owner or "", t("Groups"): ", ".join(d.groups), t("Chunks"): d.chunk_count}
+         t("Owner"): d.owner or "", t("Groups"): ", ".join(d.groups), t("Chunks"): d.chunk_count,
+         t("Scan"): ocr_status(d)}
         for d in shown
     ],
     hide_index=True,
@@ -326,6 +331,7 @@ ids = [d.document_id for d in shown] or [d.document_id for d in documents]
 chosen = st.selectbox(t("Document"), ids)
 record = services.document(chosen, reader=reader)
 st.subheader(as_text(record.title))
+show_ocr(record, services.settings.ocr_review_confidence)  # scanned pages: confidence, review
 st.dataframe(
     [{t("Version"): v.version, t("Status"): version_status(v), t("Ingested"): v.ingested_at,
       t("Chunks"): v.chunk_count, t("File"): v.source_name} for v in record.versions],
