@@ -118,7 +118,13 @@ def parse_bytes(
     )
     text = "\n".join(b.text for b in parsed.blocks)
     if not text.strip():
-        hint = " (OCR found no readable text in its scanned pages)" if ocr_pages else ""
+        hint = (
+            " (OCR found no readable text in its scanned pages)"
+            if ocr_pages
+            else " (no text layer, and no scanned image for OCR to read)"
+            if fmt == "pdf"
+            else ""
+        )
         raise EmptyDocumentError(f"no text could be extracted from this .{fmt} file{hint}")
     facts = find_stated_facts(b.text for b in parsed.blocks)
     title = _title(parsed.blocks, stated_title, source_name)
