@@ -15,6 +15,7 @@ import zipfile
 
 import pytest
 
+from kb import job_runner
 from kb.access import OPERATOR
 from kb.ingest_jobs import UploadedFile
 from kb.jobs import FileState, JobStatus, JobStore
@@ -99,3 +100,33 @@ def test_a_killed_runner_resumes_the_job_without_duplicates(services):
     added = [e.details["file"] for e in services.audit.events(action="upload")
              if e.details["status"] == "added"]  # fmt: skip
     assert sorted(added) == sorted(d.source_name for d in documents)
+
+
+def test_a_job_on_postgres_keeps_its_files_in_the_database_and_a_rerun_adds_nothing(
+    tmp_path, database_url, embedder
+):
+    from kb.services import Services
+    from kb.store import KnowledgeBase
+    from tests.conftest import drop_postgres, postgres_settings
+
+    settings = postgres_settings(tmp_path / "kb", database_url, four_eyes=False)
+    services = Services(settings, KnowledgeBase(settings, embedder))
+    try:
+        kim = services.users.add("kim", "knowledge", password="knowledge-pass")
+        files = [UploadedFile("procedures.zip", tree_zip()), UploadedFile("a.md", b"# A\n\nAlpha.")]
+        first = services.ingest_jobs().create(kim, files)
+        assert not (settings.data_dir / "jobs" / str(first.id)).exists()  # bytes in bytea
+        done = job_runner.JobRunner(services, files_per_commit=5).run_next()
+        assert (done.status, done.done, done.failed) == (JobStatus.DONE, 13, 0)
+        again = services.ingest_jobs().create(kim, files)
+        rerun = job_runner.JobRunner(services).run_next()
+        assert rerun.id == again.id and rerun.chunks == 0
+        outcomes = {f.outcome for f in services.ingest_jobs().store.files(again.id)}
+        assert outcomes == {"unchanged"}
+        documents = services.documents(reader=OPERATOR)
+        assert len(documents) == 13 and len(services.kb.index) == sum(
+            d.chunk_count for d in documents
+        )
+    finally:
+        services.close()
+        drop_postgres(settings)
