@@ -51,17 +51,26 @@ class Interrupted(Exception):
     """Raised from the progress callback to roll back the batch in hand (cancel, lost lease)."""
 
 
+_NAMED_HERE: set[str] = set()  # the runners this process has made
+
+
 def new_runner_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _NAMED_HERE.add(name)
+    return name
 
 
 def is_gone(holder: str) -> bool:
     """Whether the runner named `holder` is known dead: a process of this machine that no
-    longer exists. A runner on another machine is only presumed dead when its lease ends."""
+    longer exists, or an earlier process that had this one's pid (a restarted container
+    often gets the same one). A runner on another machine is only presumed dead when its
+    lease ends."""
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return False
+    if int(pid) == os.getpid():
+        return holder not in _NAMED_HERE
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -102,6 +111,7 @@ class JobRunner:
         self.files_per_commit = files_per_commit
         self.lease_seconds = lease_seconds
         self.name = name or new_runner_name()
+        _NAMED_HERE.add(self.name)
 
     def run_next(self) -> IngestJob | None:
         """Take the oldest unfinished job (if no other live runner holds one) and work it

@@ -4,7 +4,11 @@ rules, and what planning does with an uploaded .zip (zip-slip, zip bombs, links,
 from __future__ import annotations
 
 import io
+import os
+import socket
 import stat
+import subprocess
+import sys
 import time
 import zipfile
 
@@ -13,6 +17,7 @@ import pytest
 from ingest.archive import ArchiveLimits, entry_path, unpack_zip
 from ingest.limits import LimitExceededError
 from kb.ingest_jobs import UploadedFile, plan_files, runs_in_background
+from kb.job_runner import is_gone, new_runner_name
 from kb.jobs import (
     FileState,
     JobError,
@@ -187,3 +192,14 @@ def test_planning_names_files_as_kb_ingest_does_and_applies_the_manifest(tmp_pat
     assert plan["readme.txt"].manifest is None
     assert plan["broken.zip"].data is None and "not a readable .zip" in plan["broken.zip"].refused
     assert list((tmp_path / "scratch").iterdir()) == []  # the unpacked copy is gone
+
+
+def test_a_runner_is_known_gone_only_when_its_process_is():
+    here = socket.gethostname()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert is_gone(f"{here}:{ended.stdout.strip()}:a1b2c3d4")  # that process has exited
+    assert not is_gone(new_runner_name())  # this process's own runner
+    assert is_gone(f"{here}:{os.getpid()}:0ld0ne00")  # an earlier process with this pid
+    assert not is_gone(f"{here}:1:a1b2c3d4")  # alive (init)
+    assert not is_gone("another-host:123:a1b2c3d4")  # elsewhere: only its lease tells
