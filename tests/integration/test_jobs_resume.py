@@ -25,11 +25,11 @@ pytestmark = pytest.mark.integration
 TOPICS = ("card", "loan", "fees", "branch", "mortgage", "savings", "travel", "fraud")
 
 
-def tree_zip() -> bytes:
-    """12 small procedures in three folders, as a team would zip its share."""
+def tree_zip(files: int = 12) -> bytes:
+    """Small procedures in three folders, as a team would zip its share."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for i in range(12):
+        for i in range(files):
             topic = TOPICS[i % len(TOPICS)]
             archive.writestr(
                 f"team-{i % 3}/{topic}-{i}.md",
@@ -113,18 +113,21 @@ def test_a_job_on_postgres_keeps_its_files_in_the_database_and_a_rerun_adds_noth
     services = Services(settings, KnowledgeBase(settings, embedder))
     try:
         kim = services.users.add("kim", "knowledge", password="knowledge-pass")
-        files = [UploadedFile("procedures.zip", tree_zip()), UploadedFile("a.md", b"# A\n\nAlpha.")]
+        files = [
+            UploadedFile("procedures.zip", tree_zip(3)),
+            UploadedFile("a.md", b"# A\n\nAlpha."),
+        ]
         first = services.ingest_jobs().create(kim, files)
         assert not (settings.data_dir / "jobs" / str(first.id)).exists()  # bytes in bytea
-        done = job_runner.JobRunner(services, files_per_commit=5).run_next()
-        assert (done.status, done.done, done.failed) == (JobStatus.DONE, 13, 0)
+        done = job_runner.JobRunner(services, files_per_commit=3).run_next()
+        assert (done.status, done.done, done.failed) == (JobStatus.DONE, 4, 0)
         again = services.ingest_jobs().create(kim, files)
         rerun = job_runner.JobRunner(services).run_next()
         assert rerun.id == again.id and rerun.chunks == 0
         outcomes = {f.outcome for f in services.ingest_jobs().store.files(again.id)}
         assert outcomes == {"unchanged"}
         documents = services.documents(reader=OPERATOR)
-        assert len(documents) == 13 and len(services.kb.index) == sum(
+        assert len(documents) == 4 and len(services.kb.index) == sum(
             d.chunk_count for d in documents
         )
     finally:
