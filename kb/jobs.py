@@ -101,6 +101,7 @@ class JobFile:
     manifest: str | None = None
     explicit_id: str | None = None
     refused: str | None = None
+    draft: bool = False  # four-eyes publishing: stored, awaiting a second person's review
 
 
 @dataclass(frozen=True)
@@ -206,13 +207,14 @@ CREATE TABLE IF NOT EXISTS job_files (
     manifest TEXT,
     explicit_id TEXT,
     refused TEXT,
+    draft INTEGER NOT NULL DEFAULT 0,
     data BLOB,
     PRIMARY KEY (job_id, position)
 );
 """
 _FILE_COLUMNS = (
     "job_id, position, name, state, outcome, document_id, version, chunks, reason, "
-    "options_json, manifest, explicit_id, refused"
+    "options_json, manifest, explicit_id, refused, draft"
 )
 _JOB_COLUMNS = (
     "id, created_at, created_by, options_json, status, cancel_requested, runner, heartbeat, "
@@ -357,6 +359,7 @@ class JobStore:
                 job_id=int(r[0]), position=int(r[1]), name=r[2], state=FileState(r[3]),
                 outcome=r[4], document_id=r[5], version=r[6], chunks=int(r[7]), reason=r[8],
                 options=options_from_json(r[9]), manifest=r[10], explicit_id=r[11], refused=r[12],
+                draft=bool(r[13]),
             )
             for r in rows
         ]  # fmt: skip
@@ -432,10 +435,10 @@ class JobStore:
                 state = FileState.FAILED if report.status == FileStatus.FAILED else FileState.DONE
                 db.execute(
                     "UPDATE job_files SET state = ?, outcome = ?, document_id = ?, version = ?, "
-                    "chunks = ?, reason = ?, data = NULL WHERE job_id = ? AND position = ?",
+                    "chunks = ?, reason = ?, draft = ?, data = NULL WHERE job_id = ? AND position = ?",
                     (
                         state.value, report.status.value, report.document_id, report.version,
-                        report.chunks, report.reason, job_id, position,
+                        report.chunks, report.reason, int(report.draft), job_id, position,
                     ),
                 )  # fmt: skip
         if not self.shared:

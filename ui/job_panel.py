@@ -17,7 +17,7 @@ import streamlit as st
 from kb.errors import KBError
 from kb.ingest_jobs import BACKGROUND_FROM_FILES, UploadedFile
 from kb.job_runner import ensure_background
-from kb.jobs import FINISHED, FileState, IngestJob, JobStatus
+from kb.jobs import FINISHED, FileState, IngestJob, JobFile, JobStatus
 from kb.services import Services
 from kb.types import DocumentOptions
 from kb.users import User
@@ -38,6 +38,15 @@ STATES = {
     FileState.PENDING: "not yet ingested", FileState.DONE: "ingested",
     FileState.FAILED: "failed", FileState.SKIPPED: "skipped (job cancelled)",
 }  # fmt: skip
+
+
+def outcome(file: JobFile) -> str:
+    """A file's result as the Library's own upload report says it (a draft says so)."""
+    if not file.outcome:
+        return ""
+    if file.draft and file.outcome in ("added", "updated"):
+        return t("{status} (draft: awaiting review)", status=t(file.outcome))
+    return t(file.outcome)
 
 
 def explain() -> None:
@@ -118,6 +127,15 @@ def _job(services: Services, user: User, job: IngestJob) -> None:
         if job.cancel_requested and job.status not in FINISHED:
             st.info(t("Stopping after the file in hand; files not reached are skipped."))
         files = services.ingest_jobs().files(job.id, user)
+        drafts = sum(1 for f in files if f.draft and f.outcome in ("added", "updated"))
+        if drafts:
+            st.caption(
+                t(
+                    "{n} awaiting review: a second person (knowledge team or admin) approves "
+                    "them below before agents see them.",
+                    n=drafts,
+                )
+            )
         failed = [f for f in files if f.state == FileState.FAILED]
         if failed:
             st.warning(
@@ -127,7 +145,7 @@ def _job(services: Services, user: User, job: IngestJob) -> None:
         with st.expander(t("Files of job {id}", id=job.id)):
             st.dataframe(
                 [{t("File"): f.name, t("State"): t(STATES[f.state]),
-                  t("Result"): t(f.outcome) if f.outcome else "", t("Document"): f.document_id,
+                  t("Result"): outcome(f), t("Document"): f.document_id,
                   t("Chunks"): f.chunks, t("Reason"): f.reason or ""} for f in files],
                 hide_index=True, width="stretch",
             )  # fmt: skip

@@ -42,6 +42,7 @@ def test_job_panel_shows_progress_failures_and_cancels(app_base):
     shown = texts(page)
     assert f"Job {finished.id}: complete" in shown
     assert "3 ingested, 1 failed, 0 skipped, 0 to go." in shown
+    assert "3 awaiting review" in shown  # four-eyes publishing: the job's files are drafts
     failure = next(w.value for w in page.warning if "files failed" in w.value)
     assert "empty.txt" in failure
     assert f"Cancel job {finished.id}" not in shown

@@ -73,12 +73,13 @@ def test_a_job_is_stored_claimed_recorded_and_finished_on_both_backends(store):
     )  # fmt: skip
     # One job at a time: another live runner gets nothing while the lease holds.
     assert store.claim("host:2:b", 30, lambda holder: False) is None
-    store.record(job_id, [(0, FileReport("f0.md", FileStatus.ADDED, "f0", 1, chunks=2)),
+    store.record(job_id, [(0, FileReport("f0.md", FileStatus.ADDED, "f0", 1, chunks=2, draft=True)),
                           (3, FileReport("bad.exe", FileStatus.FAILED, reason="not a document"))])  # fmt: skip
     job = store.job(job_id)
     assert (job.done, job.failed, job.pending, job.chunks) == (1, 1, 2, 2)
     assert [f.name for f in store.files(job_id, FileState.PENDING)] == ["f1.md", "f2.md"]
     assert store.files(job_id, FileState.FAILED)[0].reason == "not a document"
+    assert store.files(job_id)[0].draft and not store.files(job_id)[3].draft
 
     # The holder died (known gone): another runner takes it over and says from whom.
     taken, previous = store.claim("host:2:b", 30, lambda holder: holder == "host:1:a")
