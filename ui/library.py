@@ -301,11 +301,11 @@ if due:
 st.dataframe(
     [
         {t("Title"): d.title, t("Id"): d.document_id, t("Version"): d.current_version,
-         t("Status"): t(status(d)), t("Category"): t(d.category.value), t("Language"): d.language,
+         t("Status"): t(status(d)), t("Scan"): ocr_status(d), t("Category"): t(d.category.value),
+         t("Language"): d.language,
          t("Scheduled"): scheduled(d), t("Review"): draft_state(d),
          t("Effective"): d.effective_date, t("Expiry"): d.expiry_date, t("Review by"): d.review_by,
-         t("Owner"): d.owner or "", t("Groups"): ", ".join(d.groups), t("Chunks"): d.chunk_count,
-         t("Scan"): ocr_status(d)}
+         t("Owner"): d.owner or "", t("Groups"): ", ".join(d.groups), t("Chunks"): d.chunk_count}
         for d in shown
     ],
     hide_index=True,
