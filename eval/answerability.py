@@ -13,7 +13,13 @@ any of them is wired into `ask`:
   ("business loan", "safe deposit"); glossary equivalents count as found;
 - the question's mean similarity to every passage the asker may read (`domain_similarity`):
   e5 scores some questions high against everything, so the top passage's similarity means
-  more next to how close the question is to the base as a whole.
+  more next to how close the question is to the base as a whole. Measured here first, it is
+  now shipped evidence (kb.confidence.ConfidenceEvidence.domain, kb.domain) and is read from
+  the evidence `ask` computes;
+- the restricted gap (`restricted_gap`): the question's best similarity over the current
+  passages the asker may NOT read minus its best over those they may read, 0 when that is
+  negative or their scope excludes nothing. A large gap says the answer lives in a document
+  they cannot see (the fraud playbook, the complaints executive office).
 
 Each set of signals is added to the shipped evidence and judged the way eval.run judges the
 shipped calibration: a sign-constrained, class-balanced logistic fit and the "at most one
@@ -46,7 +52,6 @@ import numpy as np
 from eval.golden import GoldQuestion, load_agent_style, load_golden
 from eval.metrics import precision_recall, stratified_folds
 from eval.run import CV_FOLDS, CV_SEED, REFUSAL_TARGET, query_of
-from kb.access import Reader
 from kb.confidence import (
     DIRECTION,
     ConfidenceEvidence,
@@ -62,12 +67,12 @@ logger = logging.getLogger(__name__)
 
 REPORTS = Path(__file__).parent / "reports"
 TOP_PASSAGES = 5
-SIGNALS = ("rarest_absent", "weighted_coverage", "phrase_coverage", "domain")
+PHRASE_SIGNALS = ("rarest_absent", "weighted_coverage", "phrase_coverage")
+SIGNALS = PHRASE_SIGNALS
 SIGNAL_DIRECTION = {
     "rarest_absent": -1.0,
     "weighted_coverage": 1.0,
     "phrase_coverage": 1.0,
-    "domain": 1.0,
 }
 """Which way each new signal may move the confidence, as kb.confidence.DIRECTION does for
 the shipped ones: a fit on 28 must-refuse questions may not turn one around."""
@@ -87,7 +92,6 @@ class QuestionSignals:
     rarest_absent: float
     weighted_coverage: float
     phrase_coverage: float
-    domain: float
 
     def value(self, name: str) -> float:
         if name in SIGNALS:
@@ -148,6 +152,15 @@ def domain_similarity(question_vector: np.ndarray, passage_vectors: np.ndarray) 
     if len(passage_vectors) == 0:
         return 0.0
     return float(question_vector @ passage_vectors.mean(axis=0))
+
+
+def restricted_gap(scores: np.ndarray, readable: np.ndarray, restricted: np.ndarray) -> float:
+    """Best of `scores` at the `restricted` positions minus best at the `readable` ones, 0.0
+    when that is negative or nothing is restricted (the asker's scope excludes nothing)."""
+    if len(restricted) == 0:
+        return 0.0
+    best_readable = float(scores[readable].max()) if len(readable) else 0.0
+    return max(0.0, float(scores[restricted].max()) - best_readable)
 
 
 # ---------------------------------------------------------------- fit and judge, as eval.run does
@@ -308,10 +321,6 @@ def collect(
     lexical = services.retriever.lexical
     frequencies, chunks = lexical.vocabulary(), lexical.chunk_count()
     idf = {w: inverse_document_frequency(f, chunks) for w, f in frequencies.items()}
-    index = services.kb.index
-    positions = {chunk_id: i for i, chunk_id in enumerate(index.ids)}
-    all_vectors = index.store.index.reconstruct_n(0, len(index))
-    readable_rows: dict[tuple[str, ...], np.ndarray] = {}
     rows, vectors = [], []
     for question in questions:
         query = query_of(question, k=8)
@@ -325,14 +334,7 @@ def collect(
         rarest, weighted, phrase = phrase_signals(
             tokens, passages, idf, equivalents, inverse_document_frequency(0, chunks)
         )
-        if question.groups not in readable_rows:
-            readable = services.documents(reader=Reader(tuple(question.groups)))
-            prefixes = tuple(f"{d.document_id}:v{d.current_version}:" for d in readable)
-            readable_rows[question.groups] = np.array(
-                [p for cid, p in positions.items() if cid.startswith(prefixes)], dtype=int
-            )
-        vector = services.retriever._query_vector(plan.question)
-        vectors.append(vector)
+        vectors.append(services.retriever._query_vector(plan.question))
         rows.append(
             QuestionSignals(
                 question_id=question.id,
@@ -342,7 +344,6 @@ def collect(
                 rarest_absent=rarest,
                 weighted_coverage=weighted,
                 phrase_coverage=phrase,
-                domain=domain_similarity(vector, all_vectors[readable_rows[question.groups]]),
             )
         )
     return rows, np.vstack(vectors)
@@ -360,8 +361,10 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
         "weighted_coverage",
         "phrase_coverage",
     ),
-    "+domain": (*SHIPPED, "domain"),
-    "+domain +phrase evidence": (*SHIPPED, *SIGNALS),
+    "without restricted_gap": tuple(n for n in SHIPPED if n != "restricted_gap"),
+    "without domain and restricted_gap (shipped until December 2026)": tuple(
+        n for n in SHIPPED if n not in ("domain", "restricted_gap")
+    ),
 }
 
 

@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from eval.answerability import (
+    PHRASE_SIGNALS,
     REPORTS,
-    SIGNALS,
     TOP_PASSAGES,
     fit_refusals,
     phrase_signals,
@@ -53,8 +53,12 @@ from kb.lexical import tokenize
 logger = logging.getLogger(__name__)
 
 DSTC10 = Path(__file__).parent / "data" / "public" / "dstc10"
-NAMES = (*(n for n in ConfidenceEvidence.names() if n != "chinese"), *SIGNALS)
-"""Every signal but the question's language: the public set is English only."""
+NAMES = (
+    *(n for n in ConfidenceEvidence.names() if n not in ("chinese", "restricted_gap")),
+    *PHRASE_SIGNALS,
+)
+"""Every signal but the question's language (the public set is English only) and the
+restricted gap (nothing in it is restricted)."""
 
 
 def _jsonl(path: Path) -> list[dict]:

@@ -8,8 +8,9 @@ confidence in 0..1; below `refuse_below` the answer says the base does not cover
 question.
 
 "Readable" is decided within the asker's scope only, so a word found in a restricted
-document counts exactly like a word found nowhere: the confidence says nothing about what
-the asker cannot read.
+document counts exactly like a word found nowhere. The one piece of evidence about what the
+asker cannot read is `restricted_gap`, and it can only lower the confidence: the answer then
+refuses in the same words as for a question the base does not cover, naming nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class ConfidenceEvidence:
         (kb.domain): e5 puts some questions near everything, so the top passage's
         similarity means more next to how near the question is to the readable base as a
         whole. 0.0 when unknown (nothing found, or an evidence built by hand).
+    restricted_gap: how much nearer the question is to the nearest passage the asker may
+        NOT read than to the nearest one they may (kb.domain; 0.0 when not nearer or when
+        they read everything). The answer then lives where they cannot see it: the
+        confidence falls and the answer refuses with the ordinary "not covered, escalate"
+        wording, so nothing of the restricted document is shown.
     """
 
     similarity: float
@@ -59,6 +65,7 @@ class ConfidenceEvidence:
     unreadable: float = 0.0
     chinese: float = 0.0
     domain: float = 0.0
+    restricted_gap: float = 0.0
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -68,12 +75,18 @@ class ConfidenceEvidence:
         return tuple(float(getattr(self, name)) for name in self.names())
 
 
-DIRECTION = {"similarity": 1.0, "coverage": 1.0, "unreadable": -1.0, "domain": 1.0}
+DIRECTION = {
+    "similarity": 1.0,
+    "coverage": 1.0,
+    "unreadable": -1.0,
+    "domain": 1.0,
+    "restricted_gap": -1.0,
+}
 """Which way each piece of evidence may move the confidence (`chinese` either way): a fit on
 a few dozen must-refuse questions may not turn it around ("the more of the question the
 base lacks, the surer the answer" would be an artefact of those questions)."""
 
-NOTHING_FOUND = ConfidenceEvidence(0.0, 0.0, 1.0, 0.0, 0.0)
+NOTHING_FOUND = ConfidenceEvidence(0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
 """The evidence when retrieval found no passage at all."""
 
 
@@ -104,13 +117,23 @@ class Calibration:
 CALIBRATIONS = {
     # Fit on eval/data/golden-*.jsonl over samples/ by eval.run.fit_calibration (kb eval
     # records the fit and its held-out refusals in eval/reports/eval.json; python -m
-    # eval.refusals prints them). The fit holds `unreadable` at 0 (DIRECTION): on this
-    # golden set, once similarity and coverage are known, it points the wrong way.
+    # eval.refusals prints them; eval/reports/refusals.md has the figures). The fit holds
+    # `unreadable` at 0 (DIRECTION): on this golden set, once similarity and coverage are
+    # known, it points the wrong way. Refit 2026-12-02 with `domain` and `restricted_gap`:
+    # refusal P/R 0.53/0.75 in-sample, 0.55/0.75 held out (5-fold), against 0.49/0.64 and
+    # 0.47/0.61 before them.
     "e5": Calibration(
-        intercept=-39.7011,
-        weights={"similarity": 44.2363, "coverage": 2.8416, "unreadable": 0.0, "chinese": -0.7455},
-        refuse_below=0.3617,
-        confident_from=0.6695,
+        intercept=-54.5306,
+        weights={
+            "similarity": 34.0665,
+            "coverage": 2.5839,
+            "unreadable": 0.0,
+            "chinese": -0.8187,
+            "domain": 30.4168,
+            "restricted_gap": -86.5111,
+        },
+        refuse_below=0.4669,
+        confident_from=0.743,
     ),
     # Set by hand, not fit (similarity 0.45 and coverage 0.5 give 0.5).
     "minilm": Calibration(intercept=-7.4, weights={"similarity": 12.0, "coverage": 4.0}),

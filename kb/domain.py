@@ -8,6 +8,12 @@ their mean vector, so the mean vector of each (index generation, scope) is compu
 and every question then costs one dot product (eval/answerability.py measured the signal
 held out before it was shipped: refusal P/R 0.47/0.61 -> 0.53/0.68).
 
+The same scopes give the `restricted_gap` evidence (`DomainSimilarity.restricted_gap`): how
+much nearer the question is to a passage the asker may NOT read than to the best one they
+may read. A large gap says the answer lives in a document they cannot see, so the answer
+refuses with the ordinary "not covered, escalate" wording: which document, and what it
+says, is never shown (measured held out: refusal P/R 0.53/0.68 -> 0.55/0.75).
+
 The scope is what the asker may read on the answer's day: their groups, live versions (in
 a reviewer's preview, drafts lined up as if approved), in force on that date. A category
 filter is left out: the signal is calibrated on the whole readable base, and a question far
@@ -23,7 +29,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from kb.access import RESTRICTED_READER
 from kb.pgvector_index import PgVectorIndex
+from kb.types import EVERYONE
 
 if TYPE_CHECKING:
     from kb.index import FaissIndex
@@ -72,6 +80,7 @@ class DomainSimilarity:
         self.retriever = retriever
         self.kept = kept
         self._means: OrderedDict[tuple[int, int, Scope], np.ndarray | None] = OrderedDict()
+        self._outside: OrderedDict[tuple[int, int, Scope], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def mean_vector(self, scope: Scope) -> np.ndarray | None:
@@ -97,6 +106,53 @@ class DomainSimilarity:
         if mean is None:
             return 0.0
         return float(np.asarray(self.retriever._query_vector(text), dtype=np.float32) @ mean)
+
+    def restricted_gap(self, text: str, scope: Scope) -> float:
+        """The best similarity of `text` over the passages `scope` may not read (live, in
+        force, every category) minus the best over those it may read; 0.0 when that is
+        negative, or the scope excludes nothing (a restricted reader reads everything).
+
+        FAISS: from the question's similarities to every chunk (the retriever keeps them for
+        the ask), the unreadable positions kept per generation and scope. PostgreSQL: two
+        one-row pgvector searches (HNSW, approximate like every dense search there)."""
+        narrowed = self.scope_of(scope)
+        if RESTRICTED_READER in narrowed.groups:
+            return 0.0
+        everything = replace(narrowed, groups=frozenset({EVERYONE, RESTRICTED_READER}))
+        kb = self.retriever.kb
+        index = kb.index
+        if isinstance(index, PgVectorIndex):
+            vector = self.retriever._query_vector(text)
+            inside, inside_params = narrowed.sql()
+            every, every_params = everything.sql()
+            outside = index.search(
+                vector, 1, f"({every}) AND NOT ({inside})", [*every_params, *inside_params]
+            )
+            if not outside:
+                return 0.0
+            readable = index.search(vector, 1, inside, inside_params)
+            best_readable = readable[0][1] if readable else 0.0
+            return max(0.0, outside[0][1] - best_readable)
+        if len(index) == 0:
+            return 0.0
+        catalog = self.retriever._current_catalog()
+        key = (id(index), kb.loaded_generation, narrowed)
+        with self._lock:
+            positions = self._outside.get(key)
+        if positions is None:
+            positions = np.setdiff1d(
+                catalog.allowed(everything), catalog.allowed(narrowed), assume_unique=True
+            )
+            with self._lock:
+                self._outside[key] = positions
+                while len(self._outside) > self.kept:
+                    self._outside.popitem(last=False)
+        if len(positions) == 0:
+            return 0.0
+        scores = self.retriever._scores(text, index)
+        readable_positions = catalog.allowed(narrowed)
+        best_readable = float(scores[readable_positions].max()) if len(readable_positions) else 0.0
+        return max(0.0, float(scores[positions].max()) - best_readable)
 
     @staticmethod
     def scope_of(scope: Scope) -> Scope:

@@ -599,6 +599,7 @@ class Services:
             unreadable=unreadable_share(words, weights, readable, equivalents),
             chinese={"zh": 1.0, "mixed": 0.5}.get(detect_language(resolved), 0.0),
             domain=self.domain.similarity(resolved, Scope.of(query)),
+            restricted_gap=self.domain.restricted_gap(resolved, Scope.of(query)),
         )
 
     def _word_statistics(self) -> tuple[dict[str, int], int]:

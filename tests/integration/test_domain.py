@@ -80,6 +80,18 @@ def test_domain_is_the_mean_similarity_to_what_the_asker_may_read(backend_settin
         assert services.domain.similarity(question, fraud_team) == pytest.approx(
             _mean_by_hand(services, question, (f"{cards}:", f"{playbook}:")), abs=1e-4
         )
+        # The restricted gap: the playbook (unreadable to everyone) is nearer than the cards.
+        mule = "freeze every account in a mule ring"
+        gap = services.domain.restricted_gap(mule, everyone)
+        by_hand = services.retriever.similarity(mule, services.kb.index.ids)
+        best = {p: max(v for c, v in by_hand.items() if c.startswith(p)) for p in (cards, playbook)}
+        assert gap == pytest.approx(best[playbook] - best[cards], abs=2e-3) and gap > 0.01
+        assert services.domain.restricted_gap(mule, fraud_team) == 0.0  # reads everything here
+        assert services.domain.restricted_gap("block a lost debit card", everyone) == 0.0
+        assert services.confidence_evidence(
+            Query(mule, as_of=TODAY)
+        ).restricted_gap == pytest.approx(gap)
+
         first = services.domain.mean_vector(everyone)
         assert first is not None
         assert services.domain.mean_vector(everyone) is first  # kept: one dot product a question

@@ -16,6 +16,7 @@ from eval.answerability import (
     labels,
     matrix,
     phrase_signals,
+    restricted_gap,
     roc_auc,
     transferred,
 )
@@ -66,6 +67,14 @@ def test_domain_similarity_is_the_mean_similarity():
     assert domain_similarity(question, vectors[:0]) == 0.0
 
 
+def test_the_restricted_gap_is_how_much_nearer_an_unreadable_passage_is():
+    scores = np.array([0.80, 0.86, 0.91, 0.84])
+    readable, restricted = np.array([0, 1, 3]), np.array([2])
+    assert restricted_gap(scores, readable, restricted) == pytest.approx(0.05)
+    assert restricted_gap(scores, np.array([2]), np.array([0, 1])) == 0.0  # readable is nearer
+    assert restricted_gap(scores, np.arange(4), np.array([], dtype=int)) == 0.0  # reads all
+
+
 def test_roc_auc_counts_ties_as_half():
     positive = np.array([True, True, False, False])
     assert roc_auc(np.array([0.9, 0.8, 0.1, 0.2]), positive) == 1.0
@@ -90,11 +99,12 @@ def _rows(n: int = 120, seed: int = 3) -> list[QuestionSignals]:
                     coverage=rng.random(),
                     unreadable=rng.random() * 0.2,
                     chinese=0.0 if i % 2 else 1.0,
+                    domain=0.78 + shift / 2 + rng.gauss(0, 0.005),
+                    restricted_gap=max(0.0, rng.gauss(0.0, 0.02)),
                 ),
                 rarest_absent=rng.random() * 6,
                 weighted_coverage=rng.random(),
                 phrase_coverage=(0.9 if refuse else 0.1) if i % 8 < 4 else rng.random(),
-                domain=0.78 + shift / 2 + rng.gauss(0, 0.005),
             )
         )
     return rows

@@ -57,8 +57,16 @@ def test_calibration_names_only_evidence_fields():
         "unreadable",
         "chinese",
         "domain",
+        "restricted_gap",
     )
-    assert ConfidenceEvidence(0.9, 0.5, 0.25, 1.0, 0.8).values() == (0.9, 0.5, 0.25, 1.0, 0.8)
+    assert ConfidenceEvidence(0.9, 0.5, 0.25, 1.0, 0.8, 0.02).values() == (
+        0.9,
+        0.5,
+        0.25,
+        1.0,
+        0.8,
+        0.02,
+    )
 
 
 def test_coverage_counts_glossary_equivalents():
