@@ -25,6 +25,15 @@ APP_USERS = (
     ("tia", "trainer", "trainer-pass"),
 )
 
+# Scans read by OCR (tests/fixtures/scans, made by tools/make_scans.py): the scanned rate
+# sheet (fees on page 2), a mixed PDF (page 1 text, page 2 scanned), a Simplified Chinese PNG.
+# OCR takes seconds a page, so the OCR integration and page tests share one base built once.
+SCANS = Path(__file__).parent / "fixtures" / "scans"
+SCAN_FILES = tuple(
+    SCANS / name
+    for name in ("rate-sheet-scan.pdf", "mixed-text-and-scan.pdf", "zh-hans-remittance.png")
+)
+
 
 @pytest.fixture(scope="session")
 def embedder():
