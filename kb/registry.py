@@ -200,6 +200,8 @@ class Registry:
             # Made whole in one locked transaction (kb.postgres); once made, one lookup.
             if self.db.execute("SELECT to_regclass('lexical_stats') AS t").fetchone()[0] is None:
                 self.db.executescript(_POSTGRES_SCHEMA)
+            if self.db.execute("SELECT to_regclass('ocr_pages') AS t").fetchone()[0] is None:
+                self.db.executescript(_OCR_PAGES)  # a schema made before OCR
             ensure_current_terms(self.db)
             return
         self.db.execute("PRAGMA synchronous=FULL")
