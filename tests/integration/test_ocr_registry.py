@@ -39,3 +39,16 @@ def test_page_confidence_follows_the_version_in_force_and_goes_with_a_purge(regi
     with registry.transaction():
         registry.purge_document("rates")
     assert registry.db.execute("SELECT count(*) FROM ocr_pages").fetchone()[0] == 0
+
+
+def test_a_registry_made_before_ocr_gets_the_table_when_opened(backend_settings) -> None:
+    made = Registry(backend_settings.registry_path)
+    made.db.execute("DROP TABLE ocr_pages")
+    made.db.commit()
+    made.close()
+    reopened = Registry(backend_settings.registry_path)
+    try:
+        add_scan(reopened, 1, (PageConfidence(1, 0.8),))
+        assert reopened.ocr_pages("rates", 1) == (PageConfidence(1, 0.8),)
+    finally:
+        reopened.close()
