@@ -80,6 +80,12 @@ class FaissIndex:
             self._positions = {cid: i for i, cid in enumerate(self.ids)}
         return self._positions
 
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of the given chunks (those indexed), as PgVectorIndex.vectors
+        gives them, so code that copies vectors (eval.scale) reads both stores alike."""
+        positions, index = self.positions, self.store.index
+        return {cid: index.reconstruct(positions[cid]) for cid in chunk_ids if cid in positions}
+
     def scores(self, vector: np.ndarray) -> np.ndarray:
         """Inner product of `vector` with every stored vector, in position order.
 
