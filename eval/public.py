@@ -379,7 +379,7 @@ def evaluate_public(
         "documents": len(dataset.uploads),
         "ingested": sum(1 for f in report.files if f.status.value == "added"),
         "failed": failed,
-        "chunks": report.chunks_embedded,
+        "chunks": report.chunks_embedded + report.chunks_reused,
         "baseline_chunks": tutorial.chunks,
         "queries": len(queries),
         "ingest_seconds": round(ingest_seconds, 1),

@@ -855,7 +855,7 @@ def evaluate_beir(
             for f in report.files
             if f.status.value == "failed"
         ],
-        "chunks": report.chunks_embedded,
+        "chunks": report.chunks_embedded + report.chunks_reused,
         "ingest_seconds": round(ingest_seconds, 2),
         "queries": len(rows),
         **_summarise(rows, ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"]),

@@ -43,6 +43,7 @@ from ingest.worker import shared_worker
 from kb.errors import DocumentError, FileTooLargeError, KBError
 from kb.lexical import tokenize
 from kb.original_files import file_name
+from kb.passage_vectors import passage_vectors
 from kb.store import KnowledgeBase, WriteSession, chunk_metadata
 from kb.text import lone_surrogate, printable
 from kb.types import (
@@ -342,6 +343,8 @@ class IngestRun:
         self.options = options
         self.draft_by = draft_by  # four-eyes publishing: each new version is a draft by them
         self.chunks_embedded = 0
+        self.chunks_reused = 0
+        self.reuse_vectors = True  # False embeds every passage again (the benchmark's baseline)
         settings = kb.settings
         self.limits = ParseLimits(
             max_unzipped_mb=settings.max_unzipped_mb,
@@ -512,8 +515,17 @@ class IngestRun:
         )
         if not chunks:
             raise DocumentError("the document has text but nothing to index after cleaning")
-        vectors = self.kb.embedder.embed_passages([c.text for c in chunks])
-        self.chunks_embedded += len(chunks)
+        # Only passages the index holds no vector for are embedded (kb.passage_vectors).
+        passages = passage_vectors(
+            registry.db,
+            session.index,
+            self.kb.embedder,
+            [c.text for c in chunks],
+            reuse=self.reuse_vectors,
+        )
+        vectors = passages.vectors
+        self.chunks_embedded += passages.embedded
+        self.chunks_reused += passages.reused
 
         registry.db.execute("SAVEPOINT file")
         draft = self.draft_by is not None
@@ -568,6 +580,7 @@ class IngestRun:
             parsed.page_count,
             reason=notice,
             draft=draft,
+            reused=passages.reused,
         )
 
 
@@ -580,15 +593,18 @@ def ingest_uploads(
     checkpoint_every: int = 200,
     on_file: Callable[[WriteSession, FileReport], None] | None = None,
     draft_by: str | None = None,
+    reuse_vectors: bool = True,
 ) -> IngestReport:
     """Ingest a batch; every file gets a report line, whatever happens to the others.
     `on_file` runs in the write transaction after each file (e.g. to stage its audit row, so
     the row commits with the change: kb.audit.stage). With `draft_by` (four-eyes
     publishing, kb.publishing), each new document or version is a draft submitted by that
-    person: stored and indexed, never answered until a second person approves it."""
+    person: stored and indexed, never answered until a second person approves it.
+    `reuse_vectors=False` embeds every passage even when the index holds its vector."""
     started = time.perf_counter()
     uploads = prepare_uploads(uploads)
     run = IngestRun(kb, options or DocumentOptions(), draft_by)
+    run.reuse_vectors = reuse_vectors
     reports: list[FileReport] = []
     for start in range(0, len(uploads), checkpoint_every):
         with kb.write() as session, run.parser.hold():
@@ -605,7 +621,9 @@ def ingest_uploads(
                 if progress is not None:
                     progress(len(reports), len(uploads), report.source_name)
             run.drop_ahead()
-    return IngestReport(tuple(reports), time.perf_counter() - started, run.chunks_embedded)
+    return IngestReport(
+        tuple(reports), time.perf_counter() - started, run.chunks_embedded, run.chunks_reused
+    )
 
 
 def delete_document(

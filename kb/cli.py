@@ -317,12 +317,14 @@ def print_report(report: IngestReport) -> None:
                 f"{file.document_id}"
                 + (f" v{file.version}" if file.version else "")
                 + (f", {file.chunks} chunks" if file.chunks else "")
+                + (f" ({file.reused} with stored vectors)" if file.reused else "")
                 + (f" ({file.reason})" if file.reason else "")
             )
         print(f"{_STATUS_MARK[file.status]}  {file.source_name}: {detail}")
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in FileStatus)
     print(
-        f"{len(report.files)} files in {report.seconds:.1f}s: {counts}; {report.chunks_embedded} chunks embedded"
+        f"{len(report.files)} files in {report.seconds:.1f}s: {counts}; "
+        f"{report.chunks_embedded} chunks embedded, {report.chunks_reused} reused"
     )
 
 

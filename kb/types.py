@@ -182,13 +182,15 @@ class FileReport:
     reason: str | None = None
     seconds: float = 0.0
     draft: bool = False  # stored and indexed, not answered until a reviewer approves it
+    reused: int = 0  # of `chunks`, how many took a stored vector instead of being embedded
 
 
 @dataclass(frozen=True)
 class IngestReport:
     files: tuple[FileReport, ...]
     seconds: float
-    chunks_embedded: int = 0
+    chunks_embedded: int = 0  # passages the model embedded
+    chunks_reused: int = 0  # passages that took the vector stored for the same text
 
     def count(self, status: FileStatus) -> int:
         return sum(1 for f in self.files if f.status == status)
