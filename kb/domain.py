@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -71,6 +72,19 @@ def pgvector_mean(index: PgVectorIndex, condition: str, params: list[object]) ->
     return np.asarray(row[0].to_numpy(), dtype=np.float32)
 
 
+def pgvector_any(index: PgVectorIndex, condition: str, params: list[object]) -> bool:
+    """Does any indexed chunk meet `condition` (as in `pgvector_mean`)?"""
+    row = index.db.execute(
+        "SELECT EXISTS (SELECT 1 FROM chunk_vectors cv "
+        "JOIN chunks c ON c.chunk_id = cv.chunk_id "
+        "JOIN documents d ON d.document_id = c.document_id "
+        "JOIN versions v ON v.document_id = c.document_id AND v.version = c.version "
+        f"WHERE {condition})",
+        params,
+    ).fetchone()
+    return bool(row and row[0])
+
+
 class DomainSimilarity:
     """The question's mean similarity to the passages a scope may read (`similarity`), with
     the scope's mean vector kept per index generation: a new generation (an ingest, a
@@ -80,24 +94,30 @@ class DomainSimilarity:
         self.retriever = retriever
         self.kept = kept
         self._means: OrderedDict[tuple[int, int, Scope], np.ndarray | None] = OrderedDict()
-        self._outside: OrderedDict[tuple[int, int, Scope], np.ndarray] = OrderedDict()
+        self._outside: OrderedDict[tuple[int, int, Scope], np.ndarray | bool] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _kept(self, cache: OrderedDict, key: tuple, compute: Callable[[], Any]) -> Any:
+        """`cache[key]`, computed outside the lock the first time (the oldest entries go
+        when more than `kept` are held)."""
+        with self._lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        value = compute()
+        with self._lock:
+            cache[key] = value
+            while len(cache) > self.kept:
+                cache.popitem(last=False)
+        return value
 
     def mean_vector(self, scope: Scope) -> np.ndarray | None:
         """The mean vector of the passages `scope` may read (None: it may read none)."""
         kb = self.retriever.kb
         index = kb.index  # loads a newer generation first, if one was published
-        key = (id(index), kb.loaded_generation, self.scope_of(scope))
-        with self._lock:
-            if key in self._means:
-                self._means.move_to_end(key)
-                return self._means[key]
-        mean = self._compute(index, key[2])
-        with self._lock:
-            self._means[key] = mean
-            while len(self._means) > self.kept:
-                self._means.popitem(last=False)
-        return mean
+        narrowed = self.scope_of(scope)
+        key = (id(index), kb.loaded_generation, narrowed)
+        return self._kept(self._means, key, lambda: self._compute(index, narrowed))
 
     def similarity(self, text: str, scope: Scope) -> float:
         """Mean cosine similarity of `text` to every passage `scope` may read (0.0 if none):
@@ -112,22 +132,27 @@ class DomainSimilarity:
         force, every category) minus the best over those it may read; 0.0 when that is
         negative, or the scope excludes nothing (a restricted reader reads everything).
 
-        FAISS: from the question's similarities to every chunk (the retriever keeps them for
-        the ask), the unreadable positions kept per generation and scope. PostgreSQL: two
-        one-row pgvector searches (HNSW, approximate like every dense search there)."""
+        Whether the scope excludes anything is kept per generation and scope: FAISS keeps the
+        unreadable positions and reads the question's similarities to every chunk (the
+        retriever keeps them for the ask); PostgreSQL then runs two one-row pgvector searches
+        (HNSW, approximate like every dense search there), none for a base without
+        restricted documents."""
         narrowed = self.scope_of(scope)
         if RESTRICTED_READER in narrowed.groups:
             return 0.0
         everything = replace(narrowed, groups=frozenset({EVERYONE, RESTRICTED_READER}))
         kb = self.retriever.kb
         index = kb.index
+        key = (id(index), kb.loaded_generation, narrowed)
         if isinstance(index, PgVectorIndex):
-            vector = self.retriever._query_vector(text)
             inside, inside_params = narrowed.sql()
             every, every_params = everything.sql()
-            outside = index.search(
-                vector, 1, f"({every}) AND NOT ({inside})", [*every_params, *inside_params]
-            )
+            condition = f"({every}) AND NOT ({inside})"
+            params = [*every_params, *inside_params]
+            if not self._kept(self._outside, key, lambda: pgvector_any(index, condition, params)):
+                return 0.0
+            vector = self.retriever._query_vector(text)
+            outside = index.search(vector, 1, condition, params)
             if not outside:
                 return 0.0
             readable = index.search(vector, 1, inside, inside_params)
@@ -136,17 +161,13 @@ class DomainSimilarity:
         if len(index) == 0:
             return 0.0
         catalog = self.retriever._current_catalog()
-        key = (id(index), kb.loaded_generation, narrowed)
-        with self._lock:
-            positions = self._outside.get(key)
-        if positions is None:
-            positions = np.setdiff1d(
+        positions = self._kept(
+            self._outside,
+            key,
+            lambda: np.setdiff1d(
                 catalog.allowed(everything), catalog.allowed(narrowed), assume_unique=True
-            )
-            with self._lock:
-                self._outside[key] = positions
-                while len(self._outside) > self.kept:
-                    self._outside.popitem(last=False)
+            ),
+        )
         if len(positions) == 0:
             return 0.0
         scores = self.retriever._scores(text, index)

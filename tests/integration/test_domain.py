@@ -58,6 +58,8 @@ def test_domain_is_the_mean_similarity_to_what_the_asker_may_read(backend_settin
     services = Services(backend_settings, KnowledgeBase(backend_settings, embedder))
     try:
         cards = services.ingest([Upload("cards.txt", data=CARDS)]).files[0].document_id
+        mule = "freeze every account in a mule ring"
+        assert services.domain.restricted_gap(mule, _scope("everyone")) == 0.0  # none restricted
         playbook = (
             services.ingest(
                 [Upload("playbook.txt", data=PLAYBOOK)], DocumentOptions(groups=("fraud-team",))
@@ -81,7 +83,6 @@ def test_domain_is_the_mean_similarity_to_what_the_asker_may_read(backend_settin
             _mean_by_hand(services, question, (f"{cards}:", f"{playbook}:")), abs=1e-4
         )
         # The restricted gap: the playbook (unreadable to everyone) is nearer than the cards.
-        mule = "freeze every account in a mule ring"
         gap = services.domain.restricted_gap(mule, everyone)
         by_hand = services.retriever.similarity(mule, services.kb.index.ids)
         best = {p: max(v for c, v in by_hand.items() if c.startswith(p)) for p in (cards, playbook)}

@@ -25,8 +25,10 @@ MRR_FLOOR = 0.80  # measured 0.838
 REFUSAL_ACCURACY_FLOOR = 0.83  # measured 0.86 (0.851 before)
 FOLLOW_UP_RECALL_AT_1_FLOOR = 0.90  # measured 0.957 (0.826 when only rules used the call)
 TOPIC_CHANGE_RECALL_AT_1_FLOOR = 0.74  # measured 0.78 after an unrelated question; 0.83 alone
-HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.44  # 5-fold held out: measured 0.472 (0.471 before issue 10)
-HELD_OUT_REFUSAL_RECALL_FLOOR = 0.57  # measured 0.607 (17 of 28; 0.571 before); target 0.90
+# 5-fold held out, with the domain and restricted-gap evidence: measured 0.553 (0.472 without
+# them, 0.471 before issue 10) and 0.75 (21 of 28; 17 without them); the target is 0.90.
+HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.50
+HELD_OUT_REFUSAL_RECALL_FLOOR = 0.71
 CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2 before
 
 
