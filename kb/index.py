@@ -3,7 +3,7 @@
 LangChain's own `save_local` pickles its docstore, and `load_local` will only read it back
 with `allow_dangerous_deserialization=True`. We persist only what cannot be rebuilt: the FAISS
 index (`faiss.write_index`) and the order of chunk ids in it (JSON). The passages themselves
-live in the SQLite registry and are handed back in on load.
+live in the SQLite registry, which LangChain's docstore reads when asked (_registry_docstore).
 
 Files are immutable generations (`gen-000007.faiss` + `gen-000007.json`). A new generation is
 written completely and fsynced before the registry's transaction names it current, so a crash
@@ -39,12 +39,49 @@ def _fsync_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _registry_docstore(fetch_documents: Callable[[Sequence[str]], dict] | None):  # type: ignore[no-untyped-def]
+    """LangChain's docstore for our FAISS store, reading each passage from the registry
+    when LangChain asks for it, instead of holding a copy of every passage.
+
+    Nothing of ours reads the docstore (searches return chunk ids; passages come from the
+    registry), so the eager copy LangChain's InMemoryDocstore needs was pure cost: opening a
+    base of 100,000 chunks read and wrapped every passage (10 s of a 10 s cold start, and a
+    gigabyte at a million chunks), and its `add` copies the whole dictionary on every call
+    (quadratic while a large batch is written). This one keeps only what a writer added or
+    deleted since the generation was opened (not yet in the registry a reader sees)."""
+    from langchain_community.docstore.base import AddableMixin, Docstore
+
+    class RegistryDocstore(Docstore, AddableMixin):
+        def __init__(self) -> None:
+            self.added: dict = {}
+            self.deleted: set[str] = set()
+
+        def add(self, texts: dict) -> None:
+            self.added.update(texts)
+            self.deleted.difference_update(texts)
+
+        def delete(self, ids: list) -> None:
+            for chunk_id in ids:
+                self.added.pop(chunk_id, None)
+            self.deleted.update(ids)
+
+        def search(self, search: str):  # type: ignore[no-untyped-def]
+            if search in self.added:
+                return self.added[search]
+            if search not in self.deleted and fetch_documents is not None:
+                found = fetch_documents([search]).get(search)
+                if found is not None:
+                    return found
+            return f"ID {search} not found."
+
+    return RegistryDocstore()
+
+
 class FaissIndex:
     """Chunk vectors by chunk id, searchable by inner product (vectors are unit length)."""
 
     def __init__(self, embedder: Embedder, store=None) -> None:  # type: ignore[no-untyped-def]
         import faiss
-        from langchain_community.docstore.in_memory import InMemoryDocstore
         from langchain_community.vectorstores import FAISS
         from langchain_community.vectorstores.utils import DistanceStrategy
 
@@ -53,7 +90,7 @@ class FaissIndex:
             store = FAISS(
                 embedding_function=LangChainEmbeddings(embedder),
                 index=faiss.IndexFlatIP(embedder.dimension),
-                docstore=InMemoryDocstore({}),
+                docstore=_registry_docstore(None),
                 index_to_docstore_id={},
                 distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
             )
@@ -168,9 +205,9 @@ class FaissIndex:
         embedder: Embedder,
         fetch_documents: Callable[[Sequence[str]], dict],
     ) -> FaissIndex:
-        """Rebuild the LangChain store from generation files plus the registry's passages."""
+        """Rebuild the LangChain store from generation files; its passages are read from the
+        registry (`fetch_documents`) when LangChain asks for them."""
         import faiss
-        from langchain_community.docstore.in_memory import InMemoryDocstore
         from langchain_community.vectorstores import FAISS
         from langchain_community.vectorstores.utils import DistanceStrategy
 
@@ -193,11 +230,10 @@ class FaissIndex:
             raise KBError(
                 f"vector index generation {generation} is inconsistent ({index.ntotal} != {len(ids)})"
             )
-        documents = fetch_documents(ids)
         store = FAISS(
             embedding_function=LangChainEmbeddings(embedder),
             index=index,
-            docstore=InMemoryDocstore(documents),
+            docstore=_registry_docstore(fetch_documents),
             index_to_docstore_id=dict(enumerate(ids)),
             distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
         )

@@ -412,13 +412,7 @@ class LexicalIndex:
         top = postings.top(words, _CANDIDATES)
         if not top:
             return []
-        marks = ",".join("?" * len(top))
-        names = dict(
-            self.db.execute(
-                f"SELECT rowid, chunk_id FROM chunk_terms WHERE rowid IN ({marks})",
-                [rowid for rowid, _ in top],
-            ).fetchall()
-        )
+        names = postings.chunk_ids([rowid for rowid, _ in top])
         return [(names[rowid], rank) for rowid, rank in top if rowid in names]
 
     def _filtered(

@@ -69,7 +69,20 @@ class Bm25Postings:
         self.rows = len(rows)
         self.average_length = float(self.lengths.sum()) / self.rows if self.rows else 0.0
         self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._names: dict[int, str] | None = None
         self._lock = threading.Lock()
+
+    def chunk_ids(self, rowids: Sequence[int]) -> dict[int, str]:
+        """The chunk id of each row id (those present), from a map read once for this state
+        of the table: looking 400 row ids up in FTS5 took ~10-30 ms a search at 100,000
+        chunks, the whole map ~60 ms once."""
+        with self._lock:
+            names = self._names
+        if names is None:
+            names = dict(self.db.execute("SELECT rowid, chunk_id FROM chunk_terms").fetchall())
+            with self._lock:
+                self._names = names
+        return {rowid: names[rowid] for rowid in rowids if rowid in names}
 
     def postings(self, word: str) -> tuple[np.ndarray, np.ndarray]:
         """Row ids holding `word` (ascending) and its occurrences in each."""

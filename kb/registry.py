@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -196,6 +197,7 @@ class Registry:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = open_database(path, rows=True)
+        self._pinned = threading.local()  # one_generation(): per thread, per question
         if is_postgres(self.db):
             # Made whole in one locked transaction (kb.postgres); once made, one lookup.
             if self.db.execute("SELECT to_regclass('lexical_stats') AS t").fetchone()[0] is None:
@@ -298,10 +300,34 @@ class Registry:
     # ------------------------------------------------------------------ meta
 
     def index_generation(self) -> int:
+        """The generation readers should use; inside `one_generation()` on this thread, the
+        one read when that began."""
+        pinned = getattr(self._pinned, "generation", None)
+        if pinned is not None:
+            return pinned
         row = self.db.execute("SELECT value FROM meta WHERE key = 'index_generation'").fetchone()
         return int(row["value"]) if row else 0
 
+    @contextmanager
+    def one_generation(self) -> Iterator[int]:
+        """Read the generation once for a whole question on this thread (Services.ask).
+
+        An ask looks at it about twenty times (every `kb.index`, the catalog, the caches
+        keyed by generation): a statement each, a network round trip each on PostgreSQL.
+        Pinned, the ask also sees one generation throughout, not a newer one halfway; the
+        next ask reads the new one. Nested uses keep the outer pin."""
+        if getattr(self._pinned, "generation", None) is not None:
+            yield self._pinned.generation
+            return
+        self._pinned.generation = self.index_generation()
+        try:
+            yield self._pinned.generation
+        finally:
+            self._pinned.generation = None
+
     def set_index_generation(self, generation: int) -> None:
+        if getattr(self._pinned, "generation", None) is not None:
+            self._pinned.generation = generation  # this thread wrote it: it is current
         self.db.execute(
             "INSERT INTO meta(key, value) VALUES ('index_generation', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -408,10 +408,10 @@ class Services:
         if query.preview and not self.may_preview(user):
             query = replace(query, preview=False)
         readable = self._readable_for_model(query.text)
-        if readable == query.text:
-            answer = self._answer(query, today)
-        else:
-            answer = self._answer(replace(query, text=readable), today)
+        searched = query if readable == query.text else replace(query, text=readable)
+        with self.kb.registry.one_generation():  # one read of it per question (Registry)
+            answer = self._answer(searched, today)
+        if readable != query.text:
             cut = Message("question_cut", read=len(readable), total=len(query.text))
             answer = replace(answer, question=query.text, notices=(*answer.notices, cut))
         if user is not None:
