@@ -7,8 +7,8 @@ The base is built once and kept in the PostgreSQL namespace `--schema` (default
 `pgscale`): the local sample base (`--source`, default data/kb) is copied with kb.migrate
 (no re-embedding), then grown with synthetic variants of its documents, as eval/scale.py
 grows a local base (another branch's copy: numbers shifted, a reference added; each vector
-its source's plus a little noise, renormalised). Growing is written here rather than reused
-because eval/scale.py reads FAISS's storage directly; here the vectors come from pgvector.
+its source's plus a little noise, renormalised): the same function, eval.scale.grow, reading
+the vectors from pgvector and writing 400 documents per transaction.
 A later run finds the base at the size it needs and only measures (`--rebuild` starts over).
 
 At each size, for the golden questions:
@@ -25,39 +25,24 @@ At each size, for the golden questions:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import re
 import sqlite3
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from eval.golden import REFERENCE_DATE, load_golden
+from eval.scale import grow
 from kb.config import Settings
 from kb.embedding import create_embedder
-from kb.lexical import LexicalIndex, tokenize
+from kb.lexical import LexicalIndex
 from kb.retrieve import HybridRetriever, Scope
 from kb.services import Services
 from kb.store import KnowledgeBase
-from kb.types import EVERYONE, Chunk, Query
+from kb.types import EVERYONE, Query
 
-_NUMBER = re.compile(r"\d+")
 _DOCUMENTS_PER_WRITE = 400
-
-
-def _vary(text: str, variant: int) -> str:
-    """Another branch's version of a passage: its numbers shifted, a reference added."""
-
-    def shift(match: re.Match[str]) -> str:
-        value = int(match.group())
-        return str(value + (variant % 7)) if value > 31 else match.group()
-
-    return _NUMBER.sub(shift, text) + f"\nVariant reference BR-{variant:06d}."
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
@@ -71,67 +56,6 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
 
 def current_chunks(kb: KnowledgeBase) -> int:
     return int(kb.registry.db.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0])
-
-
-def grow(kb: KnowledgeBase, target_chunks: int, seed: int = 7) -> float:
-    """Add synthetic documents until the pgvector table holds `target_chunks` vectors."""
-    started = time.perf_counter()
-    rng = np.random.default_rng(seed + target_chunks)
-    index = kb.index
-    source_ids = [cid for cid in index.ids if not cid.startswith("synthetic-")]
-    source = kb.registry.chunks_by_id(source_ids)
-    vectors = index.vectors(source_ids)
-    by_document: dict[str, list[Chunk]] = {}
-    for cid in sorted(
-        source_ids, key=lambda c: (source[c].document.document_id, source[c].position)
-    ):
-        by_document.setdefault(source[cid].document.document_id, []).append(source[cid])
-    documents = sorted(by_document)
-    current = current_chunks(kb)
-    variant = sum(1 for d in kb.registry.documents() if d.document_id.startswith("synthetic-"))
-    while current < target_chunks:
-        with kb.write() as session:
-            for _ in range(_DOCUMENTS_PER_WRITE):
-                if current >= target_chunks:
-                    break
-                original = by_document[documents[variant % len(documents)]]
-                info = replace(
-                    original[0].document,
-                    document_id=f"synthetic-{variant:06d}",
-                    version=1,
-                    title=f"{original[0].document.title} (variant {variant})",
-                    source_name=f"synthetic-{variant:06d}.txt",
-                    format="txt",
-                )
-                chunks = []
-                for position, chunk in enumerate(original):
-                    text = _vary(chunk.text, variant)
-                    chunks.append(
-                        replace(
-                            chunk,
-                            chunk_id=f"{info.document_id}:v1:{position}",
-                            document=info,
-                            position=position,
-                            text=text,
-                            content_hash=hashlib.sha256(text.encode()).hexdigest(),
-                        )
-                    )
-                base = np.vstack([vectors[c.chunk_id] for c in original])
-                noisy = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
-                noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-                digest = hashlib.sha256(info.document_id.encode()).hexdigest()
-                session.registry.upsert_document(info, info.source_name)
-                session.registry.add_version(info, digest, chunks, None, 0, None)
-                session.registry.add_terms(
-                    [(c.chunk_id, " ".join(tokenize(c.text))) for c in chunks]
-                )
-                session.index.add([c.chunk_id for c in chunks], noisy)
-                current += len(chunks)
-                variant += 1
-            session.changed = True
-        print(f"  grown to {current} chunks ({time.perf_counter() - started:.0f} s)", flush=True)
-    kb.registry.db.execute("ANALYZE")
-    return time.perf_counter() - started
 
 
 def build(settings: Settings, source_dir: Path, rebuild: bool) -> None:
@@ -272,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{size}] sample base, lexical {compare_lexical(kb, args.source)}", flush=True)
         if current_chunks(kb) < point:
             print(f"growing to {point} chunks", flush=True)
-            grow(kb, point)
+            grow(kb, point, documents_per_write=_DOCUMENTS_PER_WRITE)
         size = current_chunks(kb)
         print(f"[{size}] lexical {compare_lexical(kb, None)}", flush=True)
         if not args.lexical_only:

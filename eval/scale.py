@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import resource
+import shutil
 import tempfile
 import threading
 import time
@@ -37,11 +38,13 @@ import numpy as np
 from eval.bench import machine_description, percentile_ms
 from eval.golden import REFERENCE_DATE, load_golden
 from kb.config import Settings
+from kb.database import is_postgres
 from kb.embedding import create_embedder
 from kb.lexical import tokenize
+from kb.pgvector_index import HNSW_INDEX
 from kb.services import Services
 from kb.store import KnowledgeBase, chunk_metadata
-from kb.types import Chunk, Query
+from kb.types import Chunk, DocumentInfo, Query
 
 logger = logging.getLogger(__name__)
 QUESTIONS = 100
@@ -52,6 +55,7 @@ _NUMBER = re.compile(r"\d+")
 
 @dataclass(frozen=True)
 class ScalePoint:
+    store: str  # KB_STORE: 'local' (SQLite + FAISS) or 'postgres' (PostgreSQL + pgvector)
     chunks: int
     grow_seconds: float
     cold_start_seconds: float  # open the base (index, registry) and answer one question
@@ -66,7 +70,7 @@ class ScalePoint:
     questions_per_second_32: float  # 32 concurrent askers
     rss_mb: float  # resident memory after the measurements
     peak_rss_mb: float
-    disk_mb: float
+    disk_mb: float  # the data folder, plus the base's schemas in PostgreSQL
     load_average: float  # the machine's 1-minute load when the point was measured
     previous_p95_ms: float | None  # the same size in the report this run replaces
     p95_speedup: float | None  # previous_p95_ms / p95_ms
@@ -95,75 +99,118 @@ def _vary_terms(tokens: list[str], variant: int) -> str:
     return " ".join([*shifted, "variant", "reference", "br", f"{variant:06d}"])
 
 
-def grow(kb: KnowledgeBase, target_chunks: int, seed: int = 7) -> float:
-    """Add synthetic documents until the base has at least `target_chunks` current chunks."""
+def _variant_chunks(original: list[Chunk], variant: int) -> tuple[DocumentInfo, list[Chunk]]:
+    """Document `variant`: another branch's copy of `original` (one document's chunks)."""
+    info = replace(
+        original[0].document,
+        document_id=f"synthetic-{variant:06d}",
+        version=1,
+        title=f"{original[0].document.title} (variant {variant})",
+        source_name=f"synthetic-{variant:06d}.txt",
+        format="txt",
+    )
+    chunks = []
+    for position, chunk in enumerate(original):
+        text = _vary(chunk.text, variant)
+        chunks.append(
+            replace(
+                chunk,
+                chunk_id=f"{info.document_id}:v1:{position}",
+                document=info,
+                position=position,
+                text=text,
+                content_hash=hashlib.sha256(text.encode()).hexdigest(),
+            )
+        )
+    return info, chunks
+
+
+def grow(
+    kb: KnowledgeBase,
+    target_chunks: int,
+    seed: int = 7,
+    documents_per_write: int | None = None,
+) -> float:
+    """Add synthetic documents until the base has at least `target_chunks` indexed chunks.
+
+    The one builder of synthetic bases, for both stores (eval.postgres_scale uses it too):
+    vectors are read with the index's `vectors()` (FAISS's storage or pgvector) and written
+    with its `add()`. `documents_per_write` splits the growth into several write sessions
+    (PostgreSQL: one transaction per batch, progress visible); None writes it all in one
+    (the local store copies its FAISS generation once per session)."""
     started = time.perf_counter()
     rng = np.random.default_rng(seed + target_chunks)
     index = kb.index
     source_ids = [cid for cid in index.ids if not cid.startswith("synthetic-")]
-    positions = {cid: i for i, cid in enumerate(index.ids)}
     source = kb.registry.chunks_by_id(source_ids)
+    source_vectors = index.vectors(source_ids)
     tokens = {cid: tokenize(source[cid].text) for cid in source_ids}
     by_document: dict[str, list[Chunk]] = {}
-    for cid in source_ids:
+    for cid in sorted(source, key=lambda c: (source[c].document.document_id, source[c].position)):
         by_document.setdefault(source[cid].document.document_id, []).append(source[cid])
     documents = sorted(by_document)
     current = len(index)
     variant = sum(1 for d in kb.registry.documents() if d.document_id.startswith("synthetic-"))
-    with kb.write() as session:
-        while current < target_chunks:
-            original = by_document[documents[variant % len(documents)]]
-            info = replace(
-                original[0].document,
-                document_id=f"synthetic-{variant:06d}",
-                version=1,
-                title=f"{original[0].document.title} (variant {variant})",
-                source_name=f"synthetic-{variant:06d}.txt",
-                format="txt",
-                groups=original[0].document.groups,
-            )
-            chunks = []
-            for position, chunk in enumerate(original):
-                text = _vary(chunk.text, variant)
-                chunks.append(
-                    replace(
-                        chunk,
-                        chunk_id=f"{info.document_id}:v1:{position}",
-                        document=info,
-                        position=position,
-                        text=text,
-                        content_hash=hashlib.sha256(text.encode()).hexdigest(),
-                    )
+    postgres = is_postgres(kb.registry.db)
+    if postgres and current < target_chunks:
+        # A bulk load: the HNSW index is made once afterwards, not vector by vector.
+        kb.registry.db.execute("DROP INDEX IF EXISTS chunk_vectors_hnsw")
+    while current < target_chunks:
+        with kb.write() as session:
+            written = 0
+            while current < target_chunks and (
+                documents_per_write is None or written < documents_per_write
+            ):
+                original = by_document[documents[variant % len(documents)]]
+                info, chunks = _variant_chunks(original, variant)
+                base = np.vstack([source_vectors[c.chunk_id] for c in original])
+                vectors = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                session.registry.upsert_document(info, info.source_name)
+                digest = hashlib.sha256(info.document_id.encode()).hexdigest()
+                session.registry.add_version(info, digest, chunks, None, 0, None)
+                session.registry.add_terms(
+                    [
+                        (c.chunk_id, _vary_terms(tokens[o.chunk_id], variant))
+                        for c, o in zip(chunks, original, strict=True)
+                    ]
                 )
-            base = np.vstack(
-                [index.store.index.reconstruct(positions[c.chunk_id]) for c in original]
-            )
-            vectors = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            session.registry.upsert_document(info, info.source_name)
-            session.registry.add_version(
-                info, hashlib.sha256(info.document_id.encode()).hexdigest(), chunks, None, 0, None
-            )
-            session.registry.add_terms(
-                [
-                    (c.chunk_id, _vary_terms(tokens[o.chunk_id], variant))
-                    for c, o in zip(chunks, original, strict=True)
-                ]
-            )
-            session.index.add(
-                [c.chunk_id for c in chunks],
-                vectors,
-                [c.text for c in chunks],
-                [chunk_metadata(c) for c in chunks],
-            )
-            current += len(chunks)
-            variant += 1
-        session.changed = True
+                session.index.add(
+                    [c.chunk_id for c in chunks],
+                    vectors,
+                    [c.text for c in chunks],
+                    [chunk_metadata(c) for c in chunks],
+                )
+                current += len(chunks)
+                variant += 1
+                written += 1
+            session.changed = True
+        logger.info("grown to %d chunks (%.0f s)", current, time.perf_counter() - started)
+    if postgres:
+        kb.registry.db.execute("SET maintenance_work_mem = '1GB'")
+        kb.registry.db.execute(HNSW_INDEX)
+        kb.registry.db.execute("ANALYZE")  # the planner's statistics for the grown tables
     return time.perf_counter() - started
 
 
 def _disk_mb(folder: Path) -> float:
     return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6, 1)
+
+
+def _database_mb(settings: Settings) -> float:
+    """What the base's schemas take in PostgreSQL: tables, indexes and TOAST."""
+    import psycopg
+
+    assert settings.database_url
+    prefix = settings.database_schema.replace("_", r"\_") + r"\_%"
+    with psycopg.connect(settings.database_url) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname LIKE %s AND c.relkind IN ('r', 'm')",
+            (prefix,),
+        ).fetchone()
+    return round(int(row[0]) / 1e6, 1)
 
 
 def _rss_mb() -> float:
@@ -230,7 +277,11 @@ def measure(
     services.close()
     p95 = percentile_ms(latencies, 95)
     before = (previous or {}).get("p95_ms")
+    disk = _disk_mb(settings.data_dir)
+    if settings.uses_postgres:
+        disk = round(disk + _database_mb(settings), 1)
     return ScalePoint(
+        store=settings.store,
         chunks=chunks,
         grow_seconds=round(grow_seconds, 1),
         cold_start_seconds=round(cold, 2),
@@ -245,7 +296,7 @@ def measure(
         questions_per_second_32=thirty_two,
         rss_mb=rss,
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        disk_mb=_disk_mb(settings.data_dir),
+        disk_mb=disk,
         load_average=round(os.getloadavg()[0], 1),
         previous_p95_ms=before,
         p95_speedup=round(before / p95, 2) if before and p95 else None,
@@ -256,25 +307,68 @@ def bench_scale(
     samples: Path,
     work_dir: Path,
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000),
-    previous: dict[int, dict] | None = None,
+    previous: dict[tuple[str, int], dict] | None = None,
     questions: dict[int, int] | None = None,
+    stores: tuple[str, ...] = ("local",),
+    database_url: str | None = None,
+    postgres_schema: str | None = None,
 ) -> list[dict]:
-    """Ingest `samples` once, then grow that one base through the sizes in order, measuring
-    at each. `previous` holds the last report's points by size (for before/after);
-    `questions` limits how many golden questions are asked at a size (a million chunks)."""
+    """Ingest `samples` once, then, for each store, grow one base through the sizes in
+    order, measuring at each. The postgres base is the ingested sample base copied with
+    kb.migrate (no re-embedding) into a namespace of its own, dropped at the end.
+    `previous` holds the last report's points by (store, size) (for before/after);
+    `questions` limits how many golden questions are asked at a size (a million chunks).
+    `postgres_schema` names a postgres base built before (by an earlier run or
+    eval.postgres_scale) to measure, and grow if it is smaller, instead of a new one; it is
+    kept (growing 100,000 chunks into PostgreSQL takes ~10 minutes on this machine)."""
     previous, questions = previous or {}, questions or {}
-    settings = Settings(data_dir=work_dir / "kb")
-    kb = KnowledgeBase(settings, create_embedder(settings.embedding_model))
-    services = Services(settings, kb)
-    services.ingest_paths([samples])
+    local = Settings(data_dir=work_dir / "kb")
+    embedder = create_embedder(local.embedding_model)
+    sample_base = work_dir / "samples-kb"
+    if "local" in stores or postgres_schema is None:
+        services = Services(local, KnowledgeBase(local, embedder))
+        services.ingest_paths([samples])
+        services.close()
+        shutil.copytree(local.data_dir, sample_base, ignore=shutil.ignore_patterns("*.lock"))
     results = []
-    for size in sizes:
-        seconds = grow(kb, size)
-        chunks = len(kb.index)
-        point = measure(settings, chunks, seconds, questions.get(size), _nearest(previous, chunks))
-        logger.info("scale point: %s", point)
-        results.append(asdict(point))
-    services.close()
+    for store in stores:
+        if store == "local":
+            settings = local
+        else:
+            if not database_url:
+                raise ValueError("the postgres store needs a database URL (KB_DATABASE_URL)")
+            settings = Settings(
+                data_dir=work_dir / "postgres-cache",
+                store="postgres",
+                database_url=database_url,
+                database_schema=postgres_schema or f"kbscale{os.getpid()}",
+            )
+            if postgres_schema is None:
+                from kb.migrate import migrate_to_postgres
+
+                source = Settings(data_dir=sample_base, store="local")
+                migrate_to_postgres(source, settings, embedder)
+        kb = KnowledgeBase(settings, embedder)
+        try:
+            for size in sizes:
+                seconds = grow(kb, size, documents_per_write=None if store == "local" else 400)
+                chunks = len(kb.index)
+                point = measure(
+                    settings,
+                    chunks,
+                    seconds,
+                    questions.get(size),
+                    _nearest({k[1]: v for k, v in previous.items() if k[0] == store}, chunks),
+                )
+                logger.info("scale point: %s", point)
+                results.append(asdict(point))
+        finally:
+            kb.close()
+            if settings.uses_postgres and postgres_schema is None:
+                from kb.postgres import drop_namespace
+
+                assert settings.database_url
+                drop_namespace(settings.database_url, settings.database_schema)
     return results
 
 
@@ -307,34 +401,48 @@ REPORT_INTRO = (
 MILLION_QUESTIONS = 30
 
 
+def _key(point: dict) -> tuple[str, int]:
+    return point.get("store", "local"), point["chunks"]
+
+
 def write_report(points: list[dict], report_dir: Path, command: str, notes: str = "") -> str:
     """bench-scale.json and bench-scale.md; points are merged with the existing report's by
-    size, so a separate run (the million-chunk point) adds its row."""
+    store and size, so a separate run (the other store, the million-chunk point) adds its
+    rows; each run's command is listed."""
     json_path = report_dir / "bench-scale.json"
-    kept: dict[int, dict] = {}
+    kept: dict[tuple[str, int], dict] = {}
+    commands: list[str] = []
     if json_path.exists():
-        for point in json.loads(json_path.read_text()).get("points", []):
-            if "cpu_ms_per_ask" in point:  # this format: keep rows other runs measured
-                kept[point["chunks"]] = point
+        old = json.loads(json_path.read_text())
+        commands = old.get("commands", [])
+        for point in old.get("points", []):
+            if "store" in point:  # this format: keep rows other runs measured
+                kept[_key(point)] = point
     for point in points:
-        for size in [s for s in kept if _nearest({s: kept[s]}, point["chunks"])]:
-            del kept[size]
-        kept[point["chunks"]] = point
-    ordered = [kept[size] for size in sorted(kept)]
-    record = {"command": command, "machine": machine_description(), "points": ordered}
+        store = point["store"]
+        for key in [
+            k for k in kept if k[0] == store and _nearest({k[1]: kept[k]}, point["chunks"])
+        ]:
+            del kept[key]
+        kept[_key(point)] = point
+    commands = [c for c in commands if c != command] + [command]
+    ordered = [kept[key] for key in sorted(kept)]
+    record = {"commands": commands, "machine": machine_description(), "points": ordered}
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(record, indent=2) + "\n")
     keys = list(ordered[0])
     lines = [
         "# Query speed as the knowledge base grows",
         "",
-        f"`{command}` on {record['machine']}. "
+        "Commands (rows are merged by store and size): "
+        + ", ".join(f"`{c}`" for c in commands)
+        + f", on {record['machine']}. "
         + REPORT_INTRO.format(questions=QUESTIONS, million_questions=MILLION_QUESTIONS),
         "",
         "| " + " | ".join(keys) + " |",
         "|---" * len(keys) + "|",
     ]
-    lines += ["| " + " | ".join(str(p[k]) for k in keys) + " |" for p in ordered]
+    lines += ["| " + " | ".join(str(p.get(k)) for k in keys) + " |" for p in ordered]
     if notes:
         lines += ["", notes]
     report = "\n".join(lines) + "\n"
@@ -342,11 +450,19 @@ def write_report(points: list[dict], report_dir: Path, command: str, notes: str 
     return report
 
 
-def previous_points(report_dir: Path) -> dict[int, dict]:
+def previous_points(report_dir: Path) -> dict[tuple[str, int], dict]:
+    """The last report's points by (store, chunks); rows without a store were local."""
     json_path = report_dir / "bench-scale.json"
     if not json_path.exists():
         return {}
-    return {p["chunks"]: p for p in json.loads(json_path.read_text()).get("points", [])}
+    return {_key(p): p for p in json.loads(json_path.read_text()).get("points", [])}
+
+
+def stores_to_measure(chosen: str | None, database_url: str | None) -> tuple[str, ...]:
+    """Both stores when a database URL is set (KB_DATABASE_URL), else the local one."""
+    if chosen:
+        return (chosen,)
+    return ("local", "postgres") if database_url else ("local",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -357,7 +473,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--questions", type=int, default=None)
     parser.add_argument("--report-dir", type=Path, default=Path("eval/reports"))
+    parser.add_argument(
+        "--store",
+        choices=("local", "postgres"),
+        help="one store only (default: both when KB_DATABASE_URL is set)",
+    )
+    parser.add_argument(
+        "--schema",
+        help="postgres: measure (and grow if smaller) this existing base, kept afterwards",
+    )
     args = parser.parse_args(argv)
+    database_url = os.environ.get("KB_DATABASE_URL") or None
+    stores = stores_to_measure(args.store, database_url)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     previous = previous_points(args.report_dir)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
@@ -367,11 +494,19 @@ def main(argv: list[str] | None = None) -> int:
             tuple(args.sizes),
             previous,
             {size: args.questions for size in args.sizes} if args.questions else None,
+            stores,
+            database_url,
+            args.schema,
         )
     sizes = " ".join(str(s) for s in args.sizes)
-    print(
-        write_report(points, args.report_dir, f"python -m eval.scale {args.folder} --sizes {sizes}")
-    )
+    command = f"python -m eval.scale {args.folder} --sizes {sizes}"
+    if args.questions:
+        command += f" --questions {args.questions}"
+    if args.store:
+        command += f" --store {args.store}"
+    if args.schema:
+        command += f" --schema {args.schema}"
+    print(write_report(points, args.report_dir, command))
     return 0
 
 

@@ -114,7 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--scale",
         action="store_true",
-        help="query speed at 1,000, 10,000 and 100,000 chunks (grows a temporary base)",
+        help="query speed at 1,000, 10,000 and 100,000 chunks (grows a temporary base), on "
+        "both stores when KB_DATABASE_URL is set",
+    )
+    bench.add_argument(
+        "--store",
+        choices=("local", "postgres"),
+        help="with --scale: measure one store only (postgres needs KB_DATABASE_URL)",
     )
 
     evaluate = commands.add_parser("eval", help="golden-set evaluation of retrieval and answers")
@@ -947,14 +953,20 @@ def _audit(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
 
 
 def _bench_scale(args: argparse.Namespace) -> int:
+    import os
     import tempfile
 
-    from eval.scale import bench_scale, previous_points, write_report
+    from eval.scale import bench_scale, previous_points, stores_to_measure, write_report
 
+    database_url = os.environ.get("KB_DATABASE_URL") or None
+    stores = stores_to_measure(args.store, database_url)
     previous = previous_points(args.report_dir)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
-        points = bench_scale(args.folder, Path(tmp), previous=previous)
-    print(write_report(points, args.report_dir, f"kb bench {args.folder} --scale"))
+        points = bench_scale(
+            args.folder, Path(tmp), previous=previous, stores=stores, database_url=database_url
+        )
+    command = f"kb bench {args.folder} --scale" + (f" --store {args.store}" if args.store else "")
+    print(write_report(points, args.report_dir, command))
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from eval.scale import _vary, _vary_terms, write_report
+from eval.scale import _vary, _vary_terms, stores_to_measure, write_report
 from kb.lexical import tokenize
 
 
@@ -15,21 +15,35 @@ def test_variant_terms_match_tokenising_the_variant() -> None:
         assert _vary_terms(tokenize(text), variant) == " ".join(tokenize(_vary(text, variant)))
 
 
-def _point(chunks: int, p95: float) -> dict:
-    return {"chunks": chunks, "p95_ms": p95, "cpu_ms_per_ask": 1.0}
+def _point(chunks: int, p95: float, store: str = "local") -> dict:
+    return {"store": store, "chunks": chunks, "p95_ms": p95, "cpu_ms_per_ask": 1.0}
 
 
-def test_report_merges_runs_by_size(tmp_path: Path) -> None:
+def test_report_merges_runs_by_store_and_size(tmp_path: Path) -> None:
     write_report([_point(1014, 40.0), _point(100_003, 90.0)], tmp_path, "kb bench samples --scale")
     report = write_report([_point(1_000_002, 300.0)], tmp_path, "python -m eval.scale samples")
-    points = json.loads((tmp_path / "bench-scale.json").read_text())["points"]
-    assert [p["chunks"] for p in points] == [1014, 100_003, 1_000_002]
-    # A new run at about the same size replaces the old row instead of adding one.
+    write_report([_point(100_001, 70.0, "postgres")], tmp_path, "kb bench --scale --store postgres")
+    record = json.loads((tmp_path / "bench-scale.json").read_text())
+    assert [(p["store"], p["chunks"]) for p in record["points"]] == [
+        ("local", 1014),
+        ("local", 100_003),
+        ("local", 1_000_002),
+        ("postgres", 100_001),
+    ]
+    assert len(record["commands"]) == 3
+    # A new run at about the same size replaces that store's row instead of adding one.
     write_report([_point(100_010, 45.0)], tmp_path, "kb bench samples --scale")
     points = json.loads((tmp_path / "bench-scale.json").read_text())["points"]
-    assert [(p["chunks"], p["p95_ms"]) for p in points] == [
-        (1014, 40.0),
-        (100_010, 45.0),
-        (1_000_002, 300.0),
+    assert [(p["store"], p["chunks"], p["p95_ms"]) for p in points] == [
+        ("local", 1014, 40.0),
+        ("local", 100_010, 45.0),
+        ("local", 1_000_002, 300.0),
+        ("postgres", 100_001, 70.0),
     ]
-    assert "| 1000002 | 300.0 | 1.0 |" in report
+    assert "| local | 1000002 | 300.0 | 1.0 |" in report
+
+
+def test_both_stores_when_a_database_is_set() -> None:
+    assert stores_to_measure(None, "postgresql://x") == ("local", "postgres")
+    assert stores_to_measure(None, None) == ("local",)
+    assert stores_to_measure("postgres", "postgresql://x") == ("postgres",)
