@@ -653,7 +653,7 @@ class Services:
 
     def _originals(self, hits: Sequence[Hit]) -> dict[tuple[str, int], str | None]:
         keys = {(h.chunk.document.document_id, h.chunk.document.version) for h in hits}
-        return {key: self.kb.registry.original_path(*key) for key in keys}
+        return self.kb.registry.original_paths(sorted(keys))  # one statement, not one a key
 
     def _superseded_notices(self, resolved: str, query: Query, used: Sequence[Hit]) -> list[str]:
         tokens = self.retriever.lexical_tokens(resolved)  # the same words: a cached search

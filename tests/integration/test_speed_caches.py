@@ -53,3 +53,27 @@ def test_langchain_reads_passages_from_the_registry(services, settings, embedder
         assert found.id not in fresh.index.ids
     finally:
         fresh.close()
+
+
+def test_batched_registry_reads_match_single_ones(backend_settings, embedder) -> None:
+    from kb.services import Services
+
+    services = Services(backend_settings, KnowledgeBase(backend_settings, embedder))
+    try:
+        services.ingest_paths([GOOD / "procedure.docx"])
+        registry = services.kb.registry
+        ids = services.kb.index.ids
+        chunks = registry.chunks_by_id(ids)
+        assert set(chunks) == set(ids)
+        keys = {(c.document.document_id, c.document.version) for c in chunks.values()}
+        for chunk in chunks.values():
+            info = chunk.document
+            assert info == registry.document_info(info.document_id, info.version)
+        paths = registry.original_paths([*keys, ("no-such-document", 1)])
+        assert paths == {
+            **{key: registry.original_path(*key) for key in keys},
+            ("no-such-document", 1): None,
+        }
+        assert all(paths[key] for key in keys)  # the upload is kept
+    finally:
+        services.close()
