@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kb.database import is_postgres
 from kb.ports import Embedder
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,12 @@ def passage_key(text: str) -> str:
 
 def ensure_lookup_index(db: Any) -> None:
     """An index on the chunks' content hash, so finding a passage's twin is a lookup, not a
-    scan of every chunk. Idempotent; runs inside the writer's transaction on both engines."""
+    scan of every chunk. Idempotent; runs inside the writer's transaction on both engines.
+    PostgreSQL takes a share lock on the table for CREATE INDEX even when the index exists,
+    so there it is looked up first."""
+    exists = "SELECT to_regclass('chunks_by_content')"
+    if is_postgres(db) and db.execute(exists).fetchone()[0] is not None:
+        return
     db.execute("CREATE INDEX IF NOT EXISTS chunks_by_content ON chunks(content_hash)")
 
 
