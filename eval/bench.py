@@ -46,6 +46,9 @@ from kb.types import FileStatus
 CHINESE_PREFIX = "zh-"
 """samples/ names its Chinese documents zh-*; everything else is English."""
 
+ANALYSIS = "## Where the time goes"
+"""The hand-written section of bench-ingest.md that a new run keeps."""
+
 POLICY_SAMPLE = 8
 """Every 8th chunk text goes into the OpenMP policy comparison (two fresh processes each)."""
 
@@ -442,6 +445,9 @@ def write_report(result: IngestBenchmark, folder: Path, command: str) -> tuple[P
         f"| ACTIVE / PASSIVE, median wall time | {_ratio(p.active_seconds, p.passive_seconds)} | |"
     )
     md_path = folder / "bench-ingest.md"
+    # The hand-written analysis below the figures stays when the figures are rewritten.
+    previous = md_path.read_text() if md_path.exists() else ""
+    kept = previous[previous.find(ANALYSIS) :] if ANALYSIS in previous else ""
     md_path.write_text(
         "# Ingestion and query benchmark (sample knowledge base)\n\n"
         f"`{command}` on {result.machine}; load average (1/5/15 min) {result.load_before} "
@@ -459,6 +465,6 @@ def write_report(result: IngestBenchmark, folder: Path, command: str) -> tuple[P
         f"## OpenMP wait policy: the model alone on {p.texts} of the same texts "
         "(fresh process each, alternated)\n\n"
         "| policy | wall seconds per round | CPU seconds per round |\n"
-        f"|---|---|---|\n{policy_rows}\n"
+        f"|---|---|---|\n{policy_rows}\n" + (f"\n{kept}" if kept else "")
     )
     return json_path, md_path
