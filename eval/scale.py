@@ -312,6 +312,7 @@ def bench_scale(
     stores: tuple[str, ...] = ("local",),
     database_url: str | None = None,
     postgres_schema: str | None = None,
+    base: Path | None = None,
 ) -> list[dict]:
     """Ingest `samples` once, then, for each store, grow one base through the sizes in
     order, measuring at each. The postgres base is the ingested sample base copied with
@@ -325,10 +326,18 @@ def bench_scale(
     local = Settings(data_dir=work_dir / "kb")
     embedder = create_embedder(local.embedding_model)
     sample_base = work_dir / "samples-kb"
-    if "local" in stores or postgres_schema is None:
+    if base is not None:  # `samples` ingested before (data/kb): copied, with its audit key
+        from kb.audit import default_key_file
+
+        shutil.copytree(base, local.data_dir, ignore=shutil.ignore_patterns("*.lock"))
+        key = default_key_file(base / "audit.sqlite")
+        if key.exists():
+            shutil.copy2(key, default_key_file(local.data_dir / "audit.sqlite"))
+    elif "local" in stores or postgres_schema is None:
         services = Services(local, KnowledgeBase(local, embedder))
         services.ingest_paths([samples])
         services.close()
+    if base is not None or "local" in stores or postgres_schema is None:
         shutil.copytree(local.data_dir, sample_base, ignore=shutil.ignore_patterns("*.lock"))
     results = []
     for store in stores:
@@ -482,6 +491,11 @@ def main(argv: list[str] | None = None) -> int:
         "--schema",
         help="postgres: measure (and grow if smaller) this existing base, kept afterwards",
     )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="an ingested base of the folder (data/kb) to copy instead of ingesting it again",
+    )
     args = parser.parse_args(argv)
     database_url = os.environ.get("KB_DATABASE_URL") or None
     stores = stores_to_measure(args.store, database_url)
@@ -497,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             stores,
             database_url,
             args.schema,
+            args.base,
         )
     sizes = " ".join(str(s) for s in args.sizes)
     command = f"python -m eval.scale {args.folder} --sizes {sizes}"
@@ -506,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         command += f" --store {args.store}"
     if args.schema:
         command += f" --schema {args.schema}"
+    if args.base:
+        command += f" --base {args.base}"
     print(write_report(points, args.report_dir, command))
     return 0
 
