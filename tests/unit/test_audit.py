@@ -371,3 +371,27 @@ def test_a_replica_without_the_shared_key_refuses_to_start(tmp_path, backend_set
     assert audit.verify() is None and audit.events()[0].user == "kim"
     shared.close()
     audit.close()
+
+
+def test_delivery_blocked_by_another_writer_is_finished_by_the_next_one(tmp_path):
+    """A change committed while another process holds the registry's write lock (a long ingest)
+    is not reported as failed: its event reaches the trail, and the outbox row the locked
+    registry could not drop is cleared by the next delivery, without a second event."""
+    from kb.audit import stage
+
+    audit = AuditLog(tmp_path / "audit.sqlite")
+    registry = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None, timeout=0.1)
+    registry.execute("BEGIN IMMEDIATE")
+    stage(registry, "kim", "upload", file="fees.pdf", status="added")
+    registry.execute("COMMIT")
+    other = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the other process's ingest
+    try:
+        assert audit.deliver(registry) == 1
+    finally:
+        other.execute("ROLLBACK")
+    assert registry.execute("SELECT count(*) FROM audit_outbox").fetchone()[0] == 1
+    assert audit.deliver(registry) == 0
+    assert registry.execute("SELECT count(*) FROM audit_outbox").fetchone()[0] == 0
+    assert [e.action for e in audit.events()] == ["upload"]
+    audit.close()
