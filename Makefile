@@ -26,9 +26,12 @@ run: setup sample-kb
 	trap 'kill $$api 2>/dev/null; wait $$api 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/streamlit run app.py --server.maxUploadSize $$($(BIN)/python -c 'import math; from kb.config import Settings; print(math.ceil(Settings().max_file_mb))')
 
+# Two workers (pytest-xdist), a test file each at a time so a module's shared base is built
+# once; the suite waits on servers, browsers and subprocesses often enough that the second
+# core is worth it (tests/conftest.py builds each session base once across workers).
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=30
 
 setup: $(STAMP)
 

@@ -3,6 +3,7 @@ session where the content is the same), one real embedding model per session."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -112,15 +113,49 @@ def services(settings, embedder):
 @pytest.fixture(scope="session")
 def sample_services(tmp_path_factory, embedder):
     """The sample bank's knowledge base, ingested once for the session (read-only use)."""
+    import pickle
+
     from kb.config import Settings
     from kb.services import Services
     from kb.store import KnowledgeBase
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("samples") / "kb")
+    def build(data_dir: Path) -> None:
+        settings = Settings(data_dir=data_dir)
+        services = Services(settings, KnowledgeBase(settings, embedder))
+        try:
+            report = services.ingest_paths([REPO / "samples"])
+        finally:
+            services.close()
+        (data_dir.parent / "first_report.pickle").write_bytes(pickle.dumps(report))
+
+    template = built_once(tmp_path_factory, "samples", build)
+    data_dir = copy_kb(template, tmp_path_factory.mktemp("samples-copy") / "kb")
+    settings = Settings(data_dir=data_dir)
     built = Services(settings, KnowledgeBase(settings, embedder))
-    built.first_report = built.ingest_paths([REPO / "samples"])
+    built.first_report = pickle.loads((template.parent / "first_report.pickle").read_bytes())
     yield built
     built.close()
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """The folder `<name>/kb` that `build(folder)` fills, built once for the whole run: under
+    pytest-xdist (`make test` runs two workers) the first worker to get here builds it in the
+    run's shared temporary folder while the others wait on a file lock, instead of every
+    worker ingesting the same files again on the same two cores. Copy it before use."""
+    from filelock import FileLock
+
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        data_dir = tmp_path_factory.mktemp(name) / "kb"
+        build(data_dir)
+        return data_dir
+    shared = tmp_path_factory.getbasetemp().parent / "built-once" / name
+    shared.mkdir(parents=True, exist_ok=True)
+    done = shared / ".done"
+    with FileLock(str(shared) + ".lock"):
+        if not done.exists():
+            build(shared / "kb")
+            done.touch()
+    return shared / "kb"
 
 
 def copy_kb(template: Path, data_dir: Path) -> Path:
@@ -158,20 +193,24 @@ def kb_template(tmp_path_factory, embedder):
     ) -> Path:
         key = (tuple(files), tuple(users), by)
         if key not in built:
-            # Built with the defaults whatever the test that comes first has set (KB_...).
-            saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("KB_")}
-            try:
-                settings = Settings(data_dir=tmp_path_factory.mktemp("template") / "kb")
-            finally:
-                os.environ.update(saved)
-            services = Services(settings, KnowledgeBase(settings, embedder))
-            try:
-                services.ingest(collect_files(list(files)), user=by)
-                for name, role, password in users:
-                    services.users.add(name, role, password=password)
-            finally:
-                services.close()
-            built[key] = settings.data_dir
+
+            def build(data_dir: Path) -> None:
+                # Built with the defaults whatever the test that comes first has set (KB_...).
+                saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("KB_")}
+                try:
+                    settings = Settings(data_dir=data_dir)
+                finally:
+                    os.environ.update(saved)
+                services = Services(settings, KnowledgeBase(settings, embedder))
+                try:
+                    services.ingest(collect_files(list(files)), user=by)
+                    for name, role, password in users:
+                        services.users.add(name, role, password=password)
+                finally:
+                    services.close()
+
+            digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+            built[key] = built_once(tmp_path_factory, f"template-{digest}", build)
         return built[key]
 
     return template
