@@ -81,7 +81,8 @@ class Run:
     round: int = 0
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports free right now (all bound at once, so none repeats)."""
     sockets = [socket.socket() for _ in range(count)]
     try:
         for s in sockets:
@@ -185,7 +186,7 @@ def measure(base: Path, askers: tuple[int, ...], seconds: float, rounds: int) ->
     questions = [q.text for q in load_golden()]
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as folder:
         data_dir = copy_base(base, Path(folder))
-        app_port, api_port, app, api1, api2 = _free_ports(5)
+        app_port, api_port, app, api1, api2 = free_ports(5)
         env = {k: v for k, v in os.environ.items() if k not in ("KB_STORE", "KB_DATABASE_URL")}
         env.update(
             KB_DATA_DIR=str(data_dir), CLUSTER_DIR=str(Path(folder) / "cluster"),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from eval.cluster_bench import free_ports
 from tests.browser.conftest import CHROMIUM, FLAGS, OUTPUT, idle, require_chromium, sign_in
 from tests.conftest import APP_FILES, APP_USERS, REPO, copy_kb, drop_postgres, postgres_settings
 
@@ -39,17 +39,6 @@ DOCUMENT = "coin-counting-service.md"
 FACT = "£7.35 per bag"  # in no other document: its presence says where an answer came from
 QUESTION = "How much does the coin counting service cost?"
 REPLICA = "X-AnswerDesk-Replica"
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def require_nginx() -> None:
@@ -80,7 +69,7 @@ def cluster(tmp_path_factory, kb_template, embedder, database_url):
         services.close()
     shared = postgres_settings(root / "replica-caches", database_url)
     migrate_to_postgres(Settings(data_dir=data_dir, store="local"), shared, embedder)
-    app_port, api_port, app1, app2, api1, api2 = _free_ports(6)
+    app_port, api_port, app1, app2, api1, api2 = free_ports(6)
     # Uploads publish at once (no four-eyes review in this journey).
     env = dict(os.environ)
     env.update(
