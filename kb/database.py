@@ -25,6 +25,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,11 +107,34 @@ def open_database(path: Path, rows: bool = False, private: bool = False) -> Any:
     db = sqlite3.connect(
         path,
         isolation_level=None,
-        timeout=30,
+        timeout=BUSY_SECONDS,
         check_same_thread=False,
         factory=SqliteConnection,
     )
     if rows:
         db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
+    _use_wal(db, BUSY_SECONDS)
     return db
+
+
+BUSY_SECONDS = 30
+"""How long a SQLite store waits for another process's lock before giving up."""
+
+
+def _use_wal(db: sqlite3.Connection, seconds: float) -> None:
+    """Switch `db` to write-ahead logging, waiting out another process's lock.
+
+    SQLite can answer this PRAGMA "database is locked" at once, without its busy handler,
+    while another process is itself opening or switching the same new file (two `kb ingest`
+    started together on an empty folder failed so in CI), so it is retried until `seconds`."""
+    deadline = time.monotonic() + seconds
+    pause = 0.01
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
