@@ -26,6 +26,7 @@ import sqlite3
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,17 @@ def _use_wal(db: sqlite3.Connection, seconds: float) -> None:
                 raise
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
+
+
+@contextlib.contextmanager
+def write_transaction(db: Any, lock: threading.Lock | threading.RLock) -> Iterator[Any]:
+    """One writer at a time within the process (`lock`), across processes by the engine's
+    write lock (`BEGIN IMMEDIATE`; an advisory lock on PostgreSQL), all or nothing."""
+    with lock:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")

@@ -26,14 +26,14 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from kb.database import is_postgres, open_database
+from kb.database import is_postgres, open_database, write_transaction
 from kb.errors import KBError
 from kb.types import Category, DocumentOptions, FileReport, FileStatus
 
@@ -238,16 +238,9 @@ class JobStore:
         with self._lock:
             self.db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """One writer at a time within the process, all-or-nothing in the store."""
+        return write_transaction(self.db, self._lock)
 
     # ------------------------------------------------------------------ creating
 

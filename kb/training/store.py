@@ -20,13 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from kb.database import is_postgres, open_database
+from kb.database import is_postgres, open_database, write_transaction
 from kb.training.errors import (
     ExerciseNotApprovedError,
     InvalidEditError,
@@ -218,17 +218,9 @@ class TrainingStore:
         rows = self._fetch(sql, params)
         return rows[0] if rows else None
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        """One writer at a time within the process, all-or-nothing in the file."""
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """One writer at a time within the process, all-or-nothing in the store."""
+        return write_transaction(self.db, self._lock)
 
     # ------------------------------------------------------------ exercises
 
