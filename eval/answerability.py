@@ -19,7 +19,16 @@ any of them is wired into `ask`:
 - the restricted gap (`restricted_gap`): the question's best similarity over the current
   passages the asker may NOT read minus its best over those they may read, 0 when that is
   negative or their scope excludes nothing. A large gap says the answer lives in a document
-  they cannot see (the fraud playbook, the complaints executive office).
+  they cannot see (the fraud playbook, the complaints executive office). Shipped since
+  4fdadd3; since December 2 it compares each unreadable passage with readable ones in its
+  own language (kb.domain.language_gap); the earlier comparison across languages stays a
+  candidate here (`restricted_gap_mixed_languages`) to measure the change;
+- the heading coverage: the share of the question's content words in the top passage's
+  document title and section path, shipped (kb.confidence.heading_coverage) after it was
+  judged here;
+- the document margin (`document_margin`): the best readable passage's similarity minus the
+  best of another document's, and the agreement of the dense and lexical searches on the
+  top document (`dense_lexical_agreement`).
 
 Each set of signals is added to the shipped evidence and judged the way eval.run judges the
 shipped calibration: a sign-constrained, class-balanced logistic fit and the "at most one
@@ -52,6 +61,7 @@ import numpy as np
 from eval.golden import GoldQuestion, load_agent_style, load_golden
 from eval.metrics import precision_recall, stratified_folds
 from eval.run import CV_FOLDS, CV_SEED, REFUSAL_TARGET, query_of
+from kb.access import RESTRICTED_READER
 from kb.confidence import (
     DIRECTION,
     ConfidenceEvidence,
@@ -60,19 +70,30 @@ from kb.confidence import (
 )
 from kb.glossary import default_glossary
 from kb.lexical import tokenize
+from kb.retrieve import Scope
 from kb.services import Services
-from kb.types import DocumentStatus
+from kb.types import EVERYONE, DocumentStatus
 
 logger = logging.getLogger(__name__)
 
 REPORTS = Path(__file__).parent / "reports"
 TOP_PASSAGES = 5
+AGREEMENT_POOL = 20
+"""Hits each search returns for `dense_lexical_agreement`."""
 PHRASE_SIGNALS = ("rarest_absent", "weighted_coverage", "phrase_coverage")
-SIGNALS = PHRASE_SIGNALS
+SIGNALS = (
+    *PHRASE_SIGNALS,
+    "document_margin",
+    "dense_lexical_agreement",
+    "restricted_gap_mixed_languages",
+)
 SIGNAL_DIRECTION = {
     "rarest_absent": -1.0,
     "weighted_coverage": 1.0,
     "phrase_coverage": 1.0,
+    "document_margin": 1.0,
+    "dense_lexical_agreement": 1.0,
+    "restricted_gap_mixed_languages": -1.0,
 }
 """Which way each new signal may move the confidence, as kb.confidence.DIRECTION does for
 the shipped ones: a fit on 28 must-refuse questions may not turn one around."""
@@ -92,6 +113,9 @@ class QuestionSignals:
     rarest_absent: float
     weighted_coverage: float
     phrase_coverage: float
+    document_margin: float = 0.0
+    dense_lexical_agreement: float = 0.0
+    restricted_gap_mixed_languages: float = 0.0
 
     def value(self, name: str) -> float:
         if name in SIGNALS:
@@ -161,6 +185,30 @@ def restricted_gap(scores: np.ndarray, readable: np.ndarray, restricted: np.ndar
         return 0.0
     best_readable = float(scores[readable].max()) if len(readable) else 0.0
     return max(0.0, float(scores[restricted].max()) - best_readable)
+
+
+def document_margin(scores: np.ndarray, readable: np.ndarray, documents: np.ndarray) -> float:
+    """The best readable passage's similarity minus the best readable passage's of ANOTHER
+    document (`documents`: each position's document); 0.0 when one document holds them
+    all. A question the base covers usually has one clear document."""
+    if len(readable) == 0:
+        return 0.0
+    best = readable[int(np.argmax(scores[readable]))]
+    others = readable[documents[readable] != documents[best]]
+    return float(scores[best] - scores[others].max()) if len(others) else 0.0
+
+
+def dense_lexical_agreement(
+    dense_documents: Sequence[str], lexical_documents: Sequence[str], depth: int = 5
+) -> float:
+    """1 / (1 + the rank of the dense search's top document among the lexical search's first
+    `depth` distinct documents), 0.0 when it is not among them: do the two searches agree on
+    the one document?"""
+    if not dense_documents:
+        return 0.0
+    ranked = list(dict.fromkeys(lexical_documents))[:depth]
+    top = dense_documents[0]
+    return 1.0 / (1 + ranked.index(top)) if top in ranked else 0.0
 
 
 # ---------------------------------------------------------------- fit and judge, as eval.run does
@@ -317,10 +365,20 @@ def collect(
     services: Services, questions: Sequence[GoldQuestion]
 ) -> tuple[list[QuestionSignals], np.ndarray]:
     """Each question's shipped evidence (as `ask` computes it) and the candidate signals, and
-    the e5 vectors of the questions as planned (for `ceiling`)."""
+    the e5 vectors of the questions as planned (for `ceiling`). The similarity signals read
+    FAISS positions: a base on the local store."""
+    from kb.index import FaissIndex
+
     lexical = services.retriever.lexical
     frequencies, chunks = lexical.vocabulary(), lexical.chunk_count()
     idf = {w: inverse_document_frequency(f, chunks) for w, f in frequencies.items()}
+    index = services.kb.index
+    if not isinstance(index, FaissIndex):
+        raise ValueError(
+            f"eval.answerability reads FAISS positions: run it on a local-store base. "
+            f"Currently, the index is {type(index).__name__}"
+        )
+    catalog = services.retriever._current_catalog()
     rows, vectors = [], []
     for question in questions:
         query = query_of(question, k=8)
@@ -334,6 +392,14 @@ def collect(
         rarest, weighted, phrase = phrase_signals(
             tokens, passages, idf, equivalents, inverse_document_frequency(0, chunks)
         )
+        scope = services.domain.scope_of(Scope.of(query))
+        everything = replace(scope, groups=frozenset({EVERYONE, RESTRICTED_READER}))
+        readable = catalog.allowed(scope)
+        unreadable = np.setdiff1d(catalog.allowed(everything), readable, assume_unique=True)
+        scores = services.retriever._scores(plan.question, index)
+        searched = Scope.of(replace(query, include_inactive=False))
+        dense = services.retriever.dense_both_languages(plan.question, searched, AGREEMENT_POOL)
+        found = services.retriever.lexical_search(plan.question, searched, AGREEMENT_POOL)
         vectors.append(services.retriever._query_vector(plan.question))
         rows.append(
             QuestionSignals(
@@ -344,12 +410,28 @@ def collect(
                 rarest_absent=rarest,
                 weighted_coverage=weighted,
                 phrase_coverage=phrase,
+                document_margin=document_margin(scores, readable, catalog.position_document),
+                dense_lexical_agreement=dense_lexical_agreement(
+                    [document_of(c) for c, _ in dense], [document_of(c) for c, _ in found]
+                ),
+                restricted_gap_mixed_languages=restricted_gap(scores, readable, unreadable),
             )
         )
     return rows, np.vstack(vectors)
 
 
+def document_of(chunk_id: str) -> str:
+    """The document of a chunk id (`{document_id}:v{version}:{position}`, kb.types.Chunk)."""
+    return chunk_id.rsplit(":", 2)[0]
+
+
 SHIPPED = ConfidenceEvidence.names()
+BEFORE_THIS_PASS = (
+    *(n for n in SHIPPED if n not in ("restricted_gap", "heading_coverage")),
+    "restricted_gap_mixed_languages",
+)
+"""The evidence shipped until December 2 2026 (4fdadd3): the restricted gap compared maxima
+across languages, and no heading coverage."""
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "shipped": SHIPPED,
     "+rarest_absent": (*SHIPPED, "rarest_absent"),
@@ -361,9 +443,16 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
         "weighted_coverage",
         "phrase_coverage",
     ),
-    "without restricted_gap": tuple(n for n in SHIPPED if n != "restricted_gap"),
+    "+document_margin": (*SHIPPED, "document_margin"),
+    "+dense_lexical_agreement": (*SHIPPED, "dense_lexical_agreement"),
+    "without heading_coverage": tuple(n for n in SHIPPED if n != "heading_coverage"),
+    "restricted gap across languages, with heading_coverage": (
+        *BEFORE_THIS_PASS,
+        "heading_coverage",
+    ),
+    "before this pass (4fdadd3: gap across languages, no heading_coverage)": BEFORE_THIS_PASS,
     "without domain and restricted_gap (shipped until December 2026)": tuple(
-        n for n in SHIPPED if n not in ("domain", "restricted_gap")
+        n for n in BEFORE_THIS_PASS if n not in ("domain", "restricted_gap_mixed_languages")
     ),
 }
 

@@ -16,7 +16,8 @@ The question is asked as "<entity name>: <turn>" (the turns say "they" and "that
 entity is what our call context would resolve). Retrieval is e5 only (no BM25 fusion),
 top 5 passages. The signals are the ones eval.answerability computes on our base:
 similarity of the top passage, its word coverage, the IDF-weighted share of words in no
-passage, the phrase signals and the mean similarity to the base. A sign-constrained logistic
+passage, the phrase signals, the mean similarity to the base and the share of the question's
+words in the top snippet's title (its FAQ question: the heading coverage). A sign-constrained logistic
 fit (eval.answerability.fit_refusals) chooses the weights and, from the public answerable
 questions alone, the threshold; nothing is fit on the golden set.
 
@@ -45,6 +46,7 @@ from kb.confidence import (
     ConfidenceEvidence,
     content_words,
     coverage,
+    heading_coverage,
     inverse_document_frequency,
     unreadable_share,
 )
@@ -59,6 +61,8 @@ NAMES = (
 )
 """Every signal but the question's language (the public set is English only) and the
 restricted gap (nothing in it is restricted)."""
+SHIPPED_NAMES = tuple(n for n in NAMES if n in ConfidenceEvidence.names())
+"""The evidence `ask` uses, as far as the public set has it."""
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -136,6 +140,7 @@ def _signals(
         "weighted_coverage": weighted,
         "phrase_coverage": phrase,
         "domain": float(vector @ vectors[keep].mean(axis=0)),
+        "heading_coverage": heading_coverage(words, weights, texts[top[0]].split("\n", 1)[0]),
     }
     return [value[n] for n in NAMES]
 
@@ -157,7 +162,11 @@ def main() -> None:
     x_public, y_public = training_rows()
     x_golden, y_golden, _ = golden_rows(args.signals)
     result = {"training": "DSTC10 track 2 validation (Apache-2.0), gold snippet in / taken out"}
-    for label, names in (("all signals", NAMES), ("similarity and coverage", NAMES[:2])):
+    for label, names in (
+        ("all signals", NAMES),
+        ("shipped evidence", SHIPPED_NAMES),
+        ("similarity and coverage", NAMES[:2]),
+    ):
         columns = [NAMES.index(n) for n in names]
         fit = fit_refusals(x_public[:, columns], y_public, names)
         public_refused = fit.refuses(x_public[:, columns])

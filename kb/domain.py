@@ -10,9 +10,12 @@ held out before it was shipped: refusal P/R 0.47/0.61 -> 0.53/0.68).
 
 The same scopes give the `restricted_gap` evidence (`DomainSimilarity.restricted_gap`): how
 much nearer the question is to a passage the asker may NOT read than to the best one they
-may read. A large gap says the answer lives in a document they cannot see, so the answer
+may read, each unreadable passage compared with readable ones in its own language (e5's
+bias toward the question's language hid the English fraud playbook from Chinese
+questions). A large gap says the answer lives in a document they cannot see, so the answer
 refuses with the ordinary "not covered, escalate" wording: which document, and what it
-says, is never shown (measured held out: refusal P/R 0.53/0.68 -> 0.55/0.75).
+says, is never shown (measured held out: refusal P/R 0.53/0.68 -> 0.55/0.75; language by
+language, with kb.confidence's heading_coverage, 0.55/0.75 -> see eval/reports/refusals.md).
 
 The scope is what the asker may read on the answer's day: their groups, live versions (in
 a reviewer's preview, drafts lined up as if approved), in force on that date. A category
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +39,7 @@ from kb.types import EVERYONE
 
 if TYPE_CHECKING:
     from kb.index import FaissIndex
-    from kb.retrieve import HybridRetriever, Scope
+    from kb.retrieve import HybridRetriever, Scope, _Catalog
 
 _MEANS_KEPT = 256
 """Mean vectors kept (one per generation and scope; a scope differs by groups, date and
@@ -72,17 +75,37 @@ def pgvector_mean(index: PgVectorIndex, condition: str, params: list[object]) ->
     return np.asarray(row[0].to_numpy(), dtype=np.float32)
 
 
-def pgvector_any(index: PgVectorIndex, condition: str, params: list[object]) -> bool:
-    """Does any indexed chunk meet `condition` (as in `pgvector_mean`)?"""
-    row = index.db.execute(
-        "SELECT EXISTS (SELECT 1 FROM chunk_vectors cv "
+def pgvector_languages(
+    index: PgVectorIndex, condition: str, params: list[object]
+) -> tuple[str, ...]:
+    """The languages of the indexed chunks `condition` (as in `pgvector_mean`) allows, in one
+    statement; () when it allows none."""
+    rows = index.db.execute(
+        "SELECT DISTINCT c.language FROM chunk_vectors cv "
         "JOIN chunks c ON c.chunk_id = cv.chunk_id "
         "JOIN documents d ON d.document_id = c.document_id "
         "JOIN versions v ON v.document_id = c.document_id AND v.version = c.version "
-        f"WHERE {condition})",
+        f"WHERE {condition}",
         params,
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return tuple(sorted(row[0] for row in rows))
+
+
+def language_gap(
+    outside: Mapping[str, float], inside: Mapping[str, float], best_inside: float
+) -> float:
+    """The restricted gap from the best similarities by language: each language's best
+    unreadable passage against the best readable passage in the SAME language, or, when the
+    asker reads nothing in that language, against the best readable one in any; 0.0 when no
+    unreadable passage is nearer.
+
+    e5 puts a question nearer to passages in its own language whatever they say (the
+    retriever's `crosslingual_offset`), by about 0.08 for the golden set's Chinese
+    questions, so a Chinese question about the English fraud playbook was always nearer to
+    some readable Chinese passage: comparing like with like puts both maxima on one scale.
+    A passage in the other language is never compared with one in the question's own."""
+    gaps = [best - inside.get(language, best_inside) for language, best in outside.items()]
+    return max([0.0, *gaps])
 
 
 class DomainSimilarity:
@@ -94,7 +117,7 @@ class DomainSimilarity:
         self.retriever = retriever
         self.kept = kept
         self._means: OrderedDict[tuple[int, int, Scope], np.ndarray | None] = OrderedDict()
-        self._outside: OrderedDict[tuple[int, int, Scope], np.ndarray | bool] = OrderedDict()
+        self._outside: OrderedDict[tuple[int, int, Scope], Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def _kept(self, cache: OrderedDict, key: tuple, compute: Callable[[], Any]) -> Any:
@@ -128,15 +151,16 @@ class DomainSimilarity:
         return float(np.asarray(self.retriever._query_vector(text), dtype=np.float32) @ mean)
 
     def restricted_gap(self, text: str, scope: Scope) -> float:
-        """The best similarity of `text` over the passages `scope` may not read (live, in
-        force, every category) minus the best over those it may read; 0.0 when that is
-        negative, or the scope excludes nothing (a restricted reader reads everything).
+        """How much nearer `text` is to the passages `scope` may not read (live, in force,
+        every category) than to those it may, language by language (`language_gap`); 0.0
+        when not nearer, or the scope excludes nothing (a restricted reader reads
+        everything).
 
-        Whether the scope excludes anything is kept per generation and scope: FAISS keeps the
-        unreadable positions and reads the question's similarities to every chunk (the
-        retriever keeps them for the ask); PostgreSQL then runs two one-row pgvector searches
-        (HNSW, approximate like every dense search there), none for a base without
-        restricted documents."""
+        What the scope excludes is kept per generation and scope: FAISS keeps the unreadable
+        positions by language and reads the question's similarities to every chunk (the
+        retriever keeps them for the ask); PostgreSQL keeps their languages and runs two
+        one-row pgvector searches per language plus one (HNSW, approximate like every dense
+        search there), none for a base without restricted documents."""
         narrowed = self.scope_of(scope)
         if RESTRICTED_READER in narrowed.groups:
             return 0.0
@@ -149,31 +173,60 @@ class DomainSimilarity:
             every, every_params = everything.sql()
             condition = f"({every}) AND NOT ({inside})"
             params = [*every_params, *inside_params]
-            if not self._kept(self._outside, key, lambda: pgvector_any(index, condition, params)):
+            languages = self._kept(
+                self._outside, key, lambda: pgvector_languages(index, condition, params)
+            )
+            if not languages:
                 return 0.0
             vector = self.retriever._query_vector(text)
-            outside = index.search(vector, 1, condition, params)
+
+            def best(where: str, arguments: list[object], language: str | None) -> float | None:
+                found = index.search(vector, 1, where, arguments, language)
+                return found[0][1] if found else None
+
+            outside = {
+                language: score
+                for language in languages
+                if (score := best(condition, params, language)) is not None
+            }
             if not outside:
                 return 0.0
-            readable = index.search(vector, 1, inside, inside_params)
-            best_readable = readable[0][1] if readable else 0.0
-            return max(0.0, outside[0][1] - best_readable)
+            inside_by_language = {
+                language: score
+                for language in outside
+                if (score := best(inside, inside_params, language)) is not None
+            }
+            overall = best(inside, inside_params, None)
+            return language_gap(outside, inside_by_language, overall or 0.0)
         if len(index) == 0:
             return 0.0
         catalog = self.retriever._current_catalog()
         positions = self._kept(
-            self._outside,
-            key,
-            lambda: np.setdiff1d(
-                catalog.allowed(everything), catalog.allowed(narrowed), assume_unique=True
-            ),
+            self._outside, key, lambda: self._outside_by_language(catalog, narrowed, everything)
         )
-        if len(positions) == 0:
+        if not positions:
             return 0.0
         scores = self.retriever._scores(text, index)
-        readable_positions = catalog.allowed(narrowed)
-        best_readable = float(scores[readable_positions].max()) if len(readable_positions) else 0.0
-        return max(0.0, float(scores[positions].max()) - best_readable)
+        readable = catalog.allowed(narrowed)
+        best_inside = float(scores[readable].max()) if len(readable) else 0.0
+        inside_by_language = {}
+        for language in positions:
+            same = catalog.allowed(narrowed, language)
+            if len(same):
+                inside_by_language[language] = float(scores[same].max())
+        outside = {language: float(scores[p].max()) for language, p in positions.items()}
+        return language_gap(outside, inside_by_language, best_inside)
+
+    @staticmethod
+    def _outside_by_language(
+        catalog: _Catalog, narrowed: Scope, everything: Scope
+    ) -> dict[str, np.ndarray]:
+        """The FAISS positions `everything` may read and `narrowed` may not, by language."""
+        outside = np.setdiff1d(
+            catalog.allowed(everything), catalog.allowed(narrowed), assume_unique=True
+        )
+        languages = catalog.position_language[outside]
+        return {str(language): outside[languages == language] for language in np.unique(languages)}
 
     @staticmethod
     def scope_of(scope: Scope) -> Scope:

@@ -33,6 +33,7 @@ from kb.confidence import (
     confidence,
     content_words,
     coverage,
+    heading_coverage,
     inverse_document_frequency,
     unreadable_share,
 )
@@ -600,6 +601,9 @@ class Services:
             chinese={"zh": 1.0, "mixed": 0.5}.get(detect_language(resolved), 0.0),
             domain=self.domain.similarity(resolved, Scope.of(query)),
             restricted_gap=self.domain.restricted_gap(resolved, Scope.of(query)),
+            heading_coverage=heading_coverage(
+                words, weights, f"{top.chunk.document.title} {top.chunk.section}", equivalents
+            ),
         )
 
     def _word_statistics(self) -> tuple[dict[str, int], int]:

@@ -10,6 +10,9 @@ import pytest
 from eval.answerability import (
     SIGNALS,
     QuestionSignals,
+    dense_lexical_agreement,
+    document_margin,
+    document_of,
     domain_similarity,
     fit_refusals,
     held_out_refusals,
@@ -73,6 +76,23 @@ def test_the_restricted_gap_is_how_much_nearer_an_unreadable_passage_is():
     assert restricted_gap(scores, readable, restricted) == pytest.approx(0.05)
     assert restricted_gap(scores, np.array([2]), np.array([0, 1])) == 0.0  # readable is nearer
     assert restricted_gap(scores, np.arange(4), np.array([], dtype=int)) == 0.0  # reads all
+
+
+def test_the_document_margin_is_against_the_best_passage_of_another_document():
+    scores = np.array([0.91, 0.89, 0.86, 0.95])
+    documents = np.array([0, 0, 1, 2])
+    readable = np.array([0, 1, 2])  # position 3 (document 2) is not readable
+    assert document_margin(scores, readable, documents) == pytest.approx(0.05)  # 0.91 - 0.86
+    assert document_margin(scores, np.array([0, 1]), documents) == 0.0  # one document
+    assert document_margin(scores, np.array([], dtype=int), documents) == 0.0
+
+
+def test_dense_lexical_agreement_is_the_reciprocal_rank_of_the_dense_top_document():
+    assert dense_lexical_agreement(["a", "b"], ["a", "a", "c"]) == 1.0
+    assert dense_lexical_agreement(["c"], ["a", "a", "b", "c"]) == pytest.approx(1 / 3)
+    assert dense_lexical_agreement(["c"], ["a", "b", "d", "e", "f", "c"]) == 0.0  # beyond 5
+    assert dense_lexical_agreement([], ["a"]) == 0.0
+    assert document_of("lost-card:v2:14") == "lost-card"
 
 
 def test_roc_auc_counts_ties_as_half():

@@ -17,6 +17,7 @@ from kb.confidence import (
     confidence,
     content_words,
     coverage,
+    heading_coverage,
     inverse_document_frequency,
     unreadable_share,
     unreadable_words,
@@ -58,14 +59,16 @@ def test_calibration_names_only_evidence_fields():
         "chinese",
         "domain",
         "restricted_gap",
+        "heading_coverage",
     )
-    assert ConfidenceEvidence(0.9, 0.5, 0.25, 1.0, 0.8, 0.02).values() == (
+    assert ConfidenceEvidence(0.9, 0.5, 0.25, 1.0, 0.8, 0.02, 0.4).values() == (
         0.9,
         0.5,
         0.25,
         1.0,
         0.8,
         0.02,
+        0.4,
     )
 
 
@@ -154,3 +157,28 @@ def test_held_out_and_agent_style_refusals_use_all_the_evidence():
     assert two["evidence"] == list(BEFORE_ISSUE_10)
     judged = refusals_with(features, fit_calibration(features))
     assert judged["actual"] == 15 and judged["recall"] == 1.0
+
+
+def test_heading_coverage_is_the_weighted_share_of_words_in_the_headings():
+    weights = {"car": 5.0, "loan": 3.0, "interest": 2.0, "rate": 2.0}
+    words = ["interest", "rate", "car", "loan"]
+    heading = "Overdraft Product Sheet Interest rates and fees > Arranged overdraft"
+    assert heading_coverage(words, weights, heading) == pytest.approx(4.0 / 12.0)
+    assert heading_coverage(words, weights, "Car loans > Interest rate") == 1.0
+    assert heading_coverage(words, weights, "") == 0.0
+    assert heading_coverage([], weights, heading) == 0.0
+
+
+def test_heading_coverage_counts_glossary_equivalents_and_chinese_headings():
+    words = content_words(tokenize("透支 利率"))
+    weights = {w: 1.0 for w in words}
+    assert heading_coverage(words, weights, "Overdraft rates") == 0.0
+    equivalents = {"透支": {"透支", "overdraft"}}
+    assert heading_coverage(words, weights, "Overdraft", equivalents) == pytest.approx(0.5)
+    assert heading_coverage(words, weights, "个人透支利率") == 1.0  # jieba cuts the heading
+
+
+def test_the_shipped_curve_rises_with_heading_coverage():
+    plain = ConfidenceEvidence(0.88, 0.6, heading_coverage=0.0)
+    named = ConfidenceEvidence(0.88, 0.6, heading_coverage=1.0)
+    assert confidence(named, CALIBRATIONS["e5"]) > confidence(plain, CALIBRATIONS["e5"])
