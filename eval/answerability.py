@@ -26,6 +26,9 @@ any of them is wired into `ask`:
 - the heading coverage: the share of the question's content words in the top passage's
   document title and section path, shipped (kb.confidence.heading_coverage) after it was
   judged here;
+- the restricted gap with the retriever's `crosslingual_offset` added to the passages in
+  the other language (`restricted_gap_offset`), the first idea for putting both maxima on
+  one scale;
 - the document margin (`document_margin`): the best readable passage's similarity minus the
   best of another document's, and the agreement of the dense and lexical searches on the
   top document (`dense_lexical_agreement`).
@@ -61,6 +64,7 @@ import numpy as np
 from eval.golden import GoldQuestion, load_agent_style, load_golden
 from eval.metrics import precision_recall, stratified_folds
 from eval.run import CV_FOLDS, CV_SEED, REFUSAL_TARGET, query_of
+from ingest.clean import detect_language
 from kb.access import RESTRICTED_READER
 from kb.confidence import (
     DIRECTION,
@@ -68,6 +72,7 @@ from kb.confidence import (
     content_words,
     inverse_document_frequency,
 )
+from kb.conversation import SearchPlan
 from kb.glossary import default_glossary
 from kb.lexical import tokenize
 from kb.retrieve import Scope
@@ -86,6 +91,7 @@ SIGNALS = (
     "document_margin",
     "dense_lexical_agreement",
     "restricted_gap_mixed_languages",
+    "restricted_gap_offset",
 )
 SIGNAL_DIRECTION = {
     "rarest_absent": -1.0,
@@ -94,6 +100,7 @@ SIGNAL_DIRECTION = {
     "document_margin": 1.0,
     "dense_lexical_agreement": 1.0,
     "restricted_gap_mixed_languages": -1.0,
+    "restricted_gap_offset": -1.0,
 }
 """Which way each new signal may move the confidence, as kb.confidence.DIRECTION does for
 the shipped ones: a fit on 28 must-refuse questions may not turn one around."""
@@ -116,6 +123,7 @@ class QuestionSignals:
     document_margin: float = 0.0
     dense_lexical_agreement: float = 0.0
     restricted_gap_mixed_languages: float = 0.0
+    restricted_gap_offset: float = 0.0
 
     def value(self, name: str) -> float:
         if name in SIGNALS:
@@ -299,6 +307,12 @@ def held_out_refusals(
     return {
         "in_sample": precision_recall(list(in_sample), list(y)).as_dict(),
         "held_out": precision_recall(list(decided), list(y)).as_dict(),
+        "held_out_missed": [
+            r.question_id for r, d in zip(rows, decided, strict=True) if r.must_refuse and not d
+        ],
+        "held_out_wrongly_refused": [
+            r.question_id for r, d in zip(rows, decided, strict=True) if d and not r.must_refuse
+        ],
     }
 
 
@@ -379,6 +393,7 @@ def collect(
             f"Currently, the index is {type(index).__name__}"
         )
     catalog = services.retriever._current_catalog()
+    offset = services.settings.crosslingual_offset
     rows, vectors = [], []
     for question in questions:
         query = query_of(question, k=8)
@@ -415,9 +430,21 @@ def collect(
                     [document_of(c) for c, _ in dense], [document_of(c) for c, _ in found]
                 ),
                 restricted_gap_mixed_languages=restricted_gap(scores, readable, unreadable),
+                restricted_gap_offset=restricted_gap(
+                    scores + offset * (catalog.position_language == other_language(plan)),
+                    readable,
+                    unreadable,
+                ),
             )
         )
     return rows, np.vstack(vectors)
+
+
+def other_language(plan: SearchPlan) -> str | None:
+    """The language whose passages the retriever adds `crosslingual_offset` to for this
+    question (kb.retrieve.HybridRetriever.dense_both_languages): English for a Chinese
+    question, Chinese for an English one, none for a mixed one."""
+    return {"zh": "en", "en": "zh"}.get(detect_language(plan.question))
 
 
 def document_of(chunk_id: str) -> str:
@@ -446,6 +473,10 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "+document_margin": (*SHIPPED, "document_margin"),
     "+dense_lexical_agreement": (*SHIPPED, "dense_lexical_agreement"),
     "without heading_coverage": tuple(n for n in SHIPPED if n != "heading_coverage"),
+    "restricted gap with the retriever's crosslingual_offset, with heading_coverage": (
+        *(n for n in SHIPPED if n != "restricted_gap"),
+        "restricted_gap_offset",
+    ),
     "restricted gap across languages, with heading_coverage": (
         *BEFORE_THIS_PASS,
         "heading_coverage",
@@ -526,6 +557,15 @@ def markdown(result: dict, command: str) -> str:
         lines.append(
             f"| {label} | {pr(c['in_sample'])} | {pr(c['held_out'])} | {pr(a)} | {a['answerable_refused']:.3f} |"
         )
+    shipped = result["candidates"]["shipped"]
+    lines += [
+        "",
+        "Held out with the shipped evidence, must refuse but answered: "
+        + ", ".join(shipped["held_out_missed"])
+        + ". Answerable but refused: "
+        + ", ".join(shipped["held_out_wrongly_refused"])
+        + ".",
+    ]
     ceil = result["ceiling_not_legitimate"]
     lines += [
         "",
