@@ -25,10 +25,11 @@ MRR_FLOOR = 0.80  # measured 0.838
 REFUSAL_ACCURACY_FLOOR = 0.83  # measured 0.86 (0.851 before)
 FOLLOW_UP_RECALL_AT_1_FLOOR = 0.90  # measured 0.957 (0.826 when only rules used the call)
 TOPIC_CHANGE_RECALL_AT_1_FLOOR = 0.74  # measured 0.78 after an unrelated question; 0.83 alone
-# 5-fold held out, with the domain and restricted-gap evidence: measured 0.553 (0.472 without
-# them, 0.471 before issue 10) and 0.75 (21 of 28; 17 without them); the target is 0.90.
-HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.50
-HELD_OUT_REFUSAL_RECALL_FLOOR = 0.71
+# 5-fold held out, with the domain, restricted-gap (language by language) and heading evidence:
+# measured 0.579 (0.553 before the second pass, 0.471 before issue 10) and 0.786 (22 of 28; 21
+# before, 17 before issue 10); the target is 0.90. One question moves precision by ~0.015.
+HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.55
+HELD_OUT_REFUSAL_RECALL_FLOOR = 0.75
 CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2 before
 
 
