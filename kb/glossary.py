@@ -15,7 +15,7 @@ other characters.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,13 +38,17 @@ class Glossary:
     english: tuple[tuple[re.Pattern[str], int], ...]  # phrase pattern -> concept
     chinese: tuple[tuple[str, int], ...]  # Simplified term -> concept, longest first
     concepts: tuple[tuple[str, ...], ...]  # every term of each concept
+    # _concepts_in's answers by question (the terms above never change)
+    found: dict[str, tuple[int, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def equivalents(self, question: str) -> dict[str, set[str]]:
         """For each search token of a glossary term found in the question, the tokens of
         all that concept's terms (English, Simplified and Traditional Chinese, synonyms)."""
         out: dict[str, set[str]] = {}
         for concept in self._concepts_in(question):
-            tokens = {t for term in self.concepts[concept] for t in tokenize(term)}
+            tokens = {t for term in self.concepts[concept] for t in _term_tokens(term)}
             for token in tokens:
                 out.setdefault(token, set()).update(tokens)
         return out
@@ -57,7 +61,7 @@ class Glossary:
             for term in self.concepts[concept]:
                 chinese = bool(_CJK.search(term))
                 if into is None or (into == "zh") == chinese:
-                    tokens += [t for t in tokenize(term) if not _SINGLE_CJK.fullmatch(t)]
+                    tokens += [t for t in _term_tokens(term) if not _SINGLE_CJK.fullmatch(t)]
         # Both Chinese columns often give the same Simplified tokens: list each once.
         return list(dict.fromkeys(tokens))
 
@@ -78,7 +82,18 @@ class Glossary:
             unique.setdefault(word.lower(), word)
         return " ".join(unique.values())
 
-    def _concepts_in(self, question: str) -> set[int]:
+    def _concepts_in(self, question: str) -> tuple[int, ...]:
+        """The concepts whose terms the question holds; kept for the last questions (one
+        ask looks a question up four or five times, ~1,000 patterns each: 3-5 ms a time)."""
+        found = self.found.get(question)
+        if found is None:
+            found = self._find_concepts(question)
+            if len(self.found) > 4096:
+                self.found.clear()
+            self.found[question] = found
+        return found
+
+    def _find_concepts(self, question: str) -> tuple[int, ...]:
         found: set[int] = set()
         lowered = question.lower()
         for pattern, concept in self.english:
@@ -89,7 +104,13 @@ class Glossary:
             if term in remaining:
                 found.add(concept)
                 remaining = remaining.replace(term, " ")
-        return found
+        return tuple(found)  # in the set's order, as this method returned it before
+
+
+@lru_cache(maxsize=8192)
+def _term_tokens(term: str) -> tuple[str, ...]:
+    """A glossary term's search tokens (tokenize is pure; terms are few and asked often)."""
+    return tuple(tokenize(term))
 
 
 def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:

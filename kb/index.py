@@ -129,15 +129,52 @@ class FaissIndex:
         One pass over the vectors (a matrix-vector product on FAISS's own storage, not a
         copy) serves every filter of a question: the retriever ranks the positions a scope
         and language allow from it, instead of one filtered FAISS search per language,
-        each of which reads all the vectors again. Exact, like the flat index it reads."""
+        each of which reads all the vectors again. Exact, like the flat index it reads.
+
+        The product is FAISS's own (`fvec_inner_products_ny`, the kernel IndexFlatIP.search
+        uses for one query): at 100,000 chunks it takes ~6 ms where numpy's matrix-vector
+        product (OpenBLAS sgemv) took 20-26 ms on this machine, memory-bound either way
+        (150 MB read). The two differ in the last bit of some scores (float32 sums in
+        another order, |difference| <= 2e-7)."""
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.float32)
+        return self.scores_of(self._stored(), vector)
+
+    def _stored(self) -> np.ndarray:
+        """FAISS's own flat storage as a (count, dimension) array (a view, not a copy)."""
         import faiss
 
         count, dimension = len(self), self.embedder.dimension
-        if count == 0:
-            return np.zeros(0, dtype=np.float32)
         flat = faiss.downcast_index(self.store.index)
-        stored = faiss.rev_swig_ptr(flat.get_xb(), count * dimension).reshape(count, dimension)
-        return stored @ np.asarray(vector, dtype=np.float32)
+        return faiss.rev_swig_ptr(flat.get_xb(), count * dimension).reshape(count, dimension)
+
+    def vectors_at(self, positions: np.ndarray) -> np.ndarray:
+        """A contiguous copy of the vectors at `positions`, in that order."""
+        if len(self) == 0:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return np.ascontiguousarray(self._stored()[positions])
+
+    def scores_of(self, vectors: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Inner product of `vector` with each row of `vectors` (C-contiguous float32),
+        with the kernel `scores` uses: a row gives the same float wherever it is stored."""
+        import faiss
+
+        dimension = self.embedder.dimension
+        query = np.ascontiguousarray(vector, dtype=np.float32)
+        if query.shape != (dimension,) or vectors.ndim != 2 or vectors.shape[1] != dimension:
+            raise ValueError(f"expected vectors of {dimension}, got {query.shape}, {vectors.shape}")
+        if vectors.dtype != np.float32 or not vectors.flags.c_contiguous:
+            raise ValueError("vectors must be C-contiguous float32")
+        out = np.empty(len(vectors), dtype=np.float32)
+        if len(vectors):
+            faiss.fvec_inner_products_ny(
+                faiss.swig_ptr(out),
+                faiss.swig_ptr(query),
+                faiss.swig_ptr(vectors),
+                dimension,
+                len(vectors),
+            )
+        return out
 
     def add(
         self,

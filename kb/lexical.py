@@ -30,6 +30,7 @@ from typing import Any
 
 from kb.database import is_postgres
 from kb.lexical_bm25 import Bm25Postings
+from kb.lexical_scope import ChunkOwners
 from kb.script import CJK_RUN, CONVERTER_VERSION, to_simplified
 
 logger = logging.getLogger(__name__)
@@ -380,11 +381,12 @@ class LexicalIndex:
         self.db = db
         self._cache: dict[tuple[str, int], list[tuple[str, float]]] = {}
         self._postings: tuple[int, Bm25Postings] | None = None
+        self._owners: tuple[int, ChunkOwners] | None = None
         self._lock = threading.Lock()
 
-    def _top(self, expression: str) -> list[tuple[str, float]]:
-        """The best BM25 matches of an FTS expression, cached until the database changes."""
-        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+    def _top(self, expression: str, version: int) -> list[tuple[str, float]]:
+        """The best BM25 matches of an FTS expression, cached until the database changes
+        (`version`: its PRAGMA data_version)."""
         key = (expression, version)
         with self._lock:
             cached = self._cache.get(key)
@@ -415,14 +417,31 @@ class LexicalIndex:
         names = postings.chunk_ids([rowid for rowid, _ in top])
         return [(names[rowid], rank) for rowid, rank in top if rowid in names]
 
+    def _chunk_owners(self, version: int) -> ChunkOwners:
+        """Each chunk's version and language, and what scopes allow, for this state of the
+        database (kb.lexical_scope): read once, ~0.2 s at 100,000 chunks."""
+        with self._lock:
+            if self._owners is None or self._owners[0] != version:
+                self._owners = (version, ChunkOwners(self.db))
+            return self._owners[1]
+
     def _filtered(
-        self, expression: str, condition: str, params: Sequence[object], k: int
+        self,
+        expression: str,
+        condition: str,
+        params: Sequence[object],
+        k: int,
+        language: str | None = None,
     ) -> list[tuple]:
-        top = self._top(expression)
+        """(chunk id, version, score) of the best matches whose version `condition` (on
+        `d` and `v`) lets through, and in `language` if given; equal scores in chunk id
+        order, as the join (kb.lexical.in_scope) returned them."""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        top = self._top(expression, version)
         if not top:
             return []
         rank = dict(top)
-        rows = in_scope(self.db, list(rank), condition, params)
+        rows = self._chunk_owners(version).in_scope(list(rank), condition, params, language)
         return sorted(((r[0], r[1], -rank[r[0]]) for r in rows), key=lambda row: -row[2])[:k]
 
     def search(
@@ -444,8 +463,8 @@ class LexicalIndex:
         expression = _match_expression(tokens)
         if expression is None:
             return []
-        condition = f"{_live(drafts)} AND ({allowed_sql}) AND (? IS NULL OR c.language = ?)"
-        rows = self._filtered(expression, condition, [*allowed_params, language, language], k)
+        condition = f"{_live(drafts)} AND ({allowed_sql})"
+        rows = self._filtered(expression, condition, allowed_params, k, language)
         return [(chunk_id, score) for chunk_id, _, score in rows]
 
     def vocabulary(self) -> dict[str, int]:

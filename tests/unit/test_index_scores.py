@@ -94,3 +94,16 @@ def test_equal_scores_keep_position_order() -> None:
     scores = np.array([0.5, 0.9, 0.5, 0.5, 0.1], dtype=np.float32)
     ranked = top_positions(scores, np.arange(5), 3)
     assert [p for p, _ in ranked] == [1, 0, 2]
+
+
+def test_scores_of_a_copy_are_the_full_scans_bit_for_bit(index: FaissIndex) -> None:
+    """A language's rows copied apart (kb.retrieve._Catalog.language_rows) score exactly as
+    in the whole index: the same kernel on the same floats."""
+    query = SeededEmbedder().embed_query("another question")
+    full = index.scores(query)
+    positions = np.array([0, 3, 4, 10, 77, 150, 151, 299])
+    copy = index.vectors_at(positions)
+    assert copy.flags.c_contiguous and copy.shape == (len(positions), SeededEmbedder.dimension)
+    assert index.scores_of(copy, query).tobytes() == full[positions].tobytes()
+    with pytest.raises(ValueError, match="vectors of 16"):
+        index.scores_of(copy[:, :8].copy(), query)
