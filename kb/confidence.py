@@ -130,22 +130,23 @@ CALIBRATIONS = {
     # eval.refusals prints them; eval/reports/refusals.md has the figures). The fit holds
     # `unreadable` at 0 (DIRECTION): on this golden set, once similarity and coverage are
     # known, it points the wrong way. Refit 2026-12-02 with `heading_coverage` and the
-    # restricted gap compared language by language: refusal P/R 0.54/0.79 in-sample,
-    # 0.58/0.79 held out (5-fold), against 0.53/0.75 and 0.55/0.75 before them (0.49/0.64
-    # and 0.47/0.61 before `domain` and `restricted_gap`).
+    # restricted gap compared language by language, on a samples base embedded by the
+    # PyTorch e5 runtime (006222b): refusal P/R 0.54/0.79 in-sample, 0.58/0.79 held out
+    # (5-fold), against 0.53/0.75 and 0.55/0.75 before them (0.49/0.64 and 0.47/0.61
+    # before `domain` and `restricted_gap`).
     "e5": Calibration(
-        intercept=-53.6165,
+        intercept=-53.8198,
         weights={
-            "similarity": 26.8439,
-            "coverage": 1.9214,
+            "similarity": 27.208,
+            "coverage": 1.8806,
             "unreadable": 0.0,
-            "chinese": -0.3961,
-            "domain": 37.1418,
-            "restricted_gap": -108.5627,
-            "heading_coverage": 2.1346,
+            "chinese": -0.4153,
+            "domain": 37.0413,
+            "restricted_gap": -106.4904,
+            "heading_coverage": 2.1468,
         },
-        refuse_below=0.4709,
-        confident_from=0.734,
+        refuse_below=0.4736,
+        confident_from=0.7299,
     ),
     # Set by hand, not fit (similarity 0.45 and coverage 0.5 give 0.5).
     "minilm": Calibration(intercept=-7.4, weights={"similarity": 12.0, "coverage": 4.0}),

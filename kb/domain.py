@@ -15,7 +15,7 @@ bias toward the question's language hid the English fraud playbook from Chinese
 questions). A large gap says the answer lives in a document they cannot see, so the answer
 refuses with the ordinary "not covered, escalate" wording: which document, and what it
 says, is never shown (measured held out: refusal P/R 0.53/0.68 -> 0.55/0.75; language by
-language, with kb.confidence's heading_coverage, 0.55/0.75 -> see eval/reports/refusals.md).
+language, with kb.confidence's heading_coverage, 0.55/0.75 -> 0.58/0.79).
 
 The scope is what the asker may read on the answer's day: their groups, live versions (in
 a reviewer's preview, drafts lined up as if approved), in force on that date. A category
