@@ -60,3 +60,12 @@ def test_best_first_keeps_lowest_indexes_among_ties_at_the_cut() -> None:
     assert sorted(best_first(values, 3).tolist()) == [1, 2, 3]
     assert sorted(best_first(values, 10).tolist()) == list(range(6))
     assert best_first(values, 0).tolist() == []
+
+
+def test_occurrences_counted_per_row_in_any_order() -> None:
+    from kb.lexical_bm25 import _counted
+
+    rows, counts = _counted(np.array([9, 3, 5, 3, 9, 9]))
+    assert rows.tolist() == [3, 5, 9] and counts.tolist() == [2.0, 1.0, 3.0]
+    rows, counts = _counted(np.zeros(0, dtype=np.int64))
+    assert rows.tolist() == [] and counts.tolist() == []
