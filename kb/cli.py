@@ -670,7 +670,9 @@ def _serve(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
     import uvicorn
 
     from api import create_app
+    from kb.services import warm_up_in_background
 
+    warm_up_in_background(services)
     print(f"AnswerDesk API on http://{args.host}:{args.port} (OpenAPI: /docs)", file=sys.stderr)
     uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="warning")
     return 0

@@ -27,6 +27,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,8 @@ MAX_TOKENS = 512
 BATCH_TOKENS = 8192
 """Tokens per forward pass: bounds the activations (8192 x 1536 bfloat16 is 25 MB)."""
 BATCH_TEXTS = 64
+STREAM_TOKENS = 640
+"""From this many tokens a call is split into one-thread streams (`TorchE5._in_streams`)."""
 SMALL_CALL_TOKENS = 160
 """Below this many tokens a call runs on one thread: waking the other costs more than it
 saves (a single question: 19 ms on one thread against 36 ms on two with sleeping threads)."""
@@ -142,7 +145,9 @@ class TorchE5:
 
     runtime = "torch"
 
-    def __init__(self, path: Path, precision: str | None = None) -> None:
+    def __init__(
+        self, path: Path, precision: str | None = None, streams: int | None = None
+    ) -> None:
         import torch
 
         started = time.perf_counter()
@@ -158,6 +163,8 @@ class TorchE5:
         self._hidden = arch.hidden
         self._bos, self._eos = model.vocabulary.bos, model.vocabulary.eos
         self._threads = max(1, torch.get_num_threads())
+        self.streams = streams if streams is not None else self._threads
+        self._pool: ThreadPoolExecutor | None = None
         self.dim = arch.hidden
         logger.info(
             "e5 on PyTorch (%s, %d threads) loaded in %.2f s",
@@ -186,14 +193,50 @@ class TorchE5:
             windows.extend((i, ids[a : a + width]) for a in range(0, max(len(ids), 1), width))
         weights = np.zeros(len(texts), dtype=np.float64)
         total = sum(len(ids) + 2 for _, ids in windows)
-        for batch in _batches(windows):
-            vectors = self._forward([ids for _, ids in batch], single=total < SMALL_CALL_TOKENS)
-            for (i, ids), vector in zip(batch, vectors, strict=True):
-                size = max(len(ids), 1)
-                out[i] += size * vector
-                weights[i] += size
+        numbered = [(k, ids) for k, (_, ids) in enumerate(windows)]
+        if self.streams > 1 and total >= STREAM_TOKENS:
+            done = self._in_streams(numbered)
+        else:
+            single = total < SMALL_CALL_TOKENS
+            done = [self._run(batch, single) for batch in _batches(numbered)]
+        found: dict[int, np.ndarray] = {}
+        for batch, vectors in done:
+            for (k, _), vector in zip(batch, vectors, strict=True):
+                found[k] = vector
+        # Summed in window order whatever order they were computed in: float addition is
+        # not associative, and the vectors must not depend on how the work was split.
+        for k, (i, ids) in enumerate(windows):
+            size = max(len(ids), 1)
+            out[i] += size * found[k]
+            weights[i] += size
         out /= weights[:, None]
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def _run(self, batch: list[tuple[int, list[int]]], single: bool):  # type: ignore[no-untyped-def]
+        return batch, self._forward([ids for _, ids in batch], single=single)
+
+    def _in_streams(self, windows: list[tuple[int, list[int]]]) -> list:
+        """The windows split into `streams` groups of about equal tokens, each embedded on
+        one thread, side by side. One-thread streams never wait for each other, where one
+        two-thread pass meets the other thread at every parallel region, and stalls there
+        when another process (the parser) holds its core."""
+        groups: list[list[tuple[int, list[int]]]] = [[] for _ in range(self.streams)]
+        sizes = [0] * self.streams
+        for window in sorted(windows, key=lambda w: -len(w[1])):
+            smallest = sizes.index(min(sizes))
+            groups[smallest].append(window)
+            sizes[smallest] += len(window[1]) + 2
+
+        def work(group: list[tuple[int, list[int]]]) -> list:
+            return [self._run(batch, True) for batch in _batches(group)]
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.streams - 1, thread_name_prefix="e5-stream")
+        others = [self._pool.submit(work, group) for group in groups[1:] if group]
+        done = work(groups[0])
+        for future in others:
+            done += future.result()
+        return done
 
     def _forward(self, contents: list[list[int]], single: bool) -> np.ndarray:
         """One batch, its tokens packed without padding: the matrix products (nearly all

