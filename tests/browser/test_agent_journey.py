@@ -125,7 +125,7 @@ def test_knowledge_team_uploads_and_the_next_question_is_answered_from_it(served
         sign_in(page, url, "kim", "knowledge-pass")
         page.get_by_role("link", name="Library").click()
         page.get_by_text("Upload documents").click()
-        page.locator("input[type='file']").set_input_files(str(new_document))
+        page.locator("input[type='file'][multiple]").set_input_files(str(new_document))
         uploaded(page, new_document.name)
         page.get_by_role("button", name="Ingest files").click()
         page.get_by_text("1 files: 1 added").wait_for(timeout=60_000)
