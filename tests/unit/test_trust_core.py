@@ -287,3 +287,27 @@ def test_a_conflict_found_by_checking_the_quoted_amount_shows_its_witness():
     assert len(quiet.passages) == 2 and not any(
         getattr(n, "kind", "") == "conflict" for n in quiet.notices
     )
+
+
+def test_on_a_near_tie_the_section_holding_the_questions_words_wins():
+    """Two sections of one procedure, equal evidence, similarities 0.0004 apart (what two
+    e5 runtimes disagree on): the one that says "log the request" answers "how do I log
+    a subject access request", whichever way the similarity leans."""
+    receiving = chunk("1. Verify the customer.\n2. Log the request in the tracker.",
+                      doc="sar", kind=ChunkKind.PROCEDURE, section=("SAR", "Receiving a SAR"))  # fmt: skip
+    office = chunk("1. Acknowledges the request.\n2. Sends the response.", doc="sar",
+                   position=2, kind=ChunkKind.PROCEDURE, section=("SAR", "What the office does"))  # fmt: skip
+    asked = tokenize("how do I log a subject access request")
+    for lean in (0.0004, -0.0004):
+        options = [
+            ProcedureOption((office,), 0.79, similarity=0.8280 + lean),
+            ProcedureOption((receiving,), 0.79, similarity=0.8280),
+        ]
+        chosen = choose_procedure(options, asked)
+        assert chosen is not None and chosen.parts == (receiving,)
+    # Beyond a near tie the similarity still decides.
+    options = [
+        ProcedureOption((office,), 0.79, similarity=0.85),
+        ProcedureOption((receiving,), 0.79, similarity=0.83),
+    ]
+    assert choose_procedure(options, asked).parts == (office,)
