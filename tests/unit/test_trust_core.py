@@ -311,3 +311,56 @@ def test_on_a_near_tie_the_section_holding_the_questions_words_wins():
         ProcedureOption((receiving,), 0.79, similarity=0.83),
     ]
     assert choose_procedure(options, asked).parts == (office,)
+
+
+# ---------------------------------------------------------------- headlines from the answering passage
+
+
+def test_a_sentence_that_introduces_a_list_brings_its_items():
+    sheet = chunk("Minimum payment\nThe minimum payment each month is the higher of:\n• £25; or\n"
+                  "• 1% of the balance, plus interest.\nPay by Direct Debit to avoid late fees.",
+                  doc="credit", section=("Minimum payment",))  # fmt: skip
+    sentences = best_sentences(
+        [Hit(sheet, 0.03)], tokenize("how is the minimum payment worked out")
+    )
+    assert sentences[0][0] == (
+        "The minimum payment each month is the higher of: • £25; or "
+        "• 1% of the balance, plus interest."
+    )
+
+
+def test_more_of_the_answering_passage_joins_the_headline_than_of_other_passages():
+    answering = chunk("Foreign cheques\nForeign cheques cannot be paid in with the app.\n"
+                      "Collection of a foreign cheque usually takes 4 to 8 weeks.\nThe fee is £15.",
+                      doc="cheques", section=("Foreign cheques",))  # fmt: skip
+    other = chunk("Limits\nA cheque of up to £2,000 can be paid in with the app each day.",
+                  doc="limits", position=1, section=("Limits",))  # fmt: skip
+    sentences = best_sentences(
+        [Hit(answering, 0.03), Hit(other, 0.02)],
+        tokenize("can I pay in a foreign cheque in the app"),
+    )
+    texts = [s for s, _ in sentences]
+    # The same passage's sentence with fewer of the question's words joins (at 0.3 of the best
+    # one's score); the other passage's, as near to it, does not (0.6).
+    assert "Collection of a foreign cheque usually takes 4 to 8 weeks." in texts
+    assert all(c.document.document_id == "cheques" for _, c in sentences)
+
+
+def test_a_passage_in_the_other_language_is_read_with_the_glossary():
+    english = Chunk("overdraft:v1:0", info("overdraft"), 0, ChunkKind.TEXT,
+                    "Overdrafts\nThe arranged overdraft interest rate is 39.9% EAR variable.",
+                    ("Overdrafts",), (1,), "en", "h")  # fmt: skip
+    question = "安排透支的利率是多少？"
+    sentences = best_sentences([Hit(english, 0.03)], tokenize(question), question=question)
+    assert [s for s, _ in sentences] == [
+        "The arranged overdraft interest rate is 39.9% EAR variable."
+    ]
+    # Without the glossary's equivalents no English word matches: nothing to quote.
+    assert best_sentences([Hit(english, 0.03)], tokenize(question)) == []
+
+
+def test_label_lines_and_the_document_control_line_are_never_headlines():
+    guide = chunk("Guide\nFreeze\nDocument owner: Cards | Version: 2.1 | Effective date: 2026-01-01\n"
+                  "The customer can freeze the card in the app.", doc="app", section=("Guide",))  # fmt: skip
+    sentences = best_sentences([Hit(guide, 0.03)], tokenize("card freeze cards version"))
+    assert [s for s, _ in sentences] == ["The customer can freeze the card in the app."]
