@@ -100,7 +100,20 @@ class Scope:
             preview=query.preview,
         )
 
+    @staticmethod
+    def judged(info: DocumentInfo) -> tuple:
+        """Everything `allows` reads of a version: versions alike here get the same
+        verdict from every scope (_Catalog judges one of each). Keep the two in step."""
+        return (
+            info.groups,
+            info.category,
+            info.effective_date,
+            info.expiry_date,
+            info.replaced_on,
+        )
+
     def allows(self, info: DocumentInfo) -> bool:
+        # Reads only what `judged` returns.
         if not can_read(self.groups, info.groups):  # the access rule (kb.access)
             return False
         if self.category is not None and info.category != self.category:
@@ -166,6 +179,7 @@ class _Catalog:
         )
         self._allowed: dict[tuple[Scope, str | None], np.ndarray] = {}
         self._verdicts: dict[Scope, np.ndarray] = {}
+        self._kinds: dict[bool, tuple[list[DocumentInfo], np.ndarray]] = {}
         self._titles: dict[Scope, TitleIndex] = {}
         self._language_rows: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         self._lock = threading.Lock()
@@ -205,10 +219,7 @@ class _Catalog:
                 # ~10 ms at 100,000 chunks the first time a group asks, otherwise).
                 verdicts = self._verdicts.get(scope)
                 if verdicts is None:
-                    infos = self.infos(scope)
-                    verdicts = np.array(
-                        [k in infos and scope.allows(infos[k]) for k in self.version_keys] + [False]
-                    )
+                    verdicts = self._judge(scope)
                     if len(self._verdicts) > 256:
                         self._verdicts.clear()
                     self._verdicts[scope] = verdicts
@@ -220,6 +231,30 @@ class _Catalog:
                 self._allowed[key] = np.flatnonzero(mask)
             return self._allowed[key]
 
+    def _judge(self, scope: Scope) -> np.ndarray:
+        """`scope.allows` of each version in `version_keys` (False for a version `scope`
+        does not list), then False for the unknown (-1). Versions alike in what `allows`
+        reads (Scope.judged: groups, category, dates) are judged once: at 100,000 chunks
+        ~8,000 versions are a few dozen kinds, so a scope's first question judges those,
+        not 8,000 (~10 ms). Called under the lock."""
+        kinds = self._kinds.get(scope.preview)
+        if kinds is None:
+            infos = self.infos(scope)
+            found: dict[tuple, int] = {}
+            samples: list[DocumentInfo] = []
+            kind_of = np.full(len(self.version_keys) + 1, -1, dtype=np.int64)
+            for i, key in enumerate(self.version_keys):
+                info = infos.get(key)
+                if info is not None:
+                    kind = found.setdefault(Scope.judged(info), len(found))
+                    if kind == len(samples):
+                        samples.append(info)
+                    kind_of[i] = kind
+            kinds = self._kinds[scope.preview] = (samples, kind_of)
+        samples, kind_of = kinds
+        allowed = np.array([scope.allows(info) for info in samples] + [False], dtype=bool)
+        return allowed[kind_of]  # -1 (not listed, or unknown) is the trailing False
+
     def titles(self, scope: Scope) -> TitleIndex:
         """Title of every document `scope` may read, by id, filed for finding references
         (kb.procedures.TitleIndex; cached per scope: at 100,000 chunks, judging every
@@ -227,11 +262,15 @@ class _Catalog:
         with self._lock:
             cached = self._titles.get(scope)
         if cached is None:
+            with self._lock:
+                verdicts = self._judge(scope)
+            infos = self.infos(scope)
+            # `version_keys` is sorted: a document's last allowed version gives its title.
             cached = TitleIndex(
                 {
-                    doc: info.title
-                    for (doc, _), info in sorted(self.infos(scope).items())
-                    if scope.allows(info)
+                    key[0]: infos[key].title
+                    for key, allowed in zip(self.version_keys, verdicts, strict=False)
+                    if allowed
                 }
             )
             with self._lock:
