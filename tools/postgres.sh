@@ -222,6 +222,43 @@ max_connections = 400
 EOF
 }
 
+# Memory and planner settings, rewritten at every start into answerdesk.conf (included from
+# postgresql.conf), so a cluster made before them gets them too. Measured at 100,000 chunks
+# (eval/reports/postgres-scale.md): the HNSW index (195 MB), the vectors (359 MB) and the
+# lexical table (130 MB) did not fit in the default 128 MB of shared buffers, so every search
+# copied thousands of pages in from the OS; and JIT compiled the lexical scoring query on
+# every run (~45 ms of ~190). shared_buffers: a quarter of RAM, 128 MB to 1 GB (a 2 GB CI
+# machine gets 512 MB); effective_cache_size: half of RAM (the planner's guess of what the
+# OS caches); random_page_cost 1.1: the data is on SSD or in memory, so the planner uses
+# the GIN and HNSW indexes. KB_PG_SHARED_BUFFERS (e.g. 256MB) overrides. shared_buffers
+# takes effect when the server starts; the others on reload (done here when it runs).
+tune_cluster() {
+  local conf mem_mb shared cache
+  conf="$(pgdata)/answerdesk.conf"
+  mem_mb=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
+  shared=$((mem_mb / 4))
+  [ "$shared" -le 1024 ] || shared=1024
+  [ "$shared" -ge 128 ] || shared=128
+  shared=${KB_PG_SHARED_BUFFERS:-${shared}MB}
+  [[ $shared =~ ^[0-9]+(kB|MB|GB)$ ]] || die "KB_PG_SHARED_BUFFERS must look like 512MB, not '$shared'"
+  cache=$((mem_mb / 2))
+  [ "$cache" -ge 256 ] || cache=256
+  cat >"$conf" <<EOF
+# Written by tools/postgres.sh at every start: edits here are lost (see tune_cluster there).
+shared_buffers = '$shared'
+effective_cache_size = '${cache}MB'
+work_mem = '8MB'
+jit = off
+random_page_cost = 1.1
+EOF
+  chown "$OWNER" "$conf"
+  grep -qxF "include_if_exists = 'answerdesk.conf'" "$(pgdata)/postgresql.conf" ||
+    echo "include_if_exists = 'answerdesk.conf'" >>"$(pgdata)/postgresql.conf"
+  if running; then
+    run "$PGBIN/pg_ctl" -D "$(pgdata)" reload >/dev/null
+  fi
+}
+
 running() { [ -f "$(pgdata)/PG_VERSION" ] && run "$PGBIN/pg_ctl" -D "$(pgdata)" status >/dev/null 2>&1; }
 
 # The port a running server listens on (line 4 of postmaster.pid), else the configured one.
@@ -279,8 +316,12 @@ start)
   build_pgvector
   resolve_dir
   init_cluster
+  tune_cluster
   start_server
   provision
+  if [ "$(sql postgres -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then
+    say "settings changed that need a restart: tools/postgres.sh stop && tools/postgres.sh start"
+  fi
   say "ready in $((SECONDS - started)) s: pgvector $(sql "$DB" -c "SELECT extversion FROM pg_extension WHERE extname = 'vector'") in $DB on 127.0.0.1:$(live_port), data in $PG_DIR"
   echo "KB_DATABASE_URL=$(url | sed 's/:[0-9a-f]*@/:****@/')"
   echo "Use it with: export KB_DATABASE_URL=\"\$(tools/postgres.sh url)\""
