@@ -125,7 +125,7 @@ class Settings(BaseSettings):
         "glossary's translations of the question's terms (0: off).",
     )
     crosslingual_slot: int = Field(
-        default=3,
+        default=5,
         ge=0,
         description="When none of the first this many documents is in the other language, "
         "the other language's best passage for the question's terms takes this place "
