@@ -41,6 +41,7 @@ from kb.config import Settings
 from kb.database import is_postgres
 from kb.embedding import create_embedder
 from kb.lexical import tokenize
+from kb.lexical_pg import GIN_INDEX
 from kb.pgvector_index import HNSW_INDEX
 from kb.services import Services
 from kb.store import KnowledgeBase, chunk_metadata
@@ -153,8 +154,9 @@ def grow(
     variant = sum(1 for d in kb.registry.documents() if d.document_id.startswith("synthetic-"))
     postgres = is_postgres(kb.registry.db)
     if postgres and current < target_chunks:
-        # A bulk load: the HNSW index is made once afterwards, not vector by vector.
+        # A bulk load: the HNSW and GIN indexes are made once afterwards, not row by row.
         kb.registry.db.execute("DROP INDEX IF EXISTS chunk_vectors_hnsw")
+        kb.registry.db.execute("DROP INDEX IF EXISTS chunk_terms_tsv")
     while current < target_chunks:
         with kb.write() as session:
             written = 0
@@ -189,6 +191,7 @@ def grow(
     if postgres:
         kb.registry.db.execute("SET maintenance_work_mem = '1GB'")
         kb.registry.db.execute(HNSW_INDEX)
+        kb.registry.db.execute(GIN_INDEX)
         kb.registry.db.execute("ANALYZE")  # the planner's statistics for the grown tables
     return time.perf_counter() - started
 
