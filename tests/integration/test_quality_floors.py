@@ -31,6 +31,10 @@ TOPIC_CHANGE_RECALL_AT_1_FLOOR = 0.74  # measured 0.78 after an unrelated questi
 HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.55
 HELD_OUT_REFUSAL_RECALL_FLOOR = 0.75
 CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2 before
+# Every expected fact in the headline or the steps (answerable questions with facts; a refusal
+# counts as wrong): measured 0.492 with the headline from the answering passage, 0.471 before.
+# One question moves it by ~0.005; the two e5 runtimes differed by one.
+ANSWER_CORRECT_FLOOR = 0.48
 
 
 def test_hybrid_retrieval_recall_and_leakage(sample_services):
@@ -50,6 +54,8 @@ def test_answers_refusals_citations_and_leakage(sample_services):
     conflict = result["answer_metrics"]["conflict"]
     assert conflict["precision"] is not None and conflict["precision"] >= CONFLICT_PRECISION_FLOOR
     assert conflict["recall"] >= 0.25, conflict
+    answer_correct = result["answer_metrics"]["answer_correct"]
+    assert answer_correct >= ANSWER_CORRECT_FLOOR, result["answer_metrics"]
 
 
 def test_the_call_is_context_for_follow_ups_and_not_for_new_topics(sample_services):
