@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kb import lexical_scope
 from kb.lexical import in_scope
 from kb.lexical_scope import ChunkOwners
 from kb.registry import Registry
@@ -128,3 +129,46 @@ def test_superseded_condition_and_cache(registry: Registry) -> None:
     assert owners.in_scope(every, superseded, ["2026-01-01", *params]) == [tuple(r) for r in joined]
     assert owners.in_scope(every, superseded, ["2026-01-01", *params]) == [tuple(r) for r in joined]
     assert len(owners._allowed) == 1
+
+
+def _plain(owners: ChunkOwners, condition: str, params: list) -> frozenset[int]:
+    """The versions `condition` lets through, judged version by version by SQLite."""
+    rows = owners.db.execute(
+        "SELECT v.document_id, v.version FROM versions v "
+        f"JOIN documents d ON d.document_id = v.document_id WHERE {condition}",
+        params,
+    ).fetchall()
+    return frozenset(owners.versions[(r[0], r[1])] for r in rows if (r[0], r[1]) in owners.versions)
+
+
+def test_kinds_of_version_get_the_verdicts_of_their_versions(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judged on one version of each kind (the share limit lifted: this small registry's
+    versions are nearly all of different kinds), every scope lets the same versions through
+    as the statement over every version; the preview's condition reads `v.document_id` and
+    is left to that statement."""
+    monkeypatch.setattr(lexical_scope, "_KIND_SHARE", 1.0)
+    owners = ChunkOwners(registry.db)
+    judged = let_through = 0
+    for scope in _scopes():
+        condition, params = scope.sql()
+        for live in ("v.status = 'current'", "v.status IN ('current', 'draft')"):
+            version_condition = f"{live} AND ({condition})"
+            by_kind = owners._by_kind(version_condition, params)
+            if scope.preview:
+                assert by_kind is None
+                continue
+            assert by_kind == _plain(owners, version_condition, params), (scope, live)
+            judged += 1
+            let_through += len(by_kind)
+    superseded = "d.current_version IS NOT NULL AND v.status = 'superseded'"
+    assert owners._by_kind(superseded, []) == _plain(owners, superseded, [])
+    assert judged == 40 and let_through > 100
+
+
+def test_many_kinds_are_left_to_the_statement_over_versions(registry: Registry) -> None:
+    owners = ChunkOwners(registry.db)
+    kinds, _ = owners.kinds()
+    assert len(kinds) > lexical_scope._KIND_SHARE * len(owners.versions)
+    assert owners._by_kind("v.status = 'current'", []) is None
