@@ -42,7 +42,7 @@ from kb.database import is_postgres
 from kb.embedding import create_embedder
 from kb.lexical import tokenize
 from kb.lexical_pg import GIN_INDEX
-from kb.pgvector_index import HNSW_INDEX
+from kb.pgvector_index import HNSW_INDEX, LANGUAGES, language_indexes
 from kb.services import Services
 from kb.store import KnowledgeBase, chunk_metadata
 from kb.types import Chunk, DocumentInfo, Query
@@ -156,6 +156,8 @@ def grow(
     if postgres and current < target_chunks:
         # A bulk load: the HNSW and GIN indexes are made once afterwards, not row by row.
         kb.registry.db.execute("DROP INDEX IF EXISTS chunk_vectors_hnsw")
+        for language in LANGUAGES:
+            kb.registry.db.execute(f"DROP INDEX IF EXISTS chunk_vectors_hnsw_{language}")
         kb.registry.db.execute("DROP INDEX IF EXISTS chunk_terms_tsv")
     while current < target_chunks:
         with kb.write() as session:
@@ -190,7 +192,8 @@ def grow(
         logger.info("grown to %d chunks (%.0f s)", current, time.perf_counter() - started)
     if postgres:
         kb.registry.db.execute("SET maintenance_work_mem = '1GB'")
-        kb.registry.db.execute(HNSW_INDEX)
+        for statement in [HNSW_INDEX, *language_indexes()]:
+            kb.registry.db.execute(statement)
         kb.registry.db.execute(GIN_INDEX)
         kb.registry.db.execute("ANALYZE")  # the planner's statistics for the grown tables
     return time.perf_counter() - started

@@ -7,10 +7,17 @@ in ONE transaction on one connection, so an ingest that fails halfway leaves nei
 delete leaves no vector behind, and every replica sees the same state the moment it commits.
 There are no generations to publish and no files to copy between machines.
 
-    chunk_vectors(chunk_id text PRIMARY KEY, embedding vector(<dimension>))
+    chunk_vectors(chunk_id text PRIMARY KEY, language text, embedding vector(<dimension>))
 
 with an HNSW index on inner product (`vector_ip_ops`: the vectors are unit length, so the
-inner product is the cosine similarity FAISS reports). Filters (access groups, dates,
+inner product is the cosine similarity FAISS reports), and one partial HNSW index per
+language (`WHERE language = 'zh'`, LANGUAGES). Why: an ask searches each language apart
+(kb.retrieve.dense_both_languages), and Chinese is a sixth of the rows. Through the one
+index, pgvector walks the whole graph's nearest neighbours until 50 pass the language
+filter: near an English question that was thousands of tuples (20 ms a search on average,
+79 at worst, at 100,000 chunks) and, with the walk cut short, a recall of 0.89 against exact
+order. A language's own graph holds only its rows (eval/reports/postgres-scale.md, fourth
+pass). `language` is the chunk's own (chunks.language), copied when the vector is stored. Filters (access groups, dates,
 drafts, language) are SQL conditions on the registry's tables joined in the same query, so a
 restricted chunk never leaves the database for a reader outside its groups. pgvector 0.8's
 iterative scan (`hnsw.iterative_scan = strict_order`) keeps walking the graph until k rows
@@ -48,6 +55,65 @@ HNSW_INDEX = (
 """The search index; eval.scale drops it while it bulk-loads synthetic vectors and makes it
 again once (inserting into HNSW vector by vector was nine tenths of growing a base)."""
 
+LANGUAGES = ("en", "zh")
+"""The languages with an HNSW index of their own: those kb.retrieve searches apart. A chunk
+of another language (`mixed`) is found through HNSW_INDEX, as is a search in a language
+without an index of its own (the planner then filters that index's walk)."""
+
+
+def language_indexes() -> list[str]:
+    """One partial HNSW index per language of LANGUAGES (eval.scale drops and makes them
+    with HNSW_INDEX). The planner uses one when the query's condition implies its predicate:
+    `search` writes `cv.language = '<language>'` as a literal for that reason."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw_{language} ON chunk_vectors "
+        f"USING hnsw (embedding vector_ip_ops) WHERE language = '{language}'"
+        for language in LANGUAGES
+    ]
+
+
+def index_by_language(db: Any) -> bool:
+    """Give a base made before the per-language indexes its `language` column and indexes
+    (False: it had them already). Not run when a base opens: at 100,000 chunks it took ~45 s
+    (the column 2 s, the three HNSW indexes 3 + 20 + 18 s) and locks the table meanwhile, so
+    an operator runs it once, between ingests, and restarts the app (an open index keeps
+    searching the old way: `by_language` is read when it opens):
+
+        python -c "from kb.config import Settings; from kb.database import open_database; \
+            from kb.pgvector_index import index_by_language; \
+            print(index_by_language(open_database(Settings().registry_path)))"
+
+    The one index is dropped while the column is filled and made again: updating 100,000
+    rows would insert each into it anew."""
+    if has_language_column(db):
+        return False
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DROP INDEX IF EXISTS chunk_vectors_hnsw")
+        db.execute("ALTER TABLE chunk_vectors ADD COLUMN language TEXT")
+        db.execute(
+            "UPDATE chunk_vectors cv SET language = c.language FROM chunks c "
+            "WHERE c.chunk_id = cv.chunk_id"
+        )
+        db.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        for statement in [HNSW_INDEX, *language_indexes()]:
+            db.execute(statement)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return True
+
+
+def has_language_column(db: Any) -> bool:
+    """Whether chunk_vectors has the `language` column (made since the per-language
+    indexes; a base from before searches through HNSW_INDEX alone until upgraded)."""
+    row = db.execute(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'chunk_vectors' AND column_name = 'language'"
+    ).fetchone()
+    return row is not None
+
 
 def _settings(ef_search: int, local: bool) -> str:
     """One statement for the three HNSW settings (`local`: for the transaction only)."""
@@ -78,6 +144,8 @@ class PgVectorIndex:
         if create:
             self._create()
         self._check_model()
+        self.by_language = has_language_column(db)
+        self._chunks_found = False
 
     # ------------------------------------------------------------------ schema
 
@@ -93,9 +161,11 @@ class PgVectorIndex:
         try:
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS chunk_vectors (chunk_id TEXT PRIMARY KEY, "
-                f"embedding vector({int(self.dimension)}) NOT NULL)"
+                f"language TEXT, embedding vector({int(self.dimension)}) NOT NULL)"
             )
             self.db.execute(HNSW_INDEX)
+            for statement in language_indexes():
+                self.db.execute(statement)
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS vector_model (id INTEGER PRIMARY KEY CHECK (id = 1), "
                 "model TEXT NOT NULL, dimension INTEGER NOT NULL)"
@@ -146,11 +216,22 @@ class PgVectorIndex:
             raise ValueError(
                 f"expected {len(ids)} vectors of {self.dimension}, got {vectors.shape}"
             )
-        rows = [(cid, np.asarray(v, dtype=np.float32)) for cid, v in zip(ids, vectors, strict=True)]
+        vectors32 = [np.asarray(v, dtype=np.float32) for v in vectors]
+        if not (self.by_language and self._has_chunks()):
+            self.db.executemany(
+                "INSERT INTO chunk_vectors (chunk_id, embedding) VALUES (?, ?) "
+                "ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding",
+                list(zip(ids, vectors32, strict=True)),
+            )
+            return
+        # The chunk's language from its registry row, written before its vector (same
+        # transaction); a vector without a chunk row gets none (found by HNSW_INDEX only).
         self.db.executemany(
-            "INSERT INTO chunk_vectors (chunk_id, embedding) VALUES (?, ?) "
-            "ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding",
-            rows,
+            "INSERT INTO chunk_vectors (chunk_id, language, embedding) VALUES "
+            "(?, (SELECT c.language FROM chunks c WHERE c.chunk_id = ?), ?) "
+            "ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding, "
+            "language = excluded.language",
+            [(cid, cid, v) for cid, v in zip(ids, vectors32, strict=True)],
         )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -173,7 +254,9 @@ class PgVectorIndex:
         if k <= 0:
             return []
         query = np.asarray(vector, dtype=np.float32)
-        if condition is None and language is None:
+        if language in LANGUAGES and self.by_language:
+            sql, args = self._language_sql(query, int(k), condition, params, language)
+        elif condition is None and language is None:
             sql = (
                 "SELECT chunk_id, embedding <#> ? AS distance FROM chunk_vectors "
                 "ORDER BY embedding <#> ? LIMIT ?"
@@ -214,6 +297,42 @@ class PgVectorIndex:
         return {r[0]: np.asarray(r[1].to_numpy(), dtype=np.float32) for r in rows}
 
     # ------------------------------------------------------------------ internals
+
+    def _has_chunks(self) -> bool:
+        """Whether the registry's chunks table is there to give a vector its language (an
+        index used alone, without a registry, stores vectors without one). Kept once true."""
+        if not self._chunks_found:
+            found = self.db.execute("SELECT to_regclass('chunks')").fetchone()[0]
+            self._chunks_found = found is not None
+        return self._chunks_found
+
+    @staticmethod
+    def _language_sql(
+        query: np.ndarray,
+        k: int,
+        condition: str | None,
+        params: Sequence[object],
+        language: str,
+    ) -> tuple[str, list[object]]:
+        """A search in one language through that language's own index. The language is a
+        literal in the SQL, not a parameter: the planner picks a partial index only for a
+        condition it can prove implies the index's predicate when it plans. (The connection
+        binds parameters on the client, but a literal keeps that true on any cursor.)"""
+        if condition is None:
+            sql = (
+                "SELECT chunk_id, embedding <#> ? AS distance FROM chunk_vectors "
+                f"WHERE language = '{language}' ORDER BY embedding <#> ? LIMIT ?"
+            )
+            return sql, [query, query, k]
+        sql = (
+            "SELECT cv.chunk_id, cv.embedding <#> ? AS distance FROM chunk_vectors cv "
+            "JOIN chunks c ON c.chunk_id = cv.chunk_id "
+            "JOIN documents d ON d.document_id = c.document_id "
+            "JOIN versions v ON v.document_id = c.document_id AND v.version = c.version "
+            f"WHERE cv.language = '{language}' AND ({condition}) "
+            "ORDER BY cv.embedding <#> ? LIMIT ?"
+        )
+        return sql, [query, *params, query, k]
 
     def _searching(self, sql: str, args: list[object], ef_search: int) -> list[Any]:
         """Run one kNN query with this search's HNSW settings.
