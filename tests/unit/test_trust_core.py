@@ -364,3 +364,45 @@ def test_label_lines_and_the_document_control_line_are_never_headlines():
                   "The customer can freeze the card in the app.", doc="app", section=("Guide",))  # fmt: skip
     sentences = best_sentences([Hit(guide, 0.03)], tokenize("card freeze cards version"))
     assert [s for s, _ in sentences] == ["The customer can freeze the card in the app."]
+
+
+def test_a_follow_up_is_answered_by_the_section_its_heading_names():
+    """After a payment-holiday question, "does it go on their credit file?": the sentence
+    of "Credit file reporting" answers it without repeating "credit file", and beats the
+    options table, ranked first on the call's words."""
+    options = chunk(
+        "Payment deferral (payment holiday): no payments, or reduced payments, for a short "
+        "period of up to 3 months while interest keeps building up.",
+        doc="mortgage", section=("Mortgages", "Support options"),
+    )  # fmt: skip
+    reporting = chunk(
+        "Payment deferrals are not reported as arrears.", doc="mortgage", position=1,
+        section=("Mortgages", "Credit file reporting"),
+    )  # fmt: skip
+    call = "How long can a mortgage payment holiday be? does it go on their credit file?"
+    hits = [Hit(options, 0.065), Hit(reporting, 0.0645)]
+    asked = "does it go on their credit file?"
+    answer = "Payment deferrals are not reported as arrears."
+    chosen = best_sentences(hits, tokenize(call), question=call, asked=asked)
+    assert answer in [sentence for sentence, _ in chosen]
+    # Without the question just asked, the call's words pick the table alone.
+    chosen = best_sentences(hits, tokenize(call), question=call)
+    assert answer not in [sentence for sentence, _ in chosen]
+
+
+def test_only_a_question_resolved_with_the_call_is_a_follow_up():
+    from kb.conversation import plan_search
+    from kb.services import _follow_up
+    from kb.types import Turn
+
+    call = [
+        Turn("user", "How long can a mortgage payment holiday be?"),
+        Turn("assistant", "Up to 3 months."),
+    ]
+    asked = "does it go on their credit file?"
+    assert _follow_up(asked, plan_search(asked, call).question) == asked
+    # Agent wrappers stripped, or a self-contained question in a call: not a follow-up.
+    wrapped = "Customer wants to know the CHAPS fee"
+    assert _follow_up(wrapped, plan_search(wrapped, []).question) == ""
+    standalone = "What is the CHAPS fee?"
+    assert _follow_up(standalone, plan_search(standalone, call).question) == ""
