@@ -215,21 +215,24 @@ class _Catalog:
         key = (scope, language)
         with self._lock:
             if key not in self._allowed:
-                # Each version judged once per scope, whatever the language (4 times the
-                # ~10 ms at 100,000 chunks the first time a group asks, otherwise).
-                verdicts = self._verdicts.get(scope)
-                if verdicts is None:
-                    verdicts = self._judge(scope)
-                    if len(self._verdicts) > 256:
-                        self._verdicts.clear()
-                    self._verdicts[scope] = verdicts
-                mask = verdicts[self.position_document]  # -1 (unknown) maps to False
+                mask = self._verdicts_of(scope)[self.position_document]  # -1 maps to False
                 if language is not None:
                     mask &= self.position_language == language
                 if len(self._allowed) > 256:
                     self._allowed.clear()
                 self._allowed[key] = np.flatnonzero(mask)
             return self._allowed[key]
+
+    def _verdicts_of(self, scope: Scope) -> np.ndarray:
+        """`_judge(scope)`, kept per scope: each version is judged once per scope, whatever
+        the language asked for and for the titles too. Called under the lock."""
+        verdicts = self._verdicts.get(scope)
+        if verdicts is None:
+            verdicts = self._judge(scope)
+            if len(self._verdicts) > 256:
+                self._verdicts.clear()
+            self._verdicts[scope] = verdicts
+        return verdicts
 
     def _judge(self, scope: Scope) -> np.ndarray:
         """`scope.allows` of each version in `version_keys` (False for a version `scope`
@@ -263,7 +266,7 @@ class _Catalog:
             cached = self._titles.get(scope)
         if cached is None:
             with self._lock:
-                verdicts = self._judge(scope)
+                verdicts = self._verdicts_of(scope)
             infos = self.infos(scope)
             # `version_keys` is sorted: a document's last allowed version gives its title.
             cached = TitleIndex(

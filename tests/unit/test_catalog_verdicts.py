@@ -53,6 +53,7 @@ def _catalog() -> _Catalog:
     catalog.known = set(live) | set(preview)
     catalog.version_keys = sorted(catalog.known)
     catalog._kinds = {}
+    catalog._verdicts = {}
     catalog._titles = {}
     catalog._lock = threading.Lock()
     return catalog
