@@ -77,17 +77,23 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         chosen.click()
         page.get_by_role("option").filter(has_text="____").first.click()
         # Both choices shown as tags before submitting: under load (CI) the second pick was
-        # lost once and the path was created with one item; pick it again if so.
+        # lost once and the path was created with one item; pick it again only if its tag
+        # has not appeared (a chosen option leaves the list, so picking it twice waits
+        # for an option that is no longer there).
         picked = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Approved exercises")
         chips = picked.locator('[title^="fill ·"], [title^="order ·"]')  # the chosen items
+        ordering_chip = picked.locator('[title^="order ·"]')
         for _ in range(3):
             chosen.click()
             chosen.press_sequentially("Blocking the card")  # the list is long: filter it
             page.get_by_role("option").filter(has_text="“Blocking the card”").first.click()
             page.keyboard.press("Escape")
             idle(page)
-            if chips.count() == 2:
+            try:
+                expect(ordering_chip).to_have_count(1, timeout=15_000)
                 break
+            except AssertionError:
+                continue
         expect(chips).to_have_count(2, timeout=20_000)
         submit_until(page, page.get_by_role("button", name="Create path"),
                      "Created “Week 1: fees and limits” with 2 items.")  # fmt: skip
