@@ -29,3 +29,14 @@ def test_single_chinese_characters_are_not_added_as_equivalents():
     expanded = default_glossary().expand("Is there a fee for a replacement debit card?")
     assert expanded, "the question has glossary terms"
     assert not [t for t in expanded if len(t) == 1 and "\u3400" <= t <= "\u9fff"]
+
+
+def test_what_something_costs_is_searched_as_its_fee():
+    """Agents ask what a payment "costs"; the documents state its "fee" (a CHAPS payment's
+    £25 is in the Fees section and the 2027 fee-change notice, neither of which says
+    "cost"). Before the glossary named them together, "How much does a CHAPS payment cost?"
+    was answered from the complaints quick reference."""
+    for question in ("How much does a CHAPS payment cost?", "what's the price of a CHAPS"):
+        expanded = default_glossary().expand(question)
+        assert "fee" in expanded
+        assert "手续费" in expanded
