@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kb.lexical import in_scope
+from kb.lexical_pg_postings import PgPostings, PostingsMirror, ScopeMasks
 
 K1 = 1.2
 B = 0.75
@@ -197,8 +198,28 @@ class PgLexicalIndex:
 
     def __init__(self, db: Any) -> None:
         self.db = db
-        self._cache: dict[tuple[str, int], list[tuple[str, float]]] = {}
+        self._cache: dict[tuple[str, int, bool], list[tuple[str, float]]] = {}
         self._lock = threading.Lock()
+        url, schema = getattr(db, "url", None), getattr(db, "schema", None)
+        self.mirror = PostingsMirror(db, self._connector(url, schema))
+        self.masks = ScopeMasks(db)
+
+    @staticmethod
+    def _connector(url: str | None, schema: str | None) -> Any:
+        """How the postings' builder opens a connection of its own (None: it cannot)."""
+        if url is None or schema is None:
+            return None
+
+        def connect() -> Any:
+            from kb.postgres import PgConnection
+
+            return PgConnection(url, schema)
+
+        return connect
+
+    mirrored = True
+    """False always scores in SQL (eval.postgres_scale's comparisons); the in-memory
+    postings (kb.lexical_pg_postings) give the exhaustive list."""
 
     prune = True
     """False scores every chunk holding any question word (eval.postgres_scale's
@@ -207,13 +228,28 @@ class PgLexicalIndex:
     def _statistics(self, unique: Sequence[str]) -> tuple[int, float, dict[str, int]]:
         """The change counter (the cache's key), the chunk count and the document frequency
         of each of the tokens the index holds: one round trip."""
+        changes, chunks, _, frequencies = self._state(unique)
+        return changes, chunks, frequencies
+
+    def _state(self, unique: Sequence[str]) -> tuple[int, float, int, dict[str, int]]:
+        """`_statistics` and the registry's index generation (ScopeMasks' key), in one
+        round trip."""
         rows = self.db.execute(
-            "SELECT s.changes, s.chunks, l.term, l.chunks FROM lexical_stats s "
+            "SELECT s.changes, s.chunks, l.term, l.chunks, "
+            "(SELECT m.value FROM meta m WHERE m.key = 'index_generation') "
+            "FROM lexical_stats s "
             "LEFT JOIN lexical_terms l ON l.term = ANY(?::text[]) WHERE s.id = 1",
             (list(unique),),
         ).fetchall()
         frequencies = {r[2]: int(r[3]) for r in rows if r[2] is not None}
-        return int(rows[0][0]), float(rows[0][1]), frequencies
+        generation = int(rows[0][4]) if rows[0][4] is not None else 0
+        return int(rows[0][0]), float(rows[0][1]), generation, frequencies
+
+    def _postings(self, changes: int, chunks: float) -> PgPostings | None:
+        """The in-memory postings of state `changes`, if in use and ready."""
+        if not (self.mirrored and self.prune):
+            return None
+        return self.mirror.current(changes, chunks)
 
     def _scored(self, unique: list[str], matching: Sequence[str]) -> list[tuple[str, float]]:
         """The best BM25 matches (scored on all of `unique`) among chunks holding any of
@@ -225,20 +261,27 @@ class PgLexicalIndex:
             if r[1] is not None  # a match on none of the tokens as we made them
         ]
 
-    def _top(self, tokens: Sequence[str], query: str) -> list[tuple[str, float]]:
-        """The best BM25 matches of the tokens, cached until the terms change."""
+    def _top(
+        self, tokens: Sequence[str], query: str
+    ) -> tuple[list[tuple[str, float]], PgPostings | None, int]:
+        """The best BM25 matches of the tokens, cached until the terms change; the
+        in-memory postings they came from (None: from SQL) and the registry's generation."""
         unique = list(dict.fromkeys(t for t in tokens if t))
-        changes, chunks, frequencies = self._statistics(unique)
-        key = (query, changes)
+        changes, chunks, generation, frequencies = self._state(unique)
+        postings = self._postings(changes, chunks) if frequencies else None
+        key = (query, changes, postings is not None)
         with self._lock:
             cached = self._cache.get(key)
         if cached is None:
-            cached = self._best(unique, chunks, frequencies) if frequencies else []
+            if postings is not None:
+                cached = postings.top(frequencies, _CANDIDATES)
+            else:
+                cached = self._best(unique, chunks, frequencies) if frequencies else []
             with self._lock:
                 if len(self._cache) > 32:
                     self._cache.clear()
                 self._cache[key] = cached
-        return cached
+        return cached, postings, generation
 
     def _best(
         self, unique: list[str], chunks: float, frequencies: dict[str, int]
@@ -285,16 +328,37 @@ class PgLexicalIndex:
             used = min(needed, limit)
 
     def _filtered(
-        self, tokens: Sequence[str], query: str, condition: str, params: Sequence[object], k: int
+        self,
+        tokens: Sequence[str],
+        query: str,
+        condition: str,
+        params: Sequence[object],
+        k: int,
+        language: str | None = None,
     ) -> list[tuple]:
-        top = self._top(tokens, query)
+        """(chunk id, version, score) of the best matches that `condition` (on `d` and `v`)
+        lets through, in `language` if given: by the in-memory postings' versions and the
+        scope's verdicts when the postings are in use (ScopeMasks), else in SQL."""
+        top, postings, generation = self._top(tokens, query)
         if not top:
             return []
+        if postings is not None and ScopeMasks.judged(condition):
+            mask = self.masks.rows(postings, generation, condition, params)
+            places = [(cid, postings.places.get(cid), score) for cid, score in top]
+            rows = [
+                (cid, int(postings.row_versions[row]), score)
+                for cid, row, score in places
+                if row is not None
+                and mask[row]
+                and (language is None or postings.languages[row] == language)
+            ]
+            return sorted(rows, key=lambda row: (-row[2], row[0]))[:k]
         score = dict(top)
-        rows = in_scope(self.db, list(score), condition, params)
-        return sorted(((r[0], r[1], score[r[0]]) for r in rows), key=lambda row: (-row[2], row[0]))[
-            :k
-        ]
+        condition = f"({condition}) AND (? IS NULL OR c.language = ?)"
+        found = in_scope(self.db, list(score), condition, [*params, language, language])
+        return sorted(
+            ((r[0], r[1], score[r[0]]) for r in found), key=lambda row: (-row[2], row[0])
+        )[:k]
 
     def search(
         self,
@@ -310,8 +374,8 @@ class PgLexicalIndex:
         query = tsquery(tokens)
         if query is None:
             return []
-        condition = f"{_live(drafts)} AND ({allowed_sql}) AND (? IS NULL OR c.language = ?)"
-        rows = self._filtered(tokens, query, condition, [*allowed_params, language, language], k)
+        condition = f"{_live(drafts)} AND ({allowed_sql})"
+        rows = self._filtered(tokens, query, condition, allowed_params, k, language)
         return [(chunk_id, score) for chunk_id, _, score in rows]
 
     def vocabulary(self) -> dict[str, int]:
@@ -335,6 +399,13 @@ class PgLexicalIndex:
         unique = list(dict.fromkeys(t for t in tokens if t))
         if not unique:
             return set()
+        condition = f"{_live(drafts)} AND ({allowed_sql})"
+        changes, chunks, generation, _ = self._state([])
+        postings = self._postings(changes, chunks)
+        if postings is not None and ScopeMasks.judged(condition):
+            # Each token's rows in memory against the scope's verdicts: no statement.
+            mask = self.masks.rows(postings, generation, condition, allowed_params)
+            return {t for t in unique if mask[postings.postings(t)[0]].any()}
         rows = self.db.execute(
             f"""
             SELECT x.token FROM unnest(?::text[], ?::text[]) AS x(token, quoted)

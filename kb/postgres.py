@@ -179,6 +179,7 @@ class PgConnection:
         import psycopg
 
         self.schema = schema
+        self.url = url  # for a second connection to the same schema (kb.lexical_pg_postings)
         self._lock_key = lock_key(schema)
         self._ddl_key = lock_key(f"{schema}:ddl")  # DDL scripts among themselves, not writers
         self._mutex = threading.RLock()
