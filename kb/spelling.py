@@ -15,14 +15,20 @@ instead of comparing with every word.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 
 from kb.lexical import _stem  # the same stems the index holds
+from kb.lexicon import common_words
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
 MIN_LENGTH = 7
-"""Shorter words are left alone: one edit turns too many real words into other real words
-("bread" into "read", "round" into "pound")."""
+"""Shorter words are corrected only when they are not words at all (SHORT_LENGTH): one edit
+turns too many real words into other real words ("bread" into "read", "round" into
+"pound")."""
+SHORT_LENGTH = 5
+"""Words of five or six letters are corrected when the language does not have them either
+(kb.lexicon.common_words): "pyone", "papdr", "crwdit", "lmit" are slips, "bread" is not.
+Agents' typos fall on short words as often as on long ones ("phoen", "limut", "deblt")."""
 
 
 def _deletes(word: str) -> set[str]:
@@ -51,11 +57,19 @@ def _one_edit(a: str, b: str) -> bool:
 class SpellFix:
     """Corrects words of a question against a vocabulary of stems and their frequencies."""
 
-    def __init__(self, vocabulary: Mapping[str, int], min_frequency: int = 2) -> None:
+    def __init__(
+        self,
+        vocabulary: Mapping[str, int],
+        min_frequency: int = 2,
+        known: Container[str] | None = None,
+    ) -> None:
+        """`known`: words the language has (default kb.lexicon.common_words); a short word
+        among them is never corrected."""
         self.vocabulary = {w: n for w, n in vocabulary.items() if n >= min_frequency}
+        self.known = common_words() if known is None else known
         self._index: dict[str, list[str]] = {}
         for word in self.vocabulary:
-            if len(word) >= MIN_LENGTH - 1 and word.isascii() and word.isalpha():
+            if len(word) >= SHORT_LENGTH - 1 and word.isascii() and word.isalpha():
                 for key in {word, *_deletes(word)}:
                     self._index.setdefault(key, []).append(word)
 
@@ -63,7 +77,9 @@ class SpellFix:
         """The vocabulary stem one edit away from `word`, or None if it is known or has none."""
         lowered = word.lower()
         stem = _stem(lowered)
-        if len(lowered) < MIN_LENGTH or stem in self.vocabulary or lowered in self.vocabulary:
+        if len(lowered) < SHORT_LENGTH or stem in self.vocabulary or lowered in self.vocabulary:
+            return None
+        if len(lowered) < MIN_LENGTH and (lowered in self.known or stem in self.known):
             return None
         if any(lowered[:n] in self.vocabulary for n in range(4, len(lowered) - 1)):
             return None  # a form of a known word ("scammed" beside "scam"), not a typo
