@@ -46,6 +46,7 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ("kb.retrieve", "_Catalog.titles", "titles by scope"),
     ("kb.index", "FaissIndex.scores", "dense: scan"),
     ("kb.index", "FaissIndex.scores_of", "dense: scan"),
+    ("kb.index", "FaissIndex.scores_many", "dense: scan"),
     ("kb.retrieve", "top_positions", "dense: top k"),
     ("kb.retrieve", "HybridRetriever.dense", "dense: rest"),
     ("kb.pgvector_index", "PgVectorIndex.search", "dense: pgvector"),

@@ -6,6 +6,7 @@ scope allows. Both are checked against FAISS's exhaustive search and a plain sor
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import numpy as np
 import pytest
@@ -107,3 +108,74 @@ def test_scores_of_a_copy_are_the_full_scans_bit_for_bit(index: FaissIndex) -> N
     assert index.scores_of(copy, query).tobytes() == full[positions].tobytes()
     with pytest.raises(ValueError, match="vectors of 16"):
         index.scores_of(copy[:, :8].copy(), query)
+
+
+def test_scores_many_are_each_querys_scores_bit_for_bit(
+    index: FaissIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several queries in one pass, in blocks, split between threads: every score is the
+    one a scan of that query alone gives (kb.retrieve scans a question and its call's
+    context together)."""
+    import kb.index
+
+    queries = [SeededEmbedder().embed_query(t) for t in ("first", "second", "third")]
+    alone = [index.scores(q) for q in queries]
+    for block, split in ((2048, 32_768), (7, 1), (64, 100), (300, 1)):
+        monkeypatch.setattr(kb.index, "SCAN_BLOCK_ROWS", block)
+        monkeypatch.setattr(kb.index, "SCAN_SPLIT_ROWS", split)
+        together = index.scores_many(queries)
+        assert [t.tobytes() for t in together] == [a.tobytes() for a in alone], (block, split)
+    assert index.scores_many([]) == []
+
+
+def test_a_scan_split_in_pieces_covers_every_row_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Split scans on more helper threads than rows per block: no row is missed or doubled
+    (the output starts as garbage, np.empty, so a missed row shows)."""
+    import kb.index
+
+    monkeypatch.setattr(kb.index, "SCAN_BLOCK_ROWS", 3)
+    monkeypatch.setattr(kb.index, "SCAN_SPLIT_ROWS", 1)
+    monkeypatch.setattr(kb.index, "_HELPERS", kb.index._ScanHelpers())
+    kb.index._HELPERS.count = 3
+    kb.index._HELPERS._idle = threading.Semaphore(3)
+    embedder = SeededEmbedder()
+    small = FaissIndex(embedder)
+    texts = [f"row {i}" for i in range(20)]
+    small.add(texts, embedder.embed_passages(texts), texts, [{}] * 20)
+    query = embedder.embed_query("row 7")
+    expected = embedder.embed_passages(texts) @ query
+    for _ in range(5):
+        (scores,) = small.scores_many([query])
+        np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-5)
+    assert int(np.argmax(scores)) == 7
+
+
+def test_retriever_scans_a_question_and_its_context_once(
+    index: FaissIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HybridRetriever._scan_together keeps both texts' scores from one pass; its searches
+    then read them (no second scan), and they are each text's own scan, bit for bit."""
+    import types
+    from collections import OrderedDict
+
+    from kb.retrieve import HybridRetriever, VectorCache
+
+    retriever = object.__new__(HybridRetriever)
+    retriever.kb = types.SimpleNamespace(index=index, embedder=SeededEmbedder())
+    retriever._vectors = VectorCache()
+    retriever._lock = threading.Lock()
+    retriever._recent_scores = OrderedDict()
+    question, context = "and for Australian dollars?", "USD SWIFT payments cut off at 2pm"
+    expected = {t: index.scores(SeededEmbedder().embed_query(t)) for t in (question, context)}
+    passes = []
+    original = FaissIndex.scores_many
+    monkeypatch.setattr(
+        FaissIndex, "scores_many", lambda self, v: passes.append(len(v)) or original(self, v)
+    )
+    monkeypatch.setattr(FaissIndex, "scores", lambda self, v: pytest.fail("scanned again"))
+    retriever._scan_together([question, context])
+    assert passes == [2]
+    for text in (question, context):
+        assert retriever._scores(text, index).tobytes() == expected[text].tobytes()
+    retriever._scan_together([question, context])  # both kept: nothing to scan
+    assert passes == [2]
