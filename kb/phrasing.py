@@ -35,7 +35,8 @@ _SPEAKER = re.compile(rf"\b{_WHO}\s+{_WANTS}{_WHAT}\b[\s,:-]*", re.IGNORECASE)
 _OPENERS = re.compile(
     r"^(?:\s*(?:hi|hello|hey|ok|okay|right|so|um+|uh+|er+|erm|quick\s+(?:one|question|q)|"
     r"question|q|sorry|yes|yeah|hiya|morning|afternoon|good\s+(?:morning|afternoon)|"
-    r"i\s+(?:have|got|'ve\s+got)\s+a\s+(?:customer|caller|cust|cx)(?:\s+on\s+the\s+line)?|"
+    r"i(?:\s+have|\s+got|\s+have\s+got|'ve\s+got|\s*ve\s+got)\s+a\s+(?:customer|caller|cust|cx)"
+    r"(?:\s+on\s+the\s+(?:line|phone))?|"
     r"can\s+you\s+(?:tell|help)\s+me|could\s+you\s+(?:tell|help)\s+me|"
     r"i\s+need\s+to\s+know|do\s+you\s+know|need\s+help(?:\s+with)?|please\s+advise|"
     r"can\s+i\s+check|just\s+checking)\b[\s,.:!-]*)+",
@@ -48,7 +49,7 @@ _CLOSERS = re.compile(
 )
 _CJK_SPEAKER = re.compile(
     r"(?:你好|您好|请问|麻烦问一下|問一下|问一下)[，,、\s]*"
-    r"|(?:客户|客戶|顾客|顧客|来电人|來電人|持卡人)(?:现在|現在|刚才|剛才)?"
+    r"|(?:来电|來電)?(?:客户|客戶|顾客|顧客|来电人|來電人|持卡人)(?:现在|現在|刚才|剛才)?"
     r"(?:想知道|想问|想問|问|問|说|說|表示|咨询|諮詢|询问|詢問|反映|要求|称|稱|来电|來電)[，,:：\s]*"
     r"|[，,\s]*(?:谢谢|謝謝|多谢|多謝)[！!。.\s]*$"
 )

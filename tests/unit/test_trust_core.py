@@ -49,6 +49,10 @@ def test_agent_wrappers_and_typed_numbers_are_not_searched():
         "hi so I have a customer on the line, she is asking how much cash we can send, thanks"
     )
     assert search_text(rambling) == "how much cash we can send"
+    # The contracted and the spoken forms of "I have got a customer", and a call's caller:
+    for opener in ("I've got a customer on the line,", "i ve got a caller", "I have got a cx"):
+        assert search_text(f"hi so {opener} what is the CHAPS fee") == "what is the CHAPS fee"
+    assert search_text("来电客户问 个人客户每天最多能转账多少钱") == "个人客户每天最多能转账多少钱"
 
 
 def test_amounts_times_and_plain_questions_are_kept():
