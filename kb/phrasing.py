@@ -57,10 +57,12 @@ _CJK_SPEAKER = re.compile(
 # (£500, 3%), times (15:30) and small counts ("3 days") are content and stay.
 _TYPED_NUMBERS = re.compile(
     r"\b(?:card|acct|account|a/c|ref(?:erence)?|ph(?:one)?|mob(?:ile)?|tel|sort\s+code|"
-    r"id|customer\s+(?:no|number)|cif|policy)\b\.?\s*(?:no\.?|number|ending(?:\s+in)?|"
+    r"id|customer\s+(?:no|number)|cif|policy|dob|d\.o\.b|date\s+of\s+birth|birth\s?date|"
+    r"birthday|born(?:\s+on)?)\b\.?\s*(?:no\.?|number|ending(?:\s+in)?|"
     r"ends?\s+in|last\s+(?:4|four)(?:\s+digits)?|#|:)?\s*(?:[*xX#]*[\d][\d\s-]{2,}\d|\x00)"
     r"|(?<![\d£$€.,:])\d{5,}(?![\d%:.,]\d)"
-    r"|(?:尾号|尾號|卡号|卡號|账号|帳號|电话|電話|手机|手機|编号|編號)[:：\s]*(?:[*xX#]*\d[\d\s-]*|\x00)",
+    r"|(?:(?:身份证|身份證)(?:号码|號碼)?(?:尾号|尾號)?|尾号|尾號|卡号|卡號|账号|帳號|电话|電話|手机|手機"
+    r"|编号|編號|出生日期|生日)[:：\s]*(?:[*xX#]*\d[\d\s-]*|\x00)",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")

@@ -12,6 +12,10 @@ kind                  written as (any of these, in English or Chinese text) plac
 email                 jane.doe@example.co.uk                                [email]
 email (obfuscated)    john.smith(at)example.com, john [at] example [dot]    [email]
                       com, john dot smith at example dot com
+birth_date            a date after DOB, D.O.B., date of birth, born (on),    [date of birth]
+                      birthday, 出生日期, 生日: 14/03/1985, 14-03-85,
+                      1985-03-14, 14 March 1985, March 14, 1985,
+                      1985年3月14日
 id_number             Chinese resident ID: 18 characters (check character   [ID ****002X]
                       right or wrong) or the older 15 digits, with a
                       plausible birth date; spaces or dashes between the
@@ -30,6 +34,7 @@ secret                the value after password, passcode, passphrase, PIN,  [sec
 account               any other run of 8 to 12 digits                        [account ****6819]
 ====================  ===================================================  =====================
 
+A date is a date of birth only after a label that says so; every other date is content.
 Checksums and shapes keep false alarms down: a card must pass the Luhn check; an ID must have
 a region code and a real month and day where the birth date goes (its check character may be
 wrong: a typo in an ID is still the customer's ID). A secret is masked only when a value
@@ -49,13 +54,19 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-PLACEHOLDER = re.compile(r"\[(?:card|ID|account|phone|email|secret)[^\]]*\]")
+PLACEHOLDER = re.compile(r"\[(?:card|ID|account|phone|email|secret|date of birth)[^\]]*\]")
 """What `mask` puts in place of customer data; readers that analyse text skip it."""
 
 SECRET = "[secret]"
+BIRTH_DATE = "[date of birth]"
 
 FORMATS: tuple[tuple[str, str, str], ...] = (
     ("email", "jane.doe@example.co.uk, john.smith(at)example.com", "[email]"),
+    (
+        "birth_date",
+        "DOB 14/03/1985, date of birth 14 March 1985, 出生日期1985年3月14日",
+        BIRTH_DATE,
+    ),
     ("id_number", "11010519491231002X, 110105491231002", "[ID ****002X]"),
     ("card", "4539 1488 0343 6467, 4539.1488.0343.6467, 4539/1488/0343/6467", "[card ****6467]"),
     ("account", "GB33BUKB20201555555555, 12-34-56 12345678", "[account ****5678]"),
@@ -120,6 +131,23 @@ _PHONE = re.compile(
     r"|(?<![\d+])(?:\+852\s?)?[5-9]\d{3}\s?\d{4}(?!\d)"  # Hong Kong
 )
 _ACCOUNT = re.compile(r"(?<![\d*])\d{8,12}(?![\d*])")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_BIRTH_DATE = re.compile(
+    r"(?P<label>(?<![A-Za-z])(?:d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|birth\s?date|birthday"
+    r"|born(?:\s+on)?)(?![A-Za-z])|出生日期|出生年月日|出生于|出生於|生日)"
+    r"(?P<gap>\s*(?:is|was)?\s*[:：=]?\s*(?:是|为|為)?\s*)"
+    r"(?P<date>\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})(?!\d)"
+    r"|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}(?!\d)"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    r"|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*[日号號]?)",
+    re.IGNORECASE,
+)
+"""A date of birth, only where a label says it is one: other dates are content ("a payment
+sent on 14/03/2026", "in force on 2027-02-01")."""
 
 # Secrets: a word that names one, then (maybe) "is" / ":" / "是", then the value.
 _NUMERIC_SECRETS = (
@@ -357,8 +385,14 @@ def _mask_once(text: str, found: Counter[str]) -> str:
         found["email"] += 1
         return "[email]"
 
+    def birth_date(match: re.Match[str]) -> str:
+        found["birth_date"] += 1
+        return f"{match.group('label')}{match.group('gap')}{BIRTH_DATE}"
+
     text = _EMAIL.sub(email, text)
     text = _OBFUSCATED_EMAIL.sub(lambda m: _mask_obfuscated_email(m, found), text)
+    # Before the numbers: "14-03-85" after "DOB" is a birth date, not a sort code.
+    text = _BIRTH_DATE.sub(birth_date, text)
     text = _CN_ID.sub(chinese_id, text)
     # A number with its country code (+86, 0086, +1, +44, +852) is a phone even when its
     # digits would pass the Luhn check; other phones go after cards and accounts.

@@ -75,3 +75,29 @@ def test_every_mask_is_recognised_as_a_placeholder():
     masked = mask(text).text
     assert PLACEHOLDER.sub("", masked).count("[") == 0
     assert len(PLACEHOLDER.findall(masked)) >= 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "card ending 0392, dob 14/03/1985",
+        "D.O.B. 14-03-85",
+        "date of birth: 1985-03-14",
+        "born on March 14, 1985",
+        "her birthday is 14th March 1985",
+        "出生日期1985年3月14日",
+        "生日是1985年3月14日",
+    ],
+)
+def test_a_labelled_date_of_birth_is_masked_and_its_label_kept(text):
+    masked = mask(text)
+    assert "[date of birth]" in masked.text
+    assert "1985" not in masked.text and "85" not in masked.text.replace("[date of birth]", "")
+    assert ("birth_date", 1) in masked.found
+    assert mask(masked.text).text == masked.text  # idempotent
+
+
+def test_dates_without_a_birth_label_are_content():
+    for text in ["a CHAPS payment sent on 14/03/2026", "documents in force on 2027-02-01",
+                 "fees change on 1 January 2027", "2027年1月1日起收费调整"]:  # fmt: skip
+        assert mask(text).text == text

@@ -53,6 +53,10 @@ def test_agent_wrappers_and_typed_numbers_are_not_searched():
     for opener in ("I've got a customer on the line,", "i ve got a caller", "I have got a cx"):
         assert search_text(f"hi so {opener} what is the CHAPS fee") == "what is the CHAPS fee"
     assert search_text("来电客户问 个人客户每天最多能转账多少钱") == "个人客户每天最多能转账多少钱"
+    # A date of birth and an ID number's label are customer data, not content.
+    assert search_text("what is the CHAPS fee? dob 14/03/1985") == "what is the CHAPS fee?"
+    assert search_text("客户想知道 身份证尾号0318 那日元呢") == "那日元呢"
+    assert search_text("身份证号码110101199003071234 能开户吗") == "能开户吗"
 
 
 def test_amounts_times_and_plain_questions_are_kept():
