@@ -227,8 +227,9 @@ class DomainSimilarity:
         What the scope excludes is kept per generation and scope: FAISS keeps the unreadable
         positions by language and reads the question's similarities to every chunk (the
         retriever keeps them for the ask); PostgreSQL keeps their languages and runs two
-        one-row pgvector searches per language plus one (HNSW, approximate like every dense
-        search there), none for a base without restricted documents."""
+        one-row pgvector searches per language (HNSW, approximate like every dense search
+        there), plus one in any language only for a language the asker reads nothing in,
+        none for a base without restricted documents."""
         narrowed = self.scope_of(scope)
         if RESTRICTED_READER in narrowed.groups:
             return 0.0
@@ -264,7 +265,11 @@ class DomainSimilarity:
                 for language in outside
                 if (score := best(inside, inside_params, language)) is not None
             }
-            overall = best(inside, inside_params, None)
+            # The best readable passage in any language counts only for a language the
+            # asker reads nothing in (language_gap): searched only then.
+            overall = None
+            if any(language not in inside_by_language for language in outside):
+                overall = best(inside, inside_params, None)
             return language_gap(outside, inside_by_language, overall or 0.0)
         if len(index) == 0:
             return 0.0
