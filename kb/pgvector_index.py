@@ -254,6 +254,7 @@ class PgVectorIndex:
         if k <= 0:
             return []
         query = np.asarray(vector, dtype=np.float32)
+        prepared = True  # no parameter whose type PostgreSQL cannot infer (`_searching`)
         if language in LANGUAGES and self.by_language:
             sql, args = self._language_sql(query, int(k), condition, params, language)
         elif condition is None and language is None:
@@ -272,7 +273,8 @@ class PgVectorIndex:
                 "ORDER BY cv.embedding <#> ? LIMIT ?"
             )
             args = [query, *params, language, language, query, int(k)]
-        rows = self._searching(sql, args, min(1000, max(EF_SEARCH, int(k))))
+            prepared = False  # `? IS NULL`
+        rows = self._searching(sql, args, min(1000, max(EF_SEARCH, int(k))), prepared)
         # `<#>` is the negative inner product (ascending order for the index).
         return [(r[0], -float(r[1])) for r in rows]
 
@@ -334,8 +336,12 @@ class PgVectorIndex:
         )
         return sql, [query, *params, query, k]
 
-    def _searching(self, sql: str, args: list[object], ef_search: int) -> list[Any]:
-        """Run one kNN query with this search's HNSW settings.
+    def _searching(
+        self, sql: str, args: list[object], ef_search: int, prepared: bool = False
+    ) -> list[Any]:
+        """Run one kNN query with this search's HNSW settings; `prepared`: on a reader's
+        connection, bound on the server and prepared (PgConnection.execute_prepared: the
+        query vector in binary, no parse or plan; the same rows).
 
         Inside a writer's transaction they are `SET LOCAL` (they end with it). Otherwise
         the connection is this index's alone (kb.store gives a reader's index a connection
@@ -350,6 +356,8 @@ class PgVectorIndex:
             if self._session_settings != wanted:
                 self.db.execute(_settings(wanted[0], False))
                 self._session_settings = wanted
+            if prepared and hasattr(self.db, "execute_prepared"):
+                return self.db.execute_prepared(sql, args)
             return self.db.execute(sql, args).fetchall()
 
     def close(self) -> None:

@@ -233,6 +233,23 @@ class PgConnection:
                     rows = [Row(r, names) for r in cur.fetchall()]
                 return Cursor(rows, cur.rowcount)
 
+    def execute_prepared(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        """One statement bound on the server and prepared (parsed and planned once per
+        connection), its rows as plain tuples: for a statement a reader repeats with a large
+        parameter. A pgvector search's 384 floats then travel once, in binary, instead of
+        twice as ~4 KB of text that the server parses: 5.6 -> 4.7 ms a k=50 search at
+        100,000 chunks (the same rows). The parameters' types must follow from the
+        statement (no `? IS NULL`): PostgreSQL infers them, where client-side binding
+        (`execute`) writes them out as literals."""
+        import psycopg
+
+        with self._mutex:
+            cursor = psycopg.Cursor(self._conn)
+            try:
+                return cursor.execute(translate(sql), _params(params), prepare=True).fetchall()
+            finally:
+                cursor.close()
+
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Cursor:
         with self._mutex, self._conn.cursor() as cur:
             cur.executemany(translate(sql), [_params(p) for p in seq])

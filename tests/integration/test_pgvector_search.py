@@ -55,7 +55,14 @@ def test_a_reader_searches_in_one_round_trip_with_its_settings(base) -> None:
         statements.append(sql)
         return execute(sql, *args)
 
+    prepare = reader.db.execute_prepared
+
+    def counting_prepared(sql, *args):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return prepare(sql, *args)
+
     reader.db.execute = counting  # observe what reaches the server
+    reader.db.execute_prepared = counting_prepared
     query = vectors[7] + 0.01
     query /= np.linalg.norm(query)
     expected = [ids[i] for i in np.argsort(-(vectors @ query))[:5]]
@@ -68,6 +75,7 @@ def test_a_reader_searches_in_one_round_trip_with_its_settings(base) -> None:
     assert len(reader.search(query, 250)) == 250  # k above ef_search: raised to k
     assert _setting(execute.__self__, "hnsw.ef_search") == "250"
     reader.db.execute = execute
+    reader.db.execute_prepared = prepare
     reader.close()
 
 

@@ -184,3 +184,22 @@ def test_a_store_s_tables_script_does_not_wait_for_its_writer(pg) -> None:
         thread.join(10)
         writer.close()
         starting.close()
+
+
+def test_a_prepared_statement_gives_the_rows_execute_gives(pg) -> None:
+    """execute_prepared (server-side binding, prepared once per connection): the same rows
+    as `execute`, `?` and `%` translated alike, and the statement prepared on the server."""
+    db = open_database(pg.data_dir / "registry.sqlite")
+    try:
+        db.executescript("CREATE TABLE IF NOT EXISTS items (id INTEGER, name TEXT)")
+        db.executemany("INSERT INTO items (id, name) VALUES (?, ?)", [(1, "50% off"), (2, "b")])
+        sql = "SELECT id, name FROM items WHERE name LIKE '%off' OR id > ? ORDER BY id"
+        expected = [tuple(r) for r in db.execute(sql, (1,)).fetchall()]
+        assert expected == [(1, "50% off"), (2, "b")]
+        for _ in range(3):
+            assert db.execute_prepared(sql, (1,)) == expected
+        assert db.execute_prepared(sql, (5,)) == [(1, "50% off")]
+        prepared = db.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
+        assert prepared >= 1
+    finally:
+        db.close()
