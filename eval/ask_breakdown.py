@@ -56,6 +56,7 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ("kb.glossary", "Glossary.equivalents", "glossary"),
     ("kb.lexical", "LexicalIndex._ranked", "lexical: BM25"),
     ("kb.lexical_bm25", "Bm25Postings.postings", "lexical: postings read"),
+    ("kb.lexical_bm25", "Bm25Postings.read", "lexical: postings read"),
     ("kb.lexical", "LexicalIndex._chunk_owners", "lexical: scope filter"),
     ("kb.lexical_scope", "ChunkOwners.allowed_versions", "lexical: scope filter"),
     ("kb.lexical_scope", "ChunkOwners.in_scope", "lexical: scope filter"),

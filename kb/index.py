@@ -16,9 +16,7 @@ import json
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ import numpy as np
 from kb.embedding import LangChainEmbeddings
 from kb.errors import KBError
 from kb.ports import Embedder
+from kb.side_threads import HELPERS
 
 logger = logging.getLogger(__name__)
 
@@ -36,55 +35,9 @@ SCAN_BLOCK_ROWS = 2048
 machine's 2 MB L2 and 32 MB L3): two queries' scan of 100,000 vectors took 7.6 ms blocked
 against 11.2 ms one query after the other (each read all 150 MB)."""
 SCAN_SPLIT_ROWS = 32_768
-"""From this many rows a scan is split between the caller and an idle helper thread."""
-
-
-class _ScanHelpers:
-    """Threads that take a part of a large scan while the caller does its own part.
-
-    FAISS's kernel releases the GIL and one core reads its rows at ~27 GB/s, so two cores
-    halve a scan (100,000 vectors: 5.6 -> 2.9 ms). A part goes to a helper only when one is
-    idle at that moment (never queued behind other asks' parts): under many concurrent asks
-    each scans on its own thread, as before, and none waits for another's work."""
-
-    def __init__(self) -> None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            cores = os.cpu_count() or 1
-        self.count = max(cores - 1, 0)
-        self._idle = threading.Semaphore(self.count)
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def run(self, parts: list[Callable[[], None]]) -> None:
-        """Run every part: the first on this thread, others on idle helpers or here."""
-        taken = []
-        for part in parts[1:]:
-            if self.count and self._idle.acquire(blocking=False):
-                taken.append(self._executor().submit(self._release_after, part))
-            else:
-                taken.append(None)
-                part()
-        parts[0]()
-        for future in taken:
-            if future is not None:
-                future.result()
-
-    def _release_after(self, part: Callable[[], None]) -> None:
-        try:
-            part()
-        finally:
-            self._idle.release()
-
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.count, thread_name_prefix="faiss-scan")
-            return self._pool
-
-
-_HELPERS = _ScanHelpers()
+"""From this many rows a scan is split between the caller and idle helper threads
+(kb.side_threads: FAISS's kernel releases the GIL, and one core reads ~27 GB/s, so two
+halve a scan of 100,000 vectors, 5.6 -> 2.9 ms)."""
 
 
 def _inner_products(
@@ -246,7 +199,7 @@ class FaissIndex:
     ) -> list[np.ndarray]:
         """`scores_of` for each query, the rows read once for all of them (in blocks of
         SCAN_BLOCK_ROWS) and, from SCAN_SPLIT_ROWS rows, in two halves on two cores when a
-        helper thread is idle (_ScanHelpers). Every row's product is computed by the same
+        helper thread is idle (kb.side_threads). Every row's product is computed by the same
         kernel whatever the split, so the scores do not depend on it."""
         dimension = self.embedder.dimension
         wanted = [np.ascontiguousarray(q, dtype=np.float32) for q in queries]
@@ -261,10 +214,10 @@ class FaissIndex:
         count = len(vectors)
         if count == 0 or not wanted:
             return outputs
-        pieces = 1 + _HELPERS.count if count >= SCAN_SPLIT_ROWS else 1
+        pieces = 1 + HELPERS.count if count >= SCAN_SPLIT_ROWS else 1
         # Cut at block boundaries, so a piece's blocks are those of an unsplit scan.
         step = -(-count // pieces // SCAN_BLOCK_ROWS) * SCAN_BLOCK_ROWS or SCAN_BLOCK_ROWS
-        _HELPERS.run(
+        HELPERS.run(
             [
                 lambda start=start: _inner_products(
                     vectors, wanted, outputs, start, min(count, start + step)

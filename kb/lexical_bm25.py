@@ -19,9 +19,12 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
+
+from kb.side_threads import HELPERS
 
 _K1 = 1.2
 _B = 0.75
@@ -29,6 +32,10 @@ _INSTANCES = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_term_instances "
     "USING fts5vocab(main, chunk_terms, 'instance')"
 )
+_OCCURRENCES = "SELECT group_concat(doc) FROM temp.chunk_term_instances WHERE term = ?"
+SIDE_READ_WORDS = 4
+"""From this many words not read yet, a search reads them on two connections side by side
+(`Bm25Postings.read`)."""
 
 
 def _last_varint(blob: bytes) -> int:
@@ -84,6 +91,9 @@ class Bm25Postings:
         self._scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._names: dict[int, str] | None = None
         self._lock = threading.Lock()
+        self._side: sqlite3.Connection | None = None
+        self._side_lock = threading.Lock()
+        self._side_tried = False
 
     def chunk_ids(self, rowids: Sequence[int]) -> dict[int, str]:
         """The chunk id of each row id (those present), from a map read once for this state
@@ -103,20 +113,85 @@ class Bm25Postings:
             found = self._postings.get(word)
         if found is None:
             self.db.execute(_INSTANCES)
-            # One string of the row id of every occurrence, counted here: a (row, count)
-            # tuple per row through GROUP BY took 25-45 ms for a common word at 100,000
-            # chunks (26,000 rows), this 5-15 ms, and a question's first search reads
-            # several (a new word, or any word after the base changed).
-            (joined,) = self.db.execute(
-                "SELECT group_concat(doc) FROM temp.chunk_term_instances WHERE term = ?",
-                (word,),
-            ).fetchone()
-            found = _counted(np.fromstring(joined or "", dtype=np.int64, sep=","))
-            with self._lock:
-                if len(self._postings) > 20_000:
-                    self._postings.clear()
-                self._postings[word] = found
+            found = self._keep(word, _read_postings(self.db, word))
         return found
+
+    def _keep(
+        self, word: str, found: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            if len(self._postings) > 20_000:
+                self._postings.clear()
+            self._postings[word] = found
+        return found
+
+    def read(self, words: Sequence[str]) -> None:
+        """Read the postings of `words` not kept yet, on this connection and, when a helper
+        thread is idle (kb.side_threads), on a second connection to the same file at the
+        same time: SQLite releases the GIL while it walks a word's occurrences, and a
+        question's first search may read 20-30 new words (12-15 ms at 100,000 chunks).
+
+        Both threads take the next unread word until none is left. The second connection
+        reads in one transaction; its words are kept only if no other connection committed
+        meanwhile (this connection's PRAGMA data_version unchanged), so every posting is of
+        the one state this object describes. Otherwise `postings` reads them here later."""
+        with self._lock:
+            missing = [w for w in dict.fromkeys(words) if w not in self._postings]
+        if len(missing) < SIDE_READ_WORDS or HELPERS.count == 0:
+            return
+        side = self._side_connection()
+        if side is None:
+            return
+        pending = deque(missing)
+        beside: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+        def here() -> None:
+            self.db.execute(_INSTANCES)
+            while True:
+                try:
+                    word = pending.popleft()
+                except IndexError:
+                    return
+                self._keep(word, _read_postings(self.db, word))
+
+        def there() -> None:
+            with self._side_lock:
+                side.execute("BEGIN")
+                try:
+                    while True:
+                        try:
+                            word = pending.pop()
+                        except IndexError:
+                            return
+                        beside[word] = _read_postings(side, word)
+                finally:
+                    side.execute("COMMIT")
+
+        before = self._data_version()
+        HELPERS.run([here, there])
+        if self._data_version() == before:
+            for word, found in beside.items():
+                self._keep(word, found)
+
+    def _data_version(self) -> int:
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _side_connection(self) -> sqlite3.Connection | None:
+        """A second connection to this database's file (None for one in memory), opened
+        once, read only (`query_only`)."""
+        with self._lock:
+            if self._side_tried:
+                return self._side
+            self._side_tried = True
+        path = next((r[2] for r in self.db.execute("PRAGMA database_list") if r[1] == "main"), "")
+        if not path:
+            return None
+        side = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        side.execute(_INSTANCES)  # a temp table: made before the connection turns read only
+        side.execute("PRAGMA query_only = 1")
+        with self._lock:
+            self._side = side
+        return side
 
     def word_scores(self, word: str) -> tuple[np.ndarray, np.ndarray]:
         """Row ids holding `word` and the BM25 term each gets from it: in this state of the
@@ -150,6 +225,7 @@ class Bm25Postings:
         (distinct, in the question's order), best first; equal scores by row id."""
         if not self.rows:
             return []
+        self.read(words)
         scores = np.zeros(len(self.lengths), dtype=np.float64)
         matched = False
         for word in words:
@@ -169,3 +245,14 @@ class Bm25Postings:
         chosen = best_first(values, limit)
         order = chosen[np.lexsort((candidates[chosen], -values[chosen]))]
         return [(int(candidates[i]), -1.0 * float(values[i])) for i in order]
+
+
+def _read_postings(db: sqlite3.Connection, word: str) -> tuple[np.ndarray, np.ndarray]:
+    """`word`'s row ids and counts through `db` (its temp.chunk_term_instances made).
+
+    One string of the row id of every occurrence, counted here: a (row, count) tuple per row
+    through GROUP BY took 25-45 ms for a common word at 100,000 chunks (26,000 rows), this
+    5-15 ms, and a question's first search reads several (a new word, or any word after the
+    base changed)."""
+    (joined,) = db.execute(_OCCURRENCES, (word,)).fetchone()
+    return _counted(np.fromstring(joined or "", dtype=np.int64, sep=","))

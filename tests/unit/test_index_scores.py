@@ -13,6 +13,7 @@ import pytest
 
 from kb.index import FaissIndex
 from kb.retrieve import top_positions
+from kb.side_threads import IdleHelpers
 
 
 class SeededEmbedder:
@@ -135,9 +136,7 @@ def test_a_scan_split_in_pieces_covers_every_row_once(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(kb.index, "SCAN_BLOCK_ROWS", 3)
     monkeypatch.setattr(kb.index, "SCAN_SPLIT_ROWS", 1)
-    monkeypatch.setattr(kb.index, "_HELPERS", kb.index._ScanHelpers())
-    kb.index._HELPERS.count = 3
-    kb.index._HELPERS._idle = threading.Semaphore(3)
+    monkeypatch.setattr(kb.index, "HELPERS", IdleHelpers(3))
     embedder = SeededEmbedder()
     small = FaissIndex(embedder)
     texts = [f"row {i}" for i in range(20)]
