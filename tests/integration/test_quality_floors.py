@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from eval.context import topic_changes
-from eval.golden import load_golden
+from eval.golden import load_agent_style, load_golden
 from eval.run import (
     confidence_features,
     cross_validate_refusals,
@@ -32,9 +32,16 @@ HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.55
 HELD_OUT_REFUSAL_RECALL_FLOOR = 0.75
 CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2 before
 # Every expected fact in the headline or the steps (answerable questions with facts; a refusal
-# counts as wrong): measured 0.492 with the headline from the answering passage, 0.471 before.
-# One question moves it by ~0.005; the two e5 runtimes differed by one.
-ANSWER_CORRECT_FLOOR = 0.48
+# counts as wrong): measured 0.508 with "cost" in the glossary's fee concept (eec2929), 0.497
+# before it, 0.471 before the headline came from the answering passage. One question moves it
+# by ~0.005; the two e5 runtimes differed by one.
+ANSWER_CORRECT_FLOOR = 0.50
+# The same questions as agents type them (eval/data/agent-style.jsonl, eval.agent_style's
+# rules): measured 0.492 answer correct and 0.118 of the answerable refused after short typos,
+# dates of birth and "I've got a customer on the line" (392ea0d..b2c9bad); 0.471 and 0.134
+# before. Golden refuses 0.107 of its answerable questions.
+AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.47
+AGENT_STYLE_ANSWERABLE_REFUSED_CEILING = 0.13
 
 
 def test_hybrid_retrieval_recall_and_leakage(sample_services):
@@ -56,6 +63,16 @@ def test_answers_refusals_citations_and_leakage(sample_services):
     assert conflict["recall"] >= 0.25, conflict
     answer_correct = result["answer_metrics"]["answer_correct"]
     assert answer_correct >= ANSWER_CORRECT_FLOOR, result["answer_metrics"]
+
+
+def test_agent_phrasing_keeps_answers_and_does_not_cause_refusals(sample_services):
+    """Issue 10: "customer wants to know...", typos, typed customer data and rambling must
+    not lower confidence or cause refusals."""
+    result = evaluate_answers(sample_services, load_agent_style())
+    metrics = result["answer_metrics"]
+    assert metrics["answer_correct"] >= AGENT_STYLE_ANSWER_CORRECT_FLOOR, metrics
+    assert metrics["answerable_refused"] <= AGENT_STYLE_ANSWERABLE_REFUSED_CEILING, metrics
+    assert result["leaked_documents"] == 0
 
 
 def test_the_call_is_context_for_follow_ups_and_not_for_new_topics(sample_services):
