@@ -12,9 +12,11 @@ the vectors from pgvector and writing 400 documents per transaction.
 A later run finds the base at the size it needs and only measures (`--rebuild` starts over).
 
 At each size, for the golden questions:
-* lexical: each question's uncached top-10 (the golden scope) twice, exhaustively (every
-  chunk holding any question word scored: what kb.lexical_pg did before) and with the
-  max-score cut, timed in the same loop; the two lists compared (identical lists, overlap@10).
+* lexical: each question's uncached top-10 (the golden scope) three times, exhaustively in
+  SQL (every chunk holding any question word scored: what kb.lexical_pg did first), with
+  the SQL's max-score cut, and from the in-memory postings (kb.lexical_pg_postings, what
+  a search uses once they are copied), timed in the same loop; the cut's list compared
+  with the exhaustive one (identical lists, overlap@10), and the postings' too.
   On the copied sample base the cut's lists are also compared with SQLite FTS5's.
 * ask(): every question once on a new Services (cold: never asked, no cache holds it; the
   question's embedding by the model is part of it), again (warm), and a third time with the
@@ -97,21 +99,28 @@ def compare_lexical(kb: KnowledgeBase, source_dir: Path | None) -> dict:
         fts = LexicalIndex(
             sqlite3.connect(f"file:{source_dir / 'registry.sqlite'}?mode=ro", uri=True)
         )
-    times: dict[str, list[float]] = {"exhaustive": [], "cut": []}
+    times: dict[str, list[float]] = {"exhaustive": [], "cut": [], "postings": []}
+    # The in-memory postings (kb.lexical_pg_postings) built before the loop, so every
+    # question is timed against the same copy.
+    inner._postings(*inner._statistics([])[:2])
+    inner.mirror.wait()
+    identical_postings = 0
     identical = identical_fts = compared = 0
     overlaps: list[float] = []
     for question in load_golden():
         tokens = HybridRetriever.lexical_tokens(_Holder(), question.text)
         condition, params = _scoped(question)
         results = {}
-        for name in ("exhaustive", "cut"):
-            inner.prune = name == "cut"
+        for name in ("exhaustive", "cut", "postings"):
+            inner.prune = name != "exhaustive"
+            inner.mirrored = name == "postings"
             inner._cache.clear()
             begun = time.perf_counter()
             results[name] = [c for c, _ in pg.search(tokens, 10, condition, params)]
             times[name].append(time.perf_counter() - begun)
-        inner.prune = True
+        inner.prune, inner.mirrored = True, True
         a, b = results["exhaustive"], results["cut"]
+        identical_postings += results["postings"] == a
         if fts is not None:
             identical_fts += [c for c, _ in fts.search(tokens, 10, condition, params)] == b
         if not a and not b:
@@ -126,6 +135,8 @@ def compare_lexical(kb: KnowledgeBase, source_dir: Path | None) -> dict:
         "overlap_at_10": round(statistics.mean(overlaps), 4) if overlaps else 1.0,
         "exhaustive_ms": _percentiles(times["exhaustive"]),
         "cut_ms": _percentiles(times["cut"]),
+        "postings_ms": _percentiles(times["postings"]),
+        "postings_identical_to_exhaustive": identical_postings,
     }
     if fts is not None:
         out["identical_to_fts5"] = identical_fts
