@@ -129,3 +129,20 @@ def test_runtime_is_chosen_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KB_E5_RUNTIME", "onnx")
     with pytest.raises(ConfigError, match="KB_E5_RUNTIME"):
         E5Embedder().runtime  # noqa: B018
+
+
+def test_small_calls_of_several_texts_run_as_streams(runtime: TorchE5) -> None:
+    """A question, its call's context and its rendering (well under STREAM_TOKENS) are
+    split into one-thread streams too; their vectors are those of each text alone."""
+    texts = ["and for Australian dollars? USD SWIFT payments cut off at 2pm", "付款 美元 澳元"]
+    streams, pool = runtime.streams, runtime._pool
+    try:
+        runtime.streams = 2
+        runtime._pool = None
+        split = runtime.query(texts)
+        assert runtime._pool is not None  # the second stream ran on the pool
+        runtime._pool.shutdown()
+    finally:
+        runtime.streams, runtime._pool = streams, pool
+    for text, vector in zip(texts, split, strict=True):
+        assert np.array_equal(runtime.query([text])[0], vector)
