@@ -51,10 +51,19 @@ from kb.types import (
 
 ESCALATION_ADVICE = Message("escalation")
 _PROCEDURAL = re.compile(
-    r"\b(how (?:do|can|should|to)|what (?:should|do) (?:i|we)|steps?|procedure|process)\b"
-    r"|怎么|怎样|如何|步骤|流程|程序|手续|办理",
+    r"\b(how (?:do|does|can|could|should|would|to)|what (?:should|do) (?:i|we)|steps?|procedure"
+    r"|process)\b|怎么|怎麼|怎样|怎樣|点样|點樣|如何|步骤|步驟|流程|程序|手续|手續|办理|辦理",
     re.IGNORECASE,
 )
+
+
+def asks_for_steps(question: str) -> bool:
+    """Whether the question asks how to do something ("how does a customer change the name
+    on their account?", "要按甚麼步驟處理"), in either Chinese script: then the answer shows
+    the procedure's numbered steps even when the best passage is not the procedure."""
+    return bool(_PROCEDURAL.search(question))
+
+
 _NOTE = re.compile(
     r"^(?:notes?|important|tip|reminder|n\.?b\.?)\s*[:：]|^(?:注意|提示|备注|重要|说明)\s*[:：]",
     re.I,
@@ -337,7 +346,7 @@ def _procedure_choice(hits: Sequence[Hit], question: str) -> Hit | None:
         return None
     if hits[0].chunk.kind == ChunkKind.PROCEDURE:
         return hits[0]
-    if not _PROCEDURAL.search(question):
+    if not asks_for_steps(question):
         return None
     top_document = hits[0].chunk.document.document_id
     for hit in hits[1:5]:
@@ -614,7 +623,7 @@ def build_answer(
     if procedure_options is not None:
         wants_steps = bool(hits) and (
             hits[0].chunk.kind == ChunkKind.PROCEDURE
-            or bool(_PROCEDURAL.search(resolved_question))
+            or asks_for_steps(resolved_question)
             or any(o.referred_by is not None for o in procedure_options)
         )
         option = (

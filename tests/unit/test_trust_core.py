@@ -414,3 +414,23 @@ def test_only_a_question_resolved_with_the_call_is_a_follow_up():
     assert _follow_up(wrapped, plan_search(wrapped, []).question) == ""
     standalone = "What is the CHAPS fee?"
     assert _follow_up(standalone, plan_search(standalone, call).question) == ""
+
+
+def test_how_questions_ask_for_steps_in_english_and_both_chinese_scripts():
+    from kb.answer import asks_for_steps
+
+    for question in (
+        "How does a customer change the name on their account?",
+        "how can a customer unblock their PIN",
+        "What's the process to register a power of attorney?",
+        "接獲客戶身故通知後，同事要按甚麼步驟處理？",
+        "客户的卡丢了怎么办",
+        "網上銀行鎖咗點樣處理",
+    ):
+        assert asks_for_steps(question), question
+    for question in (
+        "What is the CHAPS fee?",
+        "信用卡年费是多少？",
+        "When are renewal cards sent?",
+    ):
+        assert not asks_for_steps(question), question
