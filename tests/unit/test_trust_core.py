@@ -434,3 +434,22 @@ def test_how_questions_ask_for_steps_in_english_and_both_chinese_scripts():
         "When are renewal cards sent?",
     ):
         assert not asks_for_steps(question), question
+
+
+def test_the_top_documents_unranked_procedure_counts_as_much_as_another_documents():
+    """The best passage is the account-opening guide's scope; its branch procedure did not
+    rank, the joint-account guide's did (fourth). The top document's own procedure, whose
+    heading names the situation, must not count for less than the other document's."""
+    scope = chunk("Scope\nThis guide covers personal accounts.", doc="kyc", section=("Scope",))
+    branch = chunk(STEPS, doc="kyc", position=3, kind=ChunkKind.PROCEDURE,
+                   section=("Account opening", "Procedure: opening in branch"))  # fmt: skip
+    online = chunk(STEPS, doc="kyc", position=4, kind=ChunkKind.PROCEDURE,
+                   section=("Account opening", "Procedure: opening online"))  # fmt: skip
+    joint = chunk(STEPS, doc="joint", kind=ChunkKind.PROCEDURE,
+                  section=("Joint accounts", "Opening a joint account"))  # fmt: skip
+    sections = {"kyc": [(branch,), (online,)], "joint": [(joint,)]}
+    hits = [Hit(scope, 0.031), Hit(joint, 0.0295)]
+    question = tokenize("steps for opening a personal account in branch")
+    options = gather_options(hits, lambda d: sections[d], {}, question)
+    chosen = choose_procedure(options, question)
+    assert chosen is not None and chosen.parts == (branch,)
