@@ -91,3 +91,43 @@ def test_the_column_keeps_the_model_dimension(conn) -> None:
     conn.execute(f"CREATE TEMP TABLE dims (embedding vector({DIM}))")
     with pytest.raises(psycopg.errors.DataException, match="expected 384 dimensions"):
         conn.execute("INSERT INTO dims VALUES (%s)", (np.ones(DIM - 1, dtype=np.float32),))
+
+
+def test_a_pinned_question_reads_each_chunk_once_per_generation(tmp_path, database_url) -> None:
+    """kb.registry on PostgreSQL: during a question (one_generation) a chunk read once is
+    not read again; a write ticks the generation, and the next read sees the new metadata."""
+    from kb.registry import Registry
+    from tests.conftest import drop_postgres, postgres_settings
+    from tests.integration.test_registry_backends import CARD, add, info
+
+    settings = postgres_settings(tmp_path / "kb", database_url)
+    registry = Registry(settings.registry_path)
+    try:
+        add(registry, info("cards"), CARD)
+        statements: list[str] = []
+        execute = registry.db.execute
+
+        def counting(sql, *args):  # type: ignore[no-untyped-def]
+            statements.append(sql)
+            return execute(sql, *args)
+
+        registry.db.execute = counting
+        ids = ["cards:v1:0", "cards:v1:1", "nowhere:v1:0"]
+        unpinned = registry.chunks_by_id(ids)
+        assert len(statements) == 3  # chunks, documents, versions
+        with registry.one_generation():
+            assert registry.chunks_by_id(ids) == unpinned
+            read = len(statements)
+            assert registry.chunks_by_id(ids[:2]) == unpinned  # kept: nothing read
+            assert registry.chunks_by_id(ids) == unpinned  # the missing id read again
+            assert len(statements) == read + 1  # chunks only: no row, nothing more
+            generation = registry.index_generation()
+            with registry.transaction():
+                registry.db.execute("UPDATE documents SET title = 'Cards, new title'")
+                registry.set_index_generation(generation + 1)
+            renamed = registry.chunks_by_id(ids[:1])
+            assert renamed["cards:v1:0"].document.title == "Cards, new title"
+        registry.db.execute = execute
+    finally:
+        registry.close()
+        drop_postgres(settings)
