@@ -453,3 +453,15 @@ def test_the_top_documents_unranked_procedure_counts_as_much_as_another_document
     options = gather_options(hits, lambda d: sections[d], {}, question)
     chosen = choose_procedure(options, question)
     assert chosen is not None and chosen.parts == (branch,)
+
+
+def test_a_generic_heading_is_read_with_its_documents_title():
+    """Two sections both headed "操作步骤": the one whose document the situation names wins."""
+    lost = chunk(STEPS, doc="lost", kind=ChunkKind.PROCEDURE, section=("银行卡服务", "四、操作步骤"),
+                 title="银行卡挂失与补卡规程")  # fmt: skip
+    fraud = chunk(STEPS, doc="fraud", kind=ChunkKind.PROCEDURE,
+                  section=("欺诈与诈骗防范", "五、操作步骤"), title="欺诈与诈骗防范规程")  # fmt: skip
+    situation = tokenize("怀疑客户正在遭遇电信诈骗时，坐席应该怎么处理？")
+    options = [ProcedureOption((lost,), 0.8), ProcedureOption((fraud,), 0.8)]
+    chosen = choose_procedure(options, situation)
+    assert chosen is not None and chosen.parts == (fraud,)
