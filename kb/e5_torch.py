@@ -34,6 +34,7 @@ import numpy as np
 
 from kb.e5_tokenizer import E5Tokenizer
 from kb.e5_weights import PackedModel, dequantise, read_packed_model
+from kb.side_threads import HELPERS
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ a call of several texts (or windows) is split whatever its size: a follow-up's q
 call context and rendering (3 texts, ~80 tokens) took 19.6 ms in one pass and 14.1 ms as
 two streams alone, and in asks at 100,000 chunks (one process, embedding afresh, 6 passes
 alternated) the follow-ups took 45.6 -> 39.4 ms. The matrix products are compute-bound
-(bfloat16 at ~300 GFLOP/s on one core), so a second core is what shortens them."""
+(bfloat16 at ~300 GFLOP/s on one core), so a second core is what shortens them; below
+STREAM_TOKENS only when one is likely free (kb.side_threads.IdleHelpers.spare: with every
+core busy, two streams cost more CPU than one pass)."""
 SMALL_CALL_TOKENS = 160
 """Below this many tokens a call runs on one thread: waking the other costs more than it
 saves (a single question: 19 ms on one thread against 36 ms on two with sleeping threads)."""
@@ -199,7 +202,7 @@ class TorchE5:
         weights = np.zeros(len(texts), dtype=np.float64)
         total = sum(len(ids) + 2 for _, ids in windows)
         numbered = [(k, ids) for k, (_, ids) in enumerate(windows)]
-        if self.streams > 1 and (total >= STREAM_TOKENS or len(windows) > 1):
+        if self.streams > 1 and (total >= STREAM_TOKENS or (len(windows) > 1 and HELPERS.spare())):
             done = self._in_streams(numbered)
         else:
             single = total < SMALL_CALL_TOKENS

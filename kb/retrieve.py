@@ -28,6 +28,7 @@ from kb.lexical_bm25 import best_first
 from kb.pgvector_index import PgVectorIndex
 from kb.ports import Reranker
 from kb.procedures import TitleIndex
+from kb.side_threads import HELPERS
 from kb.spelling import SpellFix
 from kb.store import KnowledgeBase
 from kb.types import EVERYONE, Category, Chunk, DocumentInfo, DocumentStatus, Hit, Query
@@ -472,7 +473,20 @@ class HybridRetriever:
         """The top `query.k` hits for `text` (default: the query's text) within its scope.
 
         With a `context` (the call so far, see kb.conversation), its own dense and lexical
-        rankings join the fusion at `context_weight` times the question's weights."""
+        rankings join the fusion at `context_weight` times the question's weights. Counted
+        as an ask at work (kb.side_threads): alone, its scans, postings reads and embedding
+        may use the other core; among as many asks as cores, they do not."""
+        with HELPERS.working():
+            return self._retrieve(query, text, mode, context, context_weight)
+
+    def _retrieve(
+        self,
+        query: Query,
+        text: str | None,
+        mode: str | None,
+        context: str | None,
+        context_weight: float,
+    ) -> list[Hit]:
         text = text if text is not None else query.text
         mode = mode or self.settings.retrieval_mode
         scope = Scope.of(query)

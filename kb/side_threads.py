@@ -5,14 +5,21 @@ vector (kb.index) and SQLite's walk over a word's occurrences (kb.lexical_bm25).
 two-core machine a second thread does half of either in the same time. A part goes to a
 helper only when one is idle at that moment, never into a queue: under many concurrent asks
 each does its own parts on its own thread, as before, and none waits for another's work.
+
+Nor is a part handed over while as many asks are working as there are helpers (`working`,
+counted by kb.retrieve): a second core then already has an ask of its own, and splitting
+only adds the hand-over's cost. Measured in one process at 100,000 chunks, splitting on
+every ask cost ~9 ms of CPU an ask (two e5 streams each pay the per-layer overhead) and 7 %
+of the throughput of 8 concurrent askers, for 4.5 ms less wall time an ask alone.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 
 def _cores() -> int:
@@ -30,6 +37,23 @@ class IdleHelpers:
         self._idle = threading.Semaphore(self.count)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._working = 0
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        """Count the caller as one ask at work while the block runs."""
+        with self._lock:
+            self._working += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._working -= 1
+
+    def spare(self) -> bool:
+        """Whether a core is likely free for a part: helpers exist and fewer asks than
+        cores are at work (the caller's own counted)."""
+        return self.count > 0 and self._working <= self.count
 
     def run(self, parts: list[Callable[[], None]]) -> None:
         """Run every part: the first on this thread, each other one on a helper if one is
@@ -37,7 +61,7 @@ class IdleHelpers:
         raised here."""
         taken = []
         for part in parts[1:]:
-            if self.count and self._idle.acquire(blocking=False):
+            if self.spare() and self._idle.acquire(blocking=False):
                 taken.append(self._executor().submit(self._release_after, part))
             else:
                 part()
