@@ -465,3 +465,15 @@ def test_a_generic_heading_is_read_with_its_documents_title():
     options = [ProcedureOption((lost,), 0.8), ProcedureOption((fraud,), 0.8)]
     chosen = choose_procedure(options, situation)
     assert chosen is not None and chosen.parts == (fraud,)
+
+
+def test_a_heading_word_is_named_by_a_word_of_the_same_root():
+    """ "register" names "Procedure: registration" (the stemmer keeps them apart)."""
+    documents = chunk(STEPS, doc="poa", kind=ChunkKind.PROCEDURE,
+                      section=("Third-party access", "Documents the attorney must provide"))  # fmt: skip
+    registration = chunk(STEPS, doc="poa", position=1, kind=ChunkKind.PROCEDURE,
+                         section=("Third-party access", "Procedure: registration"))  # fmt: skip
+    situation = tokenize("What's the process to register a power of attorney?")
+    options = [ProcedureOption((documents,), 1.0), ProcedureOption((registration,), 1.0)]
+    chosen = choose_procedure(options, situation)
+    assert chosen is not None and chosen.parts == (registration,)
