@@ -477,3 +477,27 @@ def test_a_heading_word_is_named_by_a_word_of_the_same_root():
     options = [ProcedureOption((documents,), 1.0), ProcedureOption((registration,), 1.0)]
     chosen = choose_procedure(options, situation)
     assert chosen is not None and chosen.parts == (registration,)
+
+
+def test_a_referring_passage_keeps_its_steps_when_the_agent_names_its_document():
+    alert = chunk("1. Tell the caller we never call from the fraud line.\n2. Follow the Fraud "
+                  "Escalation Procedure.", doc="alert", kind=ChunkKind.PROCEDURE,
+                  section=("Fraud alert", "What you must do"), title="Fraud alert: spoofed fraud line calls")  # fmt: skip
+    escalation = chunk(STEPS, doc="fraud", kind=ChunkKind.PROCEDURE,
+                       section=("Fraud", "Procedure: customer reports a scam"),
+                       title="Fraud Escalation Procedure")  # fmt: skip
+    sections = {"alert": [(alert,)], "fraud": [(escalation,)]}
+    titles = {
+        "alert": "Fraud alert: spoofed fraud line calls",
+        "fraud": "Fraud Escalation Procedure",
+    }
+    hits = [Hit(alert, 0.03)]
+    named = tokenize("What do agents have to do under the spoofed fraud line alert?")
+    options = gather_options(hits, lambda d: sections[d], titles, named)
+    assert any(o.referred_by == alert for o in options)
+    chosen = choose_procedure(options, named)
+    assert chosen is not None and chosen.parts == (alert,)
+    # Not named: the alert hands over to the procedure it refers to.
+    other = tokenize("a caller says our fraud team rang them, what now")
+    chosen = choose_procedure(gather_options(hits, lambda d: sections[d], titles, other), other)
+    assert chosen is not None and chosen.parts == (escalation,)
