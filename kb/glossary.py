@@ -97,6 +97,10 @@ class Glossary:
         found: set[int] = set()
         lowered = question.lower()
         for pattern, concept in self.english:
+            # The term's own text is in any text its pattern matches: a substring test
+            # (C speed) skips ~1,000 regular expressions to the few worth running.
+            if pattern.pattern.startswith(_BOUNDARY) and _literal(pattern) not in lowered:
+                continue
             if pattern.search(lowered):
                 found.add(concept)
         remaining = to_simplified(question)
@@ -105,6 +109,18 @@ class Glossary:
                 found.add(concept)
                 remaining = remaining.replace(term, " ")
         return tuple(found)  # in the set's order, as this method returned it before
+
+
+_BOUNDARY = r"\b"
+
+
+@lru_cache(maxsize=8192)
+def _literal(pattern: re.Pattern[str]) -> str:
+    """The term an English pattern was built from (`load_glossary`: a word boundary, the
+    escaped term, an optional plural, a word boundary)."""
+    body = pattern.pattern[len(_BOUNDARY) :]
+    body = body.removesuffix(r"\b").removesuffix("(?:s|es)?")
+    return re.sub(r"\\(.)", r"\1", body)
 
 
 @lru_cache(maxsize=8192)

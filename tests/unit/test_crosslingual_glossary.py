@@ -40,3 +40,26 @@ def test_what_something_costs_is_searched_as_its_fee():
         expanded = default_glossary().expand(question)
         assert "fee" in expanded
         assert "手续费" in expanded
+
+
+def test_the_substring_check_before_each_pattern_finds_what_every_pattern_finds():
+    """kb.glossary skips an English pattern whose term is not in the text: the same concepts
+    as running all ~1,000 patterns (golden questions and their agent-style rewrites)."""
+    import json
+    import re
+    from pathlib import Path
+
+    glossary = default_glossary()
+    data = Path(__file__).resolve().parents[2] / "eval" / "data"
+    texts = [
+        json.loads(line)["text"]
+        for name in ("golden-en.jsonl", "golden-zh.jsonl", "agent-style.jsonl")
+        for line in (data / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ] + ["HK$500 and US$ 20", "e-mail the a/c no.", "ID&V for the caller", "CHAPS payments"]
+    for text in texts:
+        every = {c for pattern, c in glossary.english if pattern.search(text.lower())}
+        found = set(glossary._find_concepts(text))
+        assert every <= found, text  # the check never loses a concept
+        if not re.search(r"[\u3400-\u9fff]", text):
+            assert found == every, text  # and adds none (no Chinese terms to find)
