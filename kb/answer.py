@@ -413,6 +413,7 @@ class FactReview:
     conflicts: tuple[str, ...] = ()  # "documents disagree" notices
     changes: tuple[Change, ...] = ()
     witnesses: tuple[Hit, ...] = ()  # cross-check passages a conflict was found in
+    disagreeing: tuple[tuple[Fact, Fact], ...] = ()  # the two sides of each notice
 
 
 def review_facts(
@@ -449,6 +450,7 @@ def review_facts(
     conflicts: list[str] = []
     changes: list[Change] = []
     witnesses: list[Hit] = []
+    disagreeing: list[tuple[Fact, Fact]] = []
     reported: set[frozenset[str]] = set()
     for i, a in enumerate(facts):
         for b in facts[i + 1 :]:
@@ -469,6 +471,7 @@ def review_facts(
                 if len(conflicts) < 2:  # the notices shown (below) and their witnesses
                     ids = (a.chunk.chunk_id, b.chunk.chunk_id)
                     witnesses += [extra[c] for c in ids if c in extra and extra[c] not in witnesses]
+                    disagreeing.append((a, b))
                 conflicts.append(
                     Message(
                         "conflict",
@@ -481,7 +484,7 @@ def review_facts(
                     )
                 )
             reported.add(pair)
-    return FactReview(tuple(conflicts[:2]), tuple(changes), tuple(witnesses))
+    return FactReview(tuple(conflicts[:2]), tuple(changes), tuple(witnesses), tuple(disagreeing))
 
 
 def claim_to_check(
@@ -520,6 +523,37 @@ def closest_per_document(facts: Sequence[Fact], wanted: frozenset[str]) -> list[
 
 def _effective(fact: Fact) -> dt.date:
     return fact.in_force_from or fact.chunk.document.effective_date or dt.date.min
+
+
+def _with_both_sides(
+    chosen: list[tuple[str, Chunk]], disagreeing: Sequence[tuple[Fact, Fact]]
+) -> list[tuple[str, Chunk]]:
+    """The headline with both sides of the first disagreement, each sentence with its own
+    citation: "documents disagree" above a headline that quotes only one of them leaves the
+    agent to open a passage to learn the other value. The side the headline lacks goes
+    right after the side it has (or both lead), so the two are read together."""
+    if not disagreeing:
+        return chosen
+    a, b = disagreeing[0]
+    texts = [text for text, _ in chosen]
+
+    def has(fact: Fact) -> int | None:
+        for i, (text, chunk) in enumerate(chosen):
+            if chunk.chunk_id == fact.chunk.chunk_id and fact.amount in text:
+                return i
+        return None
+
+    where_a, where_b = has(a), has(b)
+    if where_a is not None and where_b is not None:
+        return chosen
+    if where_a is None and where_b is None:
+        pair = [(f.text, f.chunk) for f in (a, b) if f.text not in texts]
+        return [*pair, *chosen]
+    present, missing = (where_a, b) if where_a is not None else (where_b, a)
+    assert present is not None
+    if missing.text in texts:
+        return chosen
+    return [*chosen[: present + 1], (missing.text, missing.chunk), *chosen[present + 1 :]]
 
 
 def find_conflicts(
@@ -601,6 +635,7 @@ def build_answer(
         if not any(text == new.text for text, _ in chosen):
             chosen.insert(0, (new.text, new.chunk))
         replaced.setdefault((new.document_id, new.amount), []).append(change)
+    chosen = _with_both_sides(chosen, review.disagreeing)
     change_notices = [
         Message(
             "changed",

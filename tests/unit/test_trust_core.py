@@ -290,6 +290,11 @@ def test_a_conflict_found_by_checking_the_quoted_amount_shows_its_witness():
                           cross_check=[Hit(policy, 0.5), Hit(guide, 0.4)])  # fmt: skip
     assert [getattr(n, "kind", "") for n in answer.notices].count("conflict") == 1
     assert [p.citation.document_id for p in answer.passages] == ["guide", "cheques", "policy"]
+    # Both sides are quoted at the top, each with its own citation, the witness's right
+    # after the answer's own: the agent reads £25,000 and £20,000 without opening a passage.
+    quoted = [(h.text, c.document_id) for h, c in answer.sentences]
+    assert quoted[0] == (guide.text.splitlines()[1], "guide")
+    assert quoted[1][1] == "policy" and "£20,000" in quoted[1][0]
     quiet = build_answer(question, question, hits, confidence_value=0.9, threshold=0.3,
                          cross_check=[Hit(cheques, 0.5)])  # fmt: skip
     assert len(quiet.passages) == 2 and not any(
