@@ -32,16 +32,17 @@ HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.55
 HELD_OUT_REFUSAL_RECALL_FLOOR = 0.75
 CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2 before
 # Every expected fact in the headline or the steps (answerable questions with facts; a refusal
-# counts as wrong): measured 0.535 after the procedure-choice fixes (1ce0557..874ddf3), 0.508
+# counts as wrong): measured 0.551 once both sides of a disagreement are quoted (1476a4c), 0.535
+# after the procedure-choice fixes (1ce0557..874ddf3), 0.508
 # with "cost" in the glossary's fee concept (eec2929), 0.497 before it, 0.471 before the
 # headline came from the answering passage. One question moves it by ~0.005; the two e5
 # runtimes differed by one.
-ANSWER_CORRECT_FLOOR = 0.52
+ANSWER_CORRECT_FLOOR = 0.535
 # The same questions as agents type them (eval/data/agent-style.jsonl, eval.agent_style's
-# rules): measured 0.519 answer correct and 0.118 of the answerable refused after short typos,
+# rules): measured 0.529 answer correct and 0.118 of the answerable refused after short typos,
 # dates of birth, "I've got a customer on the line" (392ea0d..b2c9bad) and the procedure-choice
 # fixes; 0.471 and 0.134 before. Golden refuses 0.107 of its answerable questions.
-AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.50
+AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.51
 # Gold steps found among the steps shown (answered questions with gold steps): measured 0.749
 # once how-questions in every form ask for steps and the procedure choice weighs its own
 # document, titles and word roots (1ce0557..874ddf3); 0.577 before. One question is ~0.03.
