@@ -106,6 +106,7 @@ class SearchPlan:
     question: str  # follow-up resolved, agent wrappers and typed numbers removed
     context: str | None = None  # the question, then the call newest first, then its opening
     context_weight: float = 0.0
+    follow_up: str = ""  # the question as asked, when the call's earlier turns resolved it
 
 
 def context_text(question: str, history: Sequence[Turn], max_chars: int = CONTEXT_MAX_CHARS) -> str:
@@ -137,9 +138,10 @@ def plan_search(question: str, history: Sequence[Turn]) -> SearchPlan:
     resolved = resolve_question(cleaned, history)
     if not any(t.text.strip() for t in history):
         return SearchPlan(resolved)
+    follow_up = cleaned if resolved.strip() != cleaned.strip() else ""
     weight = (
         CONTEXT_WEIGHT_FOLLOW_UP
         if is_follow_up(cleaned) or len(set(tokenize(cleaned))) <= 1
         else CONTEXT_WEIGHT_STANDALONE
     )
-    return SearchPlan(resolved, context_text(cleaned, history), weight)
+    return SearchPlan(resolved, context_text(cleaned, history), weight, follow_up)

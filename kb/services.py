@@ -50,7 +50,6 @@ from kb.insights_report import InsightsBuilder, InsightsReport
 from kb.lexical import tokenize
 from kb.messages import Message
 from kb.originals import Original, section_parts
-from kb.phrasing import search_text
 from kb.procedures import ProcedureOption, gather_options, procedure_sections
 from kb.publishing import (
     Draft,
@@ -533,7 +532,7 @@ class Services:
             notices=notices,
             as_of=as_of,
             cross_check=self._cross_check(query, resolved, used, as_of),
-            follow_up=_follow_up(query.text, resolved),
+            follow_up=plan.follow_up,
         )
 
     def _cross_check(
@@ -804,10 +803,3 @@ def warm_up_in_background(services: Services) -> threading.Thread:
     thread = threading.Thread(target=load, name="model-warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def _follow_up(question: str, resolved: str) -> str:
-    """The question as searched, when resolving it brought in the call's earlier turns (the
-    resolved question is then more than the question); "" for a standalone question."""
-    cleaned = search_text(question)
-    return cleaned if resolved.strip() != cleaned.strip() else ""

@@ -87,6 +87,11 @@ def test_the_call_keeps_the_opening_situation_and_weights_follow_ups_more():
     assert follow_up.context.startswith("and the fee?")
     assert follow_up.context_weight > standalone.context_weight > 0
     assert standalone.question == "What is the cut-off time for a CHAPS payment?"
+    # The question as asked is kept only when the call's turns were brought into it (the
+    # headline then also reads it against section headings); a standalone one has none.
+    assert follow_up.follow_up == "and the fee?" and follow_up.question != "and the fee?"
+    assert standalone.follow_up == ""
+    assert plan_search("and the fee?", ()).follow_up == ""
 
 
 def test_context_is_bounded_but_keeps_the_opening():
