@@ -35,7 +35,7 @@ _TOO_BROAD = frozenset(
 
 @dataclass(frozen=True)
 class Glossary:
-    english: tuple[tuple[re.Pattern[str], int], ...]  # phrase pattern -> concept
+    english: tuple[tuple[str, re.Pattern[str], int], ...]  # term, its pattern -> concept
     chinese: tuple[tuple[str, int], ...]  # Simplified term -> concept, longest first
     concepts: tuple[tuple[str, ...], ...]  # every term of each concept
     # _concepts_in's answers by question (the terms above never change)
@@ -96,12 +96,10 @@ class Glossary:
     def _find_concepts(self, question: str) -> tuple[int, ...]:
         found: set[int] = set()
         lowered = question.lower()
-        for pattern, concept in self.english:
+        for term, pattern, concept in self.english:
             # The term's own text is in any text its pattern matches: a substring test
             # (C speed) skips ~1,000 regular expressions to the few worth running.
-            if pattern.pattern.startswith(_BOUNDARY) and _literal(pattern) not in lowered:
-                continue
-            if pattern.search(lowered):
+            if term in lowered and pattern.search(lowered):
                 found.add(concept)
         remaining = to_simplified(question)
         for term, concept in self.chinese:
@@ -111,18 +109,6 @@ class Glossary:
         return tuple(found)  # in the set's order, as this method returned it before
 
 
-_BOUNDARY = r"\b"
-
-
-@lru_cache(maxsize=8192)
-def _literal(pattern: re.Pattern[str]) -> str:
-    """The term an English pattern was built from (`load_glossary`: a word boundary, the
-    escaped term, an optional plural, a word boundary)."""
-    body = pattern.pattern[len(_BOUNDARY) :]
-    body = body.removesuffix(r"\b").removesuffix("(?:s|es)?")
-    return re.sub(r"\\(.)", r"\1", body)
-
-
 @lru_cache(maxsize=8192)
 def _term_tokens(term: str) -> tuple[str, ...]:
     """A glossary term's search tokens (tokenize is pure; terms are few and asked often)."""
@@ -130,7 +116,7 @@ def _term_tokens(term: str) -> tuple[str, ...]:
 
 
 def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
-    english: list[tuple[re.Pattern[str], int]] = []
+    english: list[tuple[str, re.Pattern[str], int]] = []
     chinese: dict[tuple[str, int], None] = {}  # ordered set: scripts often give one term
     concepts: list[tuple[str, ...]] = []
     lines = path.read_text(encoding="utf-8").splitlines()[1:]
@@ -148,7 +134,8 @@ def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
             elif len(term) >= 3 and term.lower() not in _TOO_BROAD:
                 # A plural finds its term too ("scams", "cheques", "fees").
                 plural = r"(?:s|es)?" if term[-1].isalpha() else ""
-                english.append((re.compile(rf"\b{re.escape(term.lower())}{plural}\b"), concept))
+                lowered = term.lower()
+                english.append((lowered, re.compile(rf"\b{re.escape(lowered)}{plural}\b"), concept))
     longest_first = sorted(chinese, key=lambda pair: -len(pair[0]))
     return Glossary(tuple(english), tuple(longest_first), tuple(concepts))
 

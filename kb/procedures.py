@@ -205,13 +205,17 @@ agent-en-006, -051, -059); golden step recall 0.691 -> 0.720, agent-style 0.764 
 answer lost. Six letters changed no golden question."""
 
 
-def _named(heading: set[str], wanted: set[str]) -> set[str]:
+def _named(heading: set[str], wanted: set[str], starts: set[str]) -> set[str]:
     """The heading's words the situation names, a word counting for another that starts with
-    the same SHARED_START letters ("registration" for "register")."""
-    starts = {w[:SHARED_START] for w in wanted if len(w) >= SHARED_START}
+    the same SHARED_START letters ("registration" for "register"); `starts` is
+    `_starts(wanted)`."""
     return {
         h for h in heading if h in wanted or (len(h) >= SHARED_START and h[:SHARED_START] in starts)
     }
+
+
+def _starts(words: set[str]) -> set[str]:
+    return {w[:SHARED_START] for w in words if len(w) >= SHARED_START}
 
 
 def _title_fit(option: ProcedureOption, wanted: set[str]) -> float:
@@ -249,11 +253,12 @@ def choose_procedure(
     ]
     if not options:
         return None
+    starts = _starts(wanted)
     known = [o.similarity for o in options if o.similarity is not None]
     top_similarity = max(known) if known else 0.0
     best, best_score = None, float("-inf")
     for option, heading in zip(options, _distinctive_heading_tokens(options), strict=True):
-        fit = len(_named(heading, wanted)) / len(heading) if heading else 0.0
+        fit = len(_named(heading, wanted, starts)) / len(heading) if heading else 0.0
         score = option.score + HEADING_BONUS * fit + WORDS_BONUS * _words_held(option, wanted)
         score += TITLE_BONUS * _title_fit(option, wanted)
         if option.similarity is not None:
