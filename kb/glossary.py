@@ -65,6 +65,28 @@ class Glossary:
         # Both Chinese columns often give the same Simplified tokens: list each once.
         return list(dict.fromkeys(tokens))
 
+    def synonym_groups(self, question: str, language: str) -> list[tuple[frozenset[str], ...]]:
+        """For each concept found in the question, the search tokens of each of its terms in
+        `language` ("en" or "zh"): the ways of saying the same thing ("charged twice",
+        "duplicate transaction"). A term is read whole ("bank card" is not "bank"), a term
+        that loses a word to the stopwords ("money in") is left out, and so is a concept
+        whose words in the question are part of a longer concept's ("credit" in "credit
+        card")."""
+        asked = set(tokenize(question))
+        found = []
+        for concept in sorted(self._concepts_in(question)):
+            terms = {
+                frozenset(tokens)
+                for term in self.concepts[concept]
+                if bool(_CJK.search(term)) == (language == "zh")
+                for tokens in (_term_tokens(term),)
+                if tokens and (language == "zh" or len(tokens) == len(term.split()))
+            }
+            named = frozenset().union(*(t for t in terms if t <= asked))
+            if len(terms) > 1 and named:
+                found.append((named, tuple(sorted(terms, key=sorted))))
+        return [terms for named, terms in found if not any(named < other for other, _ in found)]
+
     def translate(self, question: str, into: str) -> str:
         """The question's banking terms in the other language ("en" or "zh"): the first term
         of each concept found, plus the question's Latin words (ATM, CHAPS, App) when going

@@ -63,3 +63,18 @@ def test_the_substring_check_before_each_pattern_finds_what_every_pattern_finds(
         assert every <= found, text  # the check never loses a concept
         if not re.search(r"[\u3400-\u9fff]", text):
             assert found == every, text  # and adds none (no Chinese terms to find)
+
+
+def test_synonym_groups_read_terms_whole_and_in_one_language():
+    from kb.glossary import default_glossary
+
+    glossary = default_glossary()
+    groups = glossary.synonym_groups("I've been charged twice for the same thing", "en")
+    assert (frozenset({"duplicate", "transaction"}),) == tuple(
+        t for g in groups for t in g if "duplicate" in t
+    )
+    # "money in" loses "in" to the stopwords: it is not a way of saying "credit".
+    assert not any(frozenset({"money"}) in g for g in glossary.synonym_groups("credit card", "en"))
+    chinese = glossary.synonym_groups("在国外刷卡", "zh")
+    assert any(frozenset({"境外"}) in g for g in chinese)
+    assert all(not any(t.isascii() for term in g for t in term) for g in chinese)
