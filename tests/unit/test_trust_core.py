@@ -538,3 +538,16 @@ def test_a_synonym_never_counts_a_word_the_question_already_matched():
     question = "How is the credit card minimum payment worked out?"
     sentences = best_sentences([Hit(sheet, 0.03)], tokenize(question), limit=1, question=question)
     assert sentences[0][0].startswith("The minimum payment each month")
+
+
+def test_a_named_day_is_read_as_its_date():
+    # The bulletin's table says "24 December 2026", the agent says "Christmas Eve".
+    table = chunk("Opening hours\n| Date | Day | Hours |", doc="bulletin", kind=ChunkKind.TABLE,
+                  rows=(("Date", "Day", "Hours"),
+                        ("24 December 2026", "Thursday", "08:00-16:00"),
+                        ("25 December 2026", "Friday (Christmas Day)", "Closed"),
+                        ("1 January 2027", "Friday (New Year's Day)", "Closed")))  # fmt: skip
+    for question in ("What are the opening hours on Christmas Eve?", "平安夜客服热线几点下班？"):
+        sentences = best_sentences([Hit(table, 0.03)], tokenize(question), limit=1,
+                                   question=question)  # fmt: skip
+        assert sentences[0][0] == "24 December 2026 — Day: Thursday; Hours: 08:00-16:00", question
