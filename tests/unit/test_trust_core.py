@@ -551,3 +551,16 @@ def test_a_named_day_is_read_as_its_date():
         sentences = best_sentences([Hit(table, 0.03)], tokenize(question), limit=1,
                                    question=question)  # fmt: skip
         assert sentences[0][0] == "24 December 2026 — Day: Thursday; Hours: 08:00-16:00", question
+
+
+def test_the_sentence_that_qualifies_the_answer_joins_it():
+    limits = chunk("Time limits\nA chargeback must be raised within 120 calendar days of the "
+                   "transaction date. For goods that were to be delivered later, the 120 days run "
+                   "from the delivery date, but never more than 540 days after the transaction. "
+                   "Keep the receipt.", doc="disputes", section=("Time limits",))  # fmt: skip
+    question = "What is the time limit for raising a chargeback?"
+    sentences = [s for s, _ in best_sentences([Hit(limits, 0.03)], tokenize(question),
+                                              question=question)]  # fmt: skip
+    assert sentences[0].startswith("A chargeback must be raised within 120")
+    assert sentences[1].endswith("never more than 540 days after the transaction.")
+    assert len(sentences) == 2  # "Keep the receipt." holds no duration
