@@ -66,6 +66,9 @@ class SpellFix:
         """`known`: words the language has (default kb.lexicon.common_words); a short word
         among them is never corrected."""
         self.vocabulary = {w: n for w, n in vocabulary.items() if n >= min_frequency}
+        # Any word the base holds is a word, however rare: "unblock" (once, in "Unblock
+        # PIN") is not a slip for "unlock". Only a correction must be frequent to be trusted.
+        self.present = frozenset(vocabulary)
         self.known = common_words() if known is None else known
         self._index: dict[str, list[str]] = {}
         for word in self.vocabulary:
@@ -77,7 +80,7 @@ class SpellFix:
         """The vocabulary stem one edit away from `word`, or None if it is known or has none."""
         lowered = word.lower()
         stem = _stem(lowered)
-        if len(lowered) < SHORT_LENGTH or stem in self.vocabulary or lowered in self.vocabulary:
+        if len(lowered) < SHORT_LENGTH or stem in self.present or lowered in self.present:
             return None
         if len(lowered) < MIN_LENGTH and (lowered in self.known or stem in self.known):
             return None

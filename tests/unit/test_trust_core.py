@@ -245,6 +245,8 @@ def test_typos_are_corrected_against_the_knowledge_base_words_only():
     assert SpellFix({"read": 9}).correct("bread") == "bread"
     assert SpellFix({"scam": 9, "scammer": 3}).correct("scammed") == "scammed"
     assert SpellFix({"delivery": 1}).correct("delivry") == "delivry"  # too rare to trust
+    # A word the base holds once is still a word: "Unblock PIN" is not "unlock".
+    assert SpellFix({"unlock": 9, "unblock": 1}).correct("unblock their PIN") == "unblock their PIN"
 
 
 def test_a_value_announced_for_a_later_day_is_not_yet_a_change():
