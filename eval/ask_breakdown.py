@@ -50,6 +50,8 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ("kb.retrieve", "top_positions", "dense: top k"),
     ("kb.retrieve", "HybridRetriever.dense", "dense: rest"),
     ("kb.pgvector_index", "PgVectorIndex.search", "dense: pgvector"),
+    # A batch side by side (its wall time; one call however many searches it holds).
+    ("kb.pgvector_index", "PgVectorIndex.search_many", "dense: pgvector"),
     ("kb.retrieve", "HybridRetriever.lexical_tokens", "lexical: tokens + glossary"),
     ("kb.glossary", "Glossary.expand", "glossary"),
     ("kb.glossary", "Glossary.translate", "glossary"),

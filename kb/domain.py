@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kb.access import RESTRICTED_READER
-from kb.pgvector_index import PgVectorIndex
+from kb.pgvector_index import PgVectorIndex, SearchRequest
 from kb.types import EVERYONE
 
 if TYPE_CHECKING:
@@ -228,8 +228,9 @@ class DomainSimilarity:
         positions by language and reads the question's similarities to every chunk (the
         retriever keeps them for the ask); PostgreSQL keeps their languages and runs two
         one-row pgvector searches per language (HNSW, approximate like every dense search
-        there), plus one in any language only for a language the asker reads nothing in,
-        none for a base without restricted documents."""
+        there), side by side on two connections (PgVectorIndex.search_many), plus one in
+        any language only for a language the asker reads nothing in, none for a base
+        without restricted documents."""
         narrowed = self.scope_of(scope)
         if RESTRICTED_READER in narrowed.groups:
             return 0.0
@@ -248,28 +249,30 @@ class DomainSimilarity:
             if not languages:
                 return 0.0
             vector = self.retriever._query_vector(text)
-
-            def best(where: str, arguments: list[object], language: str | None) -> float | None:
-                found = index.search(vector, 1, where, arguments, language)
-                return found[0][1] if found else None
-
+            # Each language's unreadable and readable searches side by side (search_many);
+            # a readable score counts only for a language with an unreadable one.
+            found = index.search_many(
+                [SearchRequest(vector, 1, condition, params, lang) for lang in languages]
+                + [SearchRequest(vector, 1, inside, inside_params, lang) for lang in languages]
+            )
             outside = {
-                language: score
-                for language in languages
-                if (score := best(condition, params, language)) is not None
+                language: rows[0][1]
+                for language, rows in zip(languages, found[: len(languages)], strict=True)
+                if rows
             }
             if not outside:
                 return 0.0
             inside_by_language = {
-                language: score
-                for language in outside
-                if (score := best(inside, inside_params, language)) is not None
+                language: rows[0][1]
+                for language, rows in zip(languages, found[len(languages) :], strict=True)
+                if rows and language in outside
             }
             # The best readable passage in any language counts only for a language the
             # asker reads nothing in (language_gap): searched only then.
             overall = None
             if any(language not in inside_by_language for language in outside):
-                overall = best(inside, inside_params, None)
+                everywhere = index.search(vector, 1, inside, inside_params, None)
+                overall = everywhere[0][1] if everywhere else None
             return language_gap(outside, inside_by_language, overall or 0.0)
         if len(index) == 0:
             return 0.0

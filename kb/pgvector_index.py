@@ -30,12 +30,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from kb.errors import KBError
 from kb.ports import Embedder
+from kb.side_threads import HELPERS
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +127,37 @@ def _settings(ef_search: int, local: bool) -> str:
     )
 
 
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search of `PgVectorIndex.search_many`: the arguments of `PgVectorIndex.search`."""
+
+    vector: np.ndarray
+    k: int
+    condition: str | None = None
+    params: Sequence[object] = ()
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A search as SQL: what `_searching` runs on a lane."""
+
+    sql: str
+    args: list[object]
+    ef_search: int
+    prepared: bool
+
+
+@dataclass
+class _Lane:
+    """A reader's connection with the HNSW settings last set on its session (None: not
+    yet). Its lock serialises statements on it: a connection runs one at a time."""
+
+    db: Any
+    lock: threading.RLock
+    settings: tuple[int, int] | None = None
+
+
 class PgVectorIndex:
     """Chunk vectors by chunk id in PostgreSQL, searchable by inner product.
 
@@ -139,7 +172,9 @@ class PgVectorIndex:
         self.embedder = embedder
         self.dimension = embedder.dimension
         self._lock = threading.RLock()
-        self._session_settings: tuple[int, int] | None = None
+        self._main = _Lane(db, self._lock)
+        self._second: _Lane | None = None
+        self._second_failed = False
         register_vector(db.raw)
         if create:
             self._create()
@@ -251,18 +286,60 @@ class PgVectorIndex:
         `condition` (with `params`) is a SQL condition on the registry's documents `d`, the
         chunk's versions row `v` and chunks `c` (kb.retrieve.Scope.sql); `language` keeps
         only chunks in that language. Without either, every indexed chunk is a candidate."""
+        statement = self._statement(SearchRequest(vector, k, condition, params, language))
+        return self._run(self._main, statement)
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[list[tuple[str, float]]]:
+        """`search` for each request, in order, side by side on two connections.
+
+        Why: an ask searches each language apart (kb.retrieve.dense_both_languages) and
+        kb.domain searches the readable and the unreadable passages apart, each a few ms
+        of PostgreSQL's own CPU behind one round trip. On one connection they run one
+        after the other, however many cores the server has; here every other request
+        runs on a second connection of this index's (opened at the first batch), from an
+        idle helper thread when there is one (kb.side_threads), else after the first
+        lane's on this thread (the two connections still serve concurrent asks apart).
+        Inside a writer's transaction, or when the second connection cannot be opened,
+        they run one after the other on this index's own connection: the same rows."""
+        statements = [self._statement(request) for request in requests]
+        second = None
+        if len(statements) > 1 and not self.db.in_transaction:
+            second = self._second_lane()
+        if second is None:
+            return [self._run(self._main, statement) for statement in statements]
+        results: list[list[tuple[str, float]]] = [[] for _ in statements]
+        lanes = (self._main, second)
+
+        def lane_part(number: int) -> Any:
+            def part() -> None:
+                for at in range(number, len(statements), len(lanes)):
+                    results[at] = self._run(lanes[number], statements[at])
+
+            return part
+
+        HELPERS.run([lane_part(n) for n in range(len(lanes))])
+        return results
+
+    def _statement(self, request: SearchRequest) -> _Statement | None:
+        """The SQL of one search (None: k <= 0, nothing to search)."""
+        k, condition, params, language = (
+            int(request.k),
+            request.condition,
+            request.params,
+            request.language,
+        )
         if k <= 0:
-            return []
-        query = np.asarray(vector, dtype=np.float32)
+            return None
+        query = np.asarray(request.vector, dtype=np.float32)
         prepared = True  # no parameter whose type PostgreSQL cannot infer (`_searching`)
         if language in LANGUAGES and self.by_language:
-            sql, args = self._language_sql(query, int(k), condition, params, language)
+            sql, args = self._language_sql(query, k, condition, params, language)
         elif condition is None and language is None:
             sql = (
                 "SELECT chunk_id, embedding <#> ? AS distance FROM chunk_vectors "
                 "ORDER BY embedding <#> ? LIMIT ?"
             )
-            args: list[object] = [query, query, int(k)]
+            args: list[object] = [query, query, k]
         else:
             sql = (
                 "SELECT cv.chunk_id, cv.embedding <#> ? AS distance FROM chunk_vectors cv "
@@ -272,11 +349,43 @@ class PgVectorIndex:
                 f"WHERE ({condition or '1 = 1'}) AND (? IS NULL OR c.language = ?) "
                 "ORDER BY cv.embedding <#> ? LIMIT ?"
             )
-            args = [query, *params, language, language, query, int(k)]
+            args = [query, *params, language, language, query, k]
             prepared = False  # `? IS NULL`
-        rows = self._searching(sql, args, min(1000, max(EF_SEARCH, int(k))), prepared)
+        return _Statement(sql, args, min(1000, max(EF_SEARCH, k)), prepared)
+
+    def _run(self, lane: _Lane, statement: _Statement | None) -> list[tuple[str, float]]:
+        """One search's rows as (chunk id, cosine similarity), best first."""
+        if statement is None:
+            return []
+        rows = self._searching(
+            statement.sql, statement.args, statement.ef_search, statement.prepared, lane
+        )
         # `<#>` is the negative inner product (ascending order for the index).
         return [(r[0], -float(r[1])) for r in rows]
+
+    def _second_lane(self) -> _Lane | None:
+        """This index's second connection, opened the first time (None: its connection
+        is not a kb.postgres.PgConnection, or opening failed once; searches then stay on
+        the one connection)."""
+        from kb.postgres import PgConnection
+
+        with self._lock:
+            if self._second is not None or self._second_failed:
+                return self._second
+            if not isinstance(self.db, PgConnection):
+                self._second_failed = True
+                return None
+            try:
+                from pgvector.psycopg import register_vector
+
+                db = PgConnection(self.db.url, self.db.schema)
+                register_vector(db.raw)
+            except Exception:  # e.g. max_connections reached: one connection still serves
+                logger.warning("a second pgvector connection could not be opened", exc_info=True)
+                self._second_failed = True
+                return None
+            self._second = _Lane(db, threading.RLock())
+            return self._second
 
     def similarity(self, vector: np.ndarray, chunk_ids: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of `vector` to the given chunks (those indexed)."""
@@ -337,7 +446,12 @@ class PgVectorIndex:
         return sql, [query, *params, query, k]
 
     def _searching(
-        self, sql: str, args: list[object], ef_search: int, prepared: bool = False
+        self,
+        sql: str,
+        args: list[object],
+        ef_search: int,
+        prepared: bool = False,
+        lane: _Lane | None = None,
     ) -> list[Any]:
         """Run one kNN query with this search's HNSW settings; `prepared`: on a reader's
         connection, bound on the server and prepared (PgConnection.execute_prepared: the
@@ -347,18 +461,26 @@ class PgVectorIndex:
         the connection is this index's alone (kb.store gives a reader's index a connection
         of its own), so they are set for the session, and again only when they change: a
         search is then one round trip instead of six (BEGIN, three SET LOCAL, the query,
-        COMMIT), which at ~1 ms each on a busy machine was a fifth of a search's time."""
+        COMMIT), which at ~1 ms each on a busy machine was a fifth of a search's time.
+        `lane`: the connection to run on (default: this index's own)."""
+        lane = lane or self._main
+        db = lane.db
         wanted = (int(ef_search), MAX_SCAN_TUPLES)
-        with self._lock:
-            if self.db.in_transaction:
-                self.db.execute(_settings(wanted[0], True))
-                return self.db.execute(sql, args).fetchall()
-            if self._session_settings != wanted:
-                self.db.execute(_settings(wanted[0], False))
-                self._session_settings = wanted
-            if prepared and hasattr(self.db, "execute_prepared"):
-                return self.db.execute_prepared(sql, args)
-            return self.db.execute(sql, args).fetchall()
+        with lane.lock:
+            if db.in_transaction:
+                db.execute(_settings(wanted[0], True))
+                return db.execute(sql, args).fetchall()
+            if lane.settings != wanted:
+                db.execute(_settings(wanted[0], False))
+                lane.settings = wanted
+            if prepared and hasattr(db, "execute_prepared"):
+                return db.execute_prepared(sql, args)
+            return db.execute(sql, args).fetchall()
 
     def close(self) -> None:
+        with self._lock:
+            second, self._second = self._second, None
+            self._second_failed = True  # no second connection after close
+        if second is not None:
+            second.db.close()
         self.db.close()

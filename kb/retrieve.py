@@ -25,7 +25,7 @@ from kb.glossary import default_glossary
 from kb.index import FaissIndex
 from kb.lexical import LexicalIndex, tokenize
 from kb.lexical_bm25 import best_first
-from kb.pgvector_index import PgVectorIndex
+from kb.pgvector_index import PgVectorIndex, SearchRequest
 from kb.ports import Reranker
 from kb.procedures import TitleIndex
 from kb.side_threads import HELPERS
@@ -419,9 +419,21 @@ class HybridRetriever:
         other = _OTHER_LANGUAGE.get(detect_language(text))
         if other is None or self.settings.crosslingual_offset <= 0:
             return self.dense(text, scope, k)
-        same = self.dense(text, scope, k, language=_OTHER_LANGUAGE[other])
+        index = self.kb.index
+        if isinstance(index, PgVectorIndex):  # PostgreSQL: both searches side by side
+            condition, params = scope.sql()
+            vector = self._query_vector(text)
+            same, found = index.search_many(
+                [
+                    SearchRequest(vector, k, condition, params, language)
+                    for language in (_OTHER_LANGUAGE[other], other)
+                ]
+            )
+        else:
+            same = self.dense(text, scope, k, language=_OTHER_LANGUAGE[other])
+            found = self.dense(text, scope, k, language=other)
         shift = self.settings.crosslingual_offset
-        across = [(cid, score + shift) for cid, score in self.dense(text, scope, k, language=other)]
+        across = [(cid, score + shift) for cid, score in found]
         return sorted(same + across, key=lambda pair: -pair[1])[:k]
 
     def lexical_tokens(self, text: str) -> list[str]:

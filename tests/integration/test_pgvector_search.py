@@ -15,7 +15,7 @@ import pytest
 
 from kb import pgvector_index
 from kb.database import open_database
-from kb.pgvector_index import PgVectorIndex
+from kb.pgvector_index import PgVectorIndex, SearchRequest
 from kb.registry import Registry
 from kb.retrieve import Scope
 from kb.types import Query
@@ -90,6 +90,30 @@ def test_a_writers_settings_end_with_its_transaction(base) -> None:
     db.execute("ROLLBACK")
     assert hits[0][0] == ids[3] and len(hits) == 300
     assert _setting(db, "hnsw.ef_search") == before
+
+
+def test_a_batch_runs_on_two_connections_with_each_searchs_own_rows(base) -> None:
+    settings, registry, embedder, _, vectors = base
+    reader = PgVectorIndex(open_database(settings.registry_path), embedder)
+    queries = [vectors[n] * 0.7 + vectors[n + 1] * 0.3 for n in (2, 40, 90, 200, 250)]
+    sizes = (5, 9, 1, 0, 3)
+    requests = [SearchRequest(q, k) for q, k in zip(queries, sizes, strict=True)]
+    alone = [reader.search(r.vector, r.k) for r in requests]
+    assert [len(rows) for rows in alone] == list(sizes)
+    assert reader.search_many(requests) == alone  # in order, each its own rows
+    assert reader._second is not None  # the batch's second half ran on a connection of its own
+    assert reader._second.db.raw.info.backend_pid != reader.db.raw.info.backend_pid
+    assert _setting(reader._second.db, "hnsw.iterative_scan") == "strict_order"
+    assert reader.search_many([]) == []
+    reader.close()
+
+    writer = PgVectorIndex(registry.db, embedder)  # in a transaction: one connection only
+    registry.db.execute("BEGIN IMMEDIATE")
+    try:
+        assert writer.search_many(requests) == alone
+    finally:
+        registry.db.execute("ROLLBACK")
+    assert writer._second is None
 
 
 # ------------------------------------------------------------------ per-language indexes
