@@ -250,6 +250,28 @@ class PgConnection:
             finally:
                 cursor.close()
 
+    def fetch_binary(
+        self, sql: str, params: Sequence[Any] = (), work_mem: str | None = None
+    ) -> list[tuple]:
+        """The rows of one statement in PostgreSQL's binary format, bound on the server: for
+        a large result (kb.domain.VersionSums: ~36 MB of `bytea`, which text would send as
+        twice as many hex digits for the client to decode). With `work_mem` (e.g. '64MB')
+        and no transaction open, the statement runs in a transaction of its own with that
+        much memory for each hash or sort (that GROUP BY spilled 80 MB to disk at the
+        default 4 MB: 480 -> 350 ms on the server)."""
+        import psycopg
+
+        with self._mutex:
+            cursor = psycopg.Cursor(self._conn)
+            try:
+                if work_mem is None or self.in_transaction:
+                    return cursor.execute(translate(sql), _params(params), binary=True).fetchall()
+                with self._conn.transaction():
+                    cursor.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+                    return cursor.execute(translate(sql), _params(params), binary=True).fetchall()
+            finally:
+                cursor.close()
+
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Cursor:
         with self._mutex, self._conn.cursor() as cur:
             cur.executemany(translate(sql), [_params(p) for p in seq])
