@@ -174,34 +174,40 @@ def _float8_array(data: bytes) -> np.ndarray:
 @dataclass(frozen=True)
 class VersionSums:
     """PostgreSQL's counterpart of RunSums: the float64 count and sum of the stored vectors
-    of each document version, read at one registry generation.
+    of each document version and chunk language, read at one registry generation.
 
     A scope reads whole versions (its condition is on `d` and `v`), so its mean vector is
     the sum of the passing versions' sums over their count: one statement judging the
-    7,885 versions and a (versions x 384) sum at 100,000 chunks, where `pgvector_mean`
-    averaged the ~95,000 readable vectors of every new scope (300-460 ms, a group's first
+    7,885 versions and a (rows x 384) sum at 100,000 chunks, where `pgvector_mean`
+    averaged the ~95,000 readable vectors of every new scope (250-460 ms, a group's first
     question). The sums are pgvector's own (`vector_accum`, float64, as `avg` sums); only
-    the order in which the versions' sums are added differs, far below float32's
-    precision, and the mean is divided and rounded to float32 as `avg` does."""
+    the order in which the rows' sums are added differs, far below float32's precision,
+    and the mean is divided and rounded to float32 as `avg` does. By language too, so the
+    restricted gap's languages of a scope's unreadable passages come from the same rows
+    (`languages`) instead of another join over every chunk (~100 ms a new scope)."""
 
     generation: int
-    places: dict[tuple[str, int], int]
+    places: dict[tuple[str, int], list[int]]
+    """Each version's rows (one per language of its chunks)."""
+    languages: tuple[str, ...]
+    """Each row's chunk language."""
     counts: np.ndarray
-    """(versions,) float64: each version's number of vectors."""
+    """(rows,) float64: each row's number of vectors."""
     sums: np.ndarray
-    """(versions, dimension) float64."""
+    """(rows, dimension) float64."""
 
     @classmethod
     def read(cls, index: PgVectorIndex) -> VersionSums:
-        """One statement (one snapshot): the generation and every version's sums (~0.3-0.5 s
-        at 100,000 chunks, once per generation). Each state travels as `array_send`'s
-        bytes: ~3 million doubles parsed by numpy rather than as text."""
+        """One statement (one snapshot): the generation and every version's sums by
+        language (~0.4-0.5 s at 100,000 chunks, once per generation). Each state travels
+        as `array_send`'s bytes: ~3 million doubles parsed by numpy rather than as text."""
         db = index.db
         db.execute(_SUMS_AGGREGATE)
         sql = (
-            f"SELECT {_GENERATION_SQL}, c.document_id, c.version, "
+            f"SELECT {_GENERATION_SQL}, c.document_id, c.version, c.language, "
             "array_send(pg_temp.kb_vector_sums(cv.embedding)) FROM chunk_vectors cv "
-            "JOIN chunks c ON c.chunk_id = cv.chunk_id GROUP BY c.document_id, c.version"
+            "JOIN chunks c ON c.chunk_id = cv.chunk_id "
+            "GROUP BY c.document_id, c.version, c.language"
         )
         if hasattr(db, "fetch_binary"):  # the states as bytes, the hash kept in memory
             rows = db.fetch_binary(sql, work_mem=_SUMS_WORK_MEM)
@@ -209,44 +215,60 @@ class VersionSums:
             rows = db.execute(sql).fetchall()
         if not rows:
             generation = db.execute(f"SELECT {_GENERATION_SQL}").fetchone()[0]
-            dimension = index.dimension
-            return cls(int(generation or 0), {}, np.zeros(0), np.zeros((0, dimension)))
-        states = np.stack([_float8_array(bytes(row[3])) for row in rows])
+            empty = np.zeros((0, index.dimension))
+            return cls(int(generation or 0), {}, (), np.zeros(0), empty)
+        states = np.stack([_float8_array(bytes(row[4])) for row in rows])
+        places: dict[tuple[str, int], list[int]] = {}
+        for n, row in enumerate(rows):
+            places.setdefault((row[1], int(row[2])), []).append(n)
         return cls(
             generation=int(rows[0][0] or 0),
-            places={(row[1], int(row[2])): n for n, row in enumerate(rows)},
+            places=places,
+            languages=tuple(row[3] for row in rows),
             counts=states[:, 0],
             sums=states[:, 1:],
         )
 
-    def mean(self, versions: list[tuple[str, int]]) -> np.ndarray | None:
-        """The mean vector of the given versions' vectors (None: they have none)."""
-        chosen = np.zeros(len(self.places), dtype=np.float64)
+    def _chosen(self, versions: list[tuple[str, int]]) -> np.ndarray:
+        """1.0 for each row of the given versions, else 0.0."""
+        chosen = np.zeros(len(self.languages), dtype=np.float64)
         places = self.places
         for key in versions:
-            place = places.get(key)
-            if place is not None:
+            for place in places.get(key, ()):
                 chosen[place] = 1.0
+        return chosen
+
+    def mean(self, versions: list[tuple[str, int]]) -> np.ndarray | None:
+        """The mean vector of the given versions' vectors (None: they have none)."""
+        chosen = self._chosen(versions)
         count = float(chosen @ self.counts)
         if count == 0:
             return None
         return ((chosen @ self.sums) / count).astype(np.float32)
+
+    def languages_of(self, versions: list[tuple[str, int]]) -> tuple[str, ...]:
+        """The languages of the given versions' indexed chunks, sorted (`pgvector_languages`)."""
+        chosen = self._chosen(versions)
+        return tuple(sorted({self.languages[n] for n in np.flatnonzero(chosen)}))
 
 
 def passing_versions(
     index: PgVectorIndex, condition: str, params: list[object]
 ) -> tuple[int, list[tuple[str, int]]]:
     """The registry generation and the versions `condition` (on `d` and `v` only) passes,
-    in one statement."""
-    rows = index.db.execute(
-        f"SELECT {_GENERATION_SQL}, v.document_id, v.version FROM versions v "
-        f"JOIN documents d ON d.document_id = v.document_id WHERE {condition}",
-        params,
-    ).fetchall()
-    if not rows:
-        row = index.db.execute(f"SELECT {_GENERATION_SQL}").fetchone()
-        return int(row[0] or 0), []
-    return int(rows[0][0] or 0), [(row[1], int(row[2])) for row in rows]
+    in one statement (as two arrays in binary where the connection can: 7,000 rows read
+    as rows took ~10 ms more on the client)."""
+    sql = (
+        f"SELECT {_GENERATION_SQL}, array_agg(v.document_id), array_agg(v.version) "
+        f"FROM versions v JOIN documents d ON d.document_id = v.document_id WHERE {condition}"
+    )
+    db = index.db
+    if hasattr(db, "fetch_binary"):
+        row = db.fetch_binary(sql, params)[0]
+    else:
+        row = db.execute(sql, params).fetchone()
+    generation, documents, versions = row[0], row[1] or [], row[2] or []
+    return int(generation or 0), [(d, int(v)) for d, v in zip(documents, versions, strict=True)]
 
 
 def pgvector_languages(
@@ -352,8 +374,9 @@ class DomainSimilarity:
             every, every_params = everything.sql()
             condition = f"({every}) AND NOT ({inside})"
             params = [*every_params, *inside_params]
+            generation = key[1]
             languages = self._kept(
-                self._outside, key, lambda: pgvector_languages(index, condition, params)
+                self._outside, key, lambda: self._languages(index, generation, condition, params)
             )
             if not languages:
                 return 0.0
@@ -438,6 +461,18 @@ class DomainSimilarity:
             return faiss_mean(index, positions)
         mean = self._sums_of(index, owners).mean(positions)
         return mean if mean is not None else faiss_mean(index, positions)
+
+    def _languages(
+        self, index: PgVectorIndex, generation: int, condition: str, params: list[object]
+    ) -> tuple[str, ...]:
+        """The languages of the indexed chunks `condition` allows: from the generation's
+        version sums when the condition is judged by version, else in SQL."""
+        if ScopeMasks.judged(condition):
+            sums = self._version_sums_of(index, generation)
+            judged_at, versions = passing_versions(index, condition, params)
+            if sums is not None and judged_at == sums.generation == generation:
+                return sums.languages_of(versions)
+        return pgvector_languages(index, condition, params)
 
     def _version_sums_of(self, index: PgVectorIndex, generation: int) -> VersionSums | None:
         """The version sums of `generation` (only the latest kept: 24 MB at 100,000 chunks),

@@ -17,7 +17,13 @@ import pytest
 
 from ingest.pipeline import Upload
 from kb.access import RESTRICTED_READER
-from kb.domain import DomainSimilarity, VersionSums, language_gap, pgvector_mean
+from kb.domain import (
+    DomainSimilarity,
+    VersionSums,
+    language_gap,
+    pgvector_languages,
+    pgvector_mean,
+)
 from kb.retrieve import Scope
 from kb.types import EVERYONE, DocumentOptions, Query
 from tests.conftest import drop_postgres, postgres_settings
@@ -93,6 +99,14 @@ def test_a_scopes_mean_is_pgvectors_avg_from_the_generations_version_sums(servic
         expected = _avg(services, scope)
         assert mean is not None and expected is not None
         assert mean.dtype == np.float32 and np.array_equal(mean, expected), scope
+    assert sums.languages_of(list(sums.places)) == ("en", "zh")
+    for scope in _scopes():  # the languages of what each scope may not read, as in SQL
+        inside, inside_params = scope.sql()
+        every, every_params = replace(scope, groups=frozenset({EVERYONE, RESTRICTED_READER})).sql()
+        outside, params = f"({every}) AND NOT ({inside})", [*every_params, *inside_params]
+        found = domain._languages(services.kb.index, sums.generation, outside, params)
+        assert found == pgvector_languages(services.kb.index, outside, params)
+        assert found == (("en",) if "fraud-team" not in scope.groups else ())
     assert not np.array_equal(means[0], means[1])  # the rates' version from January
     assert not np.array_equal(means[0], means[2])  # the playbook for the fraud team
 
