@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         "the other language's best passage for the question's terms takes this place "
         "(0: off). A bilingual bank keeps some answers in one language only.",
     )
+    crosslingual_concepts: bool = Field(
+        default=True,
+        description="Put the other language's best passage first when its document holds "
+        "more of the question's glossary concepts than the top one's (kb.concept_cover).",
+    )
     rrf_k: float = Field(default=60.0, gt=0, description="Reciprocal rank fusion constant.")
     reranker_path: Path | None = Field(
         default=None, description="A local cross-encoder folder; none by default."

@@ -65,6 +65,10 @@ class Glossary:
         # Both Chinese columns often give the same Simplified tokens: list each once.
         return list(dict.fromkeys(tokens))
 
+    def concept_terms(self, question: str) -> list[tuple[str, ...]]:
+        """Every term (all languages, synonyms) of each concept the question holds."""
+        return [self.concepts[concept] for concept in sorted(self._concepts_in(question))]
+
     def synonym_groups(self, question: str, language: str) -> list[tuple[frozenset[str], ...]]:
         """For each concept found in the question, the search tokens of each of its terms in
         `language` ("en" or "zh"): the ways of saying the same thing ("charged twice",
@@ -135,6 +139,11 @@ class Glossary:
 def _term_tokens(term: str) -> tuple[str, ...]:
     """A glossary term's search tokens (tokenize is pure; terms are few and asked often)."""
     return tuple(tokenize(term))
+
+
+def term_tokens(term: str) -> tuple[str, ...]:
+    """A glossary term's search tokens, as the index holds them (empty for a stop word)."""
+    return _term_tokens(term)
 
 
 def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:

@@ -25,6 +25,7 @@ from ingest.pipeline import (
 from kb.access import Reader
 from kb.answer import build_answer, claim_to_check
 from kb.audit import AuditLog, stage
+from kb.concept_cover import TokenCache, countable_concepts, covering_language_first
 from kb.confidence import (
     CALIBRATIONS,
     NOTHING_FOUND,
@@ -115,6 +116,7 @@ class Services:
             reranker = CrossEncoderReranker(self.settings.reranker_path)
         self.retriever = HybridRetriever(self.kb, self.settings, reranker)
         self.domain = DomainSimilarity(self.retriever)
+        self._tokens = TokenCache(self._document_text)
         if self.users is None:
             self.users = UserStore(self.settings.users_path)
         self.audit = AuditLog(self.settings.audit_path, self.settings.audit_key_path)
@@ -390,9 +392,24 @@ class Services:
         return replace(plan, question=corrected) if corrected != plan.question else plan
 
     def search_hits(self, query: Query, plan: SearchPlan, mode: str | None = None) -> list[Hit]:
-        return self.retriever.retrieve(
+        hits = self.retriever.retrieve(
             query, plan.question, mode, context=plan.context, context_weight=plan.context_weight
         )
+        if not self.settings.crosslingual_concepts:
+            return hits
+        return covering_language_first(  # kb.concept_cover
+            hits,
+            detect_language(plan.question),
+            countable_concepts(default_glossary(), plan.question),
+            self._tokens.passage,
+            self._tokens.document,
+        )
+
+    def _document_text(self, document_id: str, version: int) -> list[str]:
+        registry = self.kb.registry
+        return [
+            c.text for c in registry.chunks_by_id(registry.chunk_ids(document_id, version)).values()
+        ]
 
     def ask(self, query: Query, today: dt.date | None = None, user: str | None = None) -> Answer:
         """Retrieve within the asker's scope and build the grounded answer. With `user`, the
@@ -582,6 +599,12 @@ class Services:
         if similarity is None:
             found = self.retriever.similarity(resolved, [top.chunk.chunk_id])
             similarity = found.get(top.chunk.chunk_id, 0.0)
+        asked_in = detect_language(resolved)
+        if {asked_in, top.chunk.language} == {"en", "zh"}:
+            # The retriever's measured offset, which puts the other language's passages on
+            # the question's own scale (HybridRetriever.dense_both_languages): e5 scores a
+            # passage lower for being in the other language, whatever it says.
+            similarity += self.settings.crosslingual_offset
         equivalents = default_glossary().equivalents(resolved)
         tokens = tokenize(resolved)
         words = content_words(tokens)

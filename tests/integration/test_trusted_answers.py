@@ -76,3 +76,17 @@ def test_a_chinese_question_only_the_english_documents_answer_reaches_them(sampl
     assert "overdraft-product-sheet" in documents[:5]
     english = sample_services.retrieve(Query(text="What is the interest rate on an overdraft?"))
     assert english[0].chunk.document.document_id == "overdraft-product-sheet"
+
+
+def test_a_chinese_question_answered_only_in_english_is_answered_from_english(sample_services):
+    """Only the English Direct Debit FAQ says when a cancellation must be made; its document
+    holds the question's concepts (取消 cancel, 直接扣款 Direct Debit) and the Chinese documents
+    ranked above it do not, so it answers first (kb.concept_cover), with the cut-off."""
+    question = "客户想取消一个直接扣款，最晚什么时候办理才能停掉下一笔扣款？"
+    answer = sample_services.ask(Query(text=question))
+    assert answer.status == AnswerStatus.ANSWERED
+    assert answer.passages[0].citation.document_id == "direct-debits-standing-orders-faq"
+    assert any("23:59 on the business day before" in h.text for h, _ in answer.sentences)
+    # The same ranking with the concepts not counted puts a Chinese document first.
+    plain = sample_services.retriever.retrieve(Query(text=question))
+    assert plain[0].chunk.language == "zh"
