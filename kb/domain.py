@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 _MEANS_KEPT = 256
 """Mean vectors kept (one per generation and scope; a scope differs by groups, date and
 preview). 256 of 384 floats are 400 KB."""
+
+
+_VERDICTS_KEPT = 16
+"""Version verdicts kept (`DomainSimilarity._verdicts`): ~7,000 versions each at 100,000
+chunks, about 1 MB."""
 
 
 def _stored_rows(index: FaissIndex) -> np.ndarray:
@@ -229,7 +234,7 @@ class VersionSums:
             sums=states[:, 1:],
         )
 
-    def _chosen(self, versions: list[tuple[str, int]]) -> np.ndarray:
+    def _chosen(self, versions: Iterable[tuple[str, int]]) -> np.ndarray:
         """1.0 for each row of the given versions, else 0.0."""
         chosen = np.zeros(len(self.languages), dtype=np.float64)
         places = self.places
@@ -238,7 +243,7 @@ class VersionSums:
                 chosen[place] = 1.0
         return chosen
 
-    def mean(self, versions: list[tuple[str, int]]) -> np.ndarray | None:
+    def mean(self, versions: Iterable[tuple[str, int]]) -> np.ndarray | None:
         """The mean vector of the given versions' vectors (None: they have none)."""
         chosen = self._chosen(versions)
         count = float(chosen @ self.counts)
@@ -246,7 +251,7 @@ class VersionSums:
             return None
         return ((chosen @ self.sums) / count).astype(np.float32)
 
-    def languages_of(self, versions: list[tuple[str, int]]) -> tuple[str, ...]:
+    def languages_of(self, versions: Iterable[tuple[str, int]]) -> tuple[str, ...]:
         """The languages of the given versions' indexed chunks, sorted (`pgvector_languages`)."""
         chosen = self._chosen(versions)
         return tuple(sorted({self.languages[n] for n in np.flatnonzero(chosen)}))
@@ -316,11 +321,14 @@ class DomainSimilarity:
         self._outside: OrderedDict[tuple[int, int, Scope], Any] = OrderedDict()
         self._run_sums: tuple[FaissIndex, np.ndarray, RunSums] | None = None
         self._version_sums: tuple[PgVectorIndex, VersionSums] | None = None
+        self._passing: OrderedDict[tuple, frozenset[tuple[str, int]] | None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _kept(self, cache: OrderedDict, key: tuple, compute: Callable[[], Any]) -> Any:
+    def _kept(
+        self, cache: OrderedDict, key: tuple, compute: Callable[[], Any], kept: int = 0
+    ) -> Any:
         """`cache[key]`, computed outside the lock the first time (the oldest entries go
-        when more than `kept` are held)."""
+        when more than `kept`, by default the instance's, are held)."""
         with self._lock:
             if key in cache:
                 cache.move_to_end(key)
@@ -328,7 +336,7 @@ class DomainSimilarity:
         value = compute()
         with self._lock:
             cache[key] = value
-            while len(cache) > self.kept:
+            while len(cache) > (kept or self.kept):
                 cache.popitem(last=False)
         return value
 
@@ -381,11 +389,16 @@ class DomainSimilarity:
             if not languages:
                 return 0.0
             vector = self.retriever._query_vector(text)
-            # Each language's unreadable and readable searches side by side (search_many);
-            # a readable score counts only for a language with an unreadable one.
+            # The best readable passage in force, by language: the first such row of the
+            # retriever's own search of this question, when one of its rows is
+            # (PgVectorIndex.kept_rows); otherwise a one-row search beside the unreadable
+            # ones (search_many). A readable score counts only for a language with an
+            # unreadable one.
+            kept = self._kept_best(index, generation, narrowed, vector, languages)
+            searched = [language for language in languages if language not in kept]
             found = index.search_many(
                 [SearchRequest(vector, 1, condition, params, lang) for lang in languages]
-                + [SearchRequest(vector, 1, inside, inside_params, lang) for lang in languages]
+                + [SearchRequest(vector, 1, inside, inside_params, lang) for lang in searched]
             )
             outside = {
                 language: rows[0][1]
@@ -394,10 +407,14 @@ class DomainSimilarity:
             }
             if not outside:
                 return 0.0
+            best_inside = dict(kept)
+            for language, rows in zip(searched, found[len(languages) :], strict=True):
+                if rows:
+                    best_inside[language] = rows[0][1]
             inside_by_language = {
-                language: rows[0][1]
-                for language, rows in zip(languages, found[len(languages) :], strict=True)
-                if rows and language in outside
+                language: best_inside[language]
+                for language in languages
+                if language in best_inside and language in outside
             }
             # The best readable passage in any language counts only for a language the
             # asker reads nothing in (language_gap): searched only then.
@@ -447,10 +464,10 @@ class DomainSimilarity:
     ) -> np.ndarray | None:
         if isinstance(index, PgVectorIndex):
             condition, params = scope.sql()
-            if ScopeMasks.judged(condition):
+            versions = self._verdicts(index, generation, condition, params)
+            if versions is not None:
                 sums = self._version_sums_of(index, generation)
-                judged_at, versions = passing_versions(index, condition, params)
-                if sums is not None and judged_at == sums.generation == generation:
+                if sums is not None:
                     return sums.mean(versions)
             # A write between the reads, or a condition on the chunk row: averaged in SQL.
             return pgvector_mean(index, condition, params)
@@ -467,12 +484,57 @@ class DomainSimilarity:
     ) -> tuple[str, ...]:
         """The languages of the indexed chunks `condition` allows: from the generation's
         version sums when the condition is judged by version, else in SQL."""
-        if ScopeMasks.judged(condition):
+        versions = self._verdicts(index, generation, condition, params)
+        if versions is not None:
             sums = self._version_sums_of(index, generation)
-            judged_at, versions = passing_versions(index, condition, params)
-            if sums is not None and judged_at == sums.generation == generation:
+            if sums is not None:
                 return sums.languages_of(versions)
         return pgvector_languages(index, condition, params)
+
+    def _verdicts(
+        self, index: PgVectorIndex, generation: int, condition: str, params: list[object]
+    ) -> frozenset[tuple[str, int]] | None:
+        """The versions `condition` passes at `generation`, kept per (generation, condition,
+        parameters); None when it reads the chunk row, or the base had moved on to another
+        generation when they were read."""
+        if not ScopeMasks.judged(condition):
+            return None
+
+        def judge() -> frozenset[tuple[str, int]] | None:
+            judged_at, versions = passing_versions(index, condition, params)
+            return frozenset(versions) if judged_at == generation else None
+
+        key = (id(index), generation, condition, tuple(params))
+        return self._kept(self._passing, key, judge, _VERDICTS_KEPT)
+
+    def _kept_best(
+        self,
+        index: PgVectorIndex,
+        generation: int,
+        narrowed: Scope,
+        vector: np.ndarray,
+        languages: tuple[str, ...],
+    ) -> dict[str, float]:
+        """By language, the similarity of the nearest passage in force `narrowed` may read,
+        read off the retriever's kept rows for this vector (its scope: the same with
+        inactive versions, every category); a language without such a row is left out."""
+        wide, wide_params = replace(narrowed, include_inactive=True).sql()
+        found: dict[str, float] = {}
+        readable = None
+        for language in languages:
+            rows = index.kept_rows(vector, wide, wide_params, language)
+            if not rows:
+                continue
+            if readable is None:
+                inside, inside_params = narrowed.sql()
+                readable = self._verdicts(index, generation, inside, inside_params)
+                if readable is None:
+                    return {}
+            for row in rows:
+                if (row.document_id, row.version) in readable:
+                    found[language] = row.similarity
+                    break
+        return found
 
     def _version_sums_of(self, index: PgVectorIndex, generation: int) -> VersionSums | None:
         """The version sums of `generation` (only the latest kept: 24 MB at 100,000 chunks),

@@ -143,3 +143,47 @@ def test_the_restricted_gaps_searches_side_by_side_give_each_searchs_score(servi
     assert gap > 0.01
     assert gap == language_gap({"en": best_out[0][1]}, {"en": best_in[0][1]}, 0.0)
     assert index._second is not None  # the batch used the index's second connection
+
+
+def test_the_best_readable_passage_in_force_is_read_off_the_retrievers_rows(services) -> None:
+    index = services.kb.index
+    domain = services.domain
+    question = "easy saver interest rate from January"
+    wide = Query(question, as_of=TODAY, include_inactive=True)
+    services.retriever.retrieve(wide)  # keeps its language searches' rows
+    narrowed = DomainSimilarity.scope_of(Scope.of(wide))
+    vector = services.retriever._query_vector(question)
+    every, params = replace(narrowed, include_inactive=True).sql()
+    rows = index.kept_rows(vector, every, params, "en")
+    assert rows and rows[0].document_id == _document(services, "rates.txt")  # not in force
+    inside, inside_params = narrowed.sql()
+    searched = index.search(vector, 1, inside, inside_params, "en")
+    generation = services.kb.loaded_generation
+    kept = domain._kept_best(index, generation, narrowed, vector, ("en", "zh"))
+    assert kept["en"] == searched[0][1] != rows[0].similarity
+    assert kept["zh"] == index.search(vector, 1, inside, inside_params, "zh")[0][1]
+
+    statements = []
+    run = index._run
+    index._run = lambda lane, statement: statements.append(statement) or run(lane, statement)
+    try:
+        gap = domain.restricted_gap(question, Scope.of(wide))
+    finally:
+        del index._run
+    assert len(statements) == 1  # the unreadable playbook's search only
+    assert gap == language_gap(
+        {"en": index.search(vector, 1, *_outside(narrowed), "en")[0][1]}, {"en": kept["en"]}, 0.0
+    )
+
+
+def _document(services, name: str) -> str:  # type: ignore[no-untyped-def]
+    row = services.kb.registry.db.execute(
+        "SELECT document_id FROM documents WHERE source_name = ?", (name,)
+    ).fetchone()
+    return row[0]
+
+
+def _outside(scope: Scope) -> tuple[str, list[object]]:
+    inside, inside_params = scope.sql()
+    every, every_params = replace(scope, groups=frozenset({EVERYONE, RESTRICTED_READER})).sql()
+    return f"({every}) AND NOT ({inside})", [*every_params, *inside_params]
