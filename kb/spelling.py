@@ -86,8 +86,6 @@ class SpellFix:
             return None
         if any(lowered[:n] in self.vocabulary for n in range(4, len(lowered) - 1)):
             return None  # a form of a known word ("scammed" beside "scam"), not a typo
-        if lowered.endswith("e") and lowered[:-1] in self.present:
-            return None  # the base's stem of "arranged" is "arrang": "arrange" is that word
         candidates: set[str] = set()
         for key in {lowered, *_deletes(lowered)}:
             candidates.update(self._index.get(key, ()))
