@@ -99,7 +99,7 @@ def test_a_scopes_mean_is_pgvectors_avg_from_the_generations_version_sums(servic
         expected = _avg(services, scope)
         assert mean is not None and expected is not None
         assert mean.dtype == np.float32 and np.array_equal(mean, expected), scope
-    assert sums.languages_of(list(sums.places)) == ("en", "zh")
+    assert sums.languages_of(np.ones(len(sums.places), dtype=bool)) == ("en", "zh")
     for scope in _scopes():  # the languages of what each scope may not read, as in SQL
         inside, inside_params = scope.sql()
         every, every_params = replace(scope, groups=frozenset({EVERYONE, RESTRICTED_READER})).sql()
@@ -126,7 +126,8 @@ def test_sums_read_at_another_generation_are_not_used(services) -> None:
     assert domain._version_sums_of(index, generation - 1) is None  # the base moved on
     scope = _scopes()[0]
     assert np.array_equal(domain._compute(index, scope, generation - 1), _avg(services, scope))
-    assert VersionSums.read(index).mean([("no-such-document", 1)]) is None
+    sums = VersionSums.read(index)
+    assert sums.mean(sums.verdicts(["no-such-document"], [1])) is None
 
 
 def test_the_restricted_gaps_searches_side_by_side_give_each_searchs_score(services) -> None:
