@@ -21,32 +21,43 @@ pytestmark = pytest.mark.integration
 
 RECALL_AT_5_FLOOR = 0.94  # measured 0.968 (0.925 before the other language's reserved place)
 CROSSLINGUAL_RECALL_AT_5_FLOOR = 0.80  # issue 10's target; measured 0.941 (16 of 17), 0.471 before
-MRR_FLOOR = 0.80  # measured 0.838
+# The other language's document first when it holds more of the question's glossary concepts
+# (kb.concept_cover, 9e8ca95): measured 0.294 (5 of 17), 0.059 (1 of 17) before.
+CROSSLINGUAL_RECALL_AT_1_FLOOR = 0.23
+MRR_FLOOR = 0.84  # measured 0.8735 (0.854 before kb.concept_cover, 0.838 before that)
 REFUSAL_ACCURACY_FLOOR = 0.83  # measured 0.86 (0.851 before)
 FOLLOW_UP_RECALL_AT_1_FLOOR = 0.90  # measured 0.957 (0.826 when only rules used the call)
 TOPIC_CHANGE_RECALL_AT_1_FLOOR = 0.74  # measured 0.78 after an unrelated question; 0.83 alone
 # 5-fold held out, with the domain, restricted-gap (language by language) and heading evidence:
-# measured 0.579 (0.553 before the second pass, 0.471 before issue 10) and 0.786 (22 of 28; 21
-# before, 17 before issue 10); the target is 0.90. One question moves precision by ~0.015.
-HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.55
+# measured 0.595 at 1476a4c (0.553 before the second pass, 0.471 before issue 10) and 0.786 (22 of
+# 28; 21 before, 17 before issue 10); the target is 0.90. One question moves precision by ~0.015.
+# Since kb.concept_cover (9e8ca95) it is 0.55 (40 refused against 37, the same 22 right): a
+# cross-language answer put first has a lower similarity, and thresholds fit on four folds
+# refuse 3 more answerable questions of the fifth. The shipped calibration's refusals are
+# unchanged on the golden and agent-style sets. Lowered from 0.55 to keep one question of room.
+HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.53
 HELD_OUT_REFUSAL_RECALL_FLOOR = 0.75
 CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2 before
 # Every expected fact in the headline or the steps (answerable questions with facts; a refusal
-# counts as wrong): measured 0.551 once both sides of a disagreement are quoted (1476a4c), 0.535
+# counts as wrong): measured 0.5775 with the glossary's synonyms and named days in the
+# headline, the qualifying next sentence and the other language's document first
+# (2c0349b..9e8ca95); 0.551 once both sides of a disagreement are quoted (1476a4c), 0.535
 # after the procedure-choice fixes (1ce0557..874ddf3), 0.508
 # with "cost" in the glossary's fee concept (eec2929), 0.497 before it, 0.471 before the
 # headline came from the answering passage. One question moves it by ~0.005; the two e5
 # runtimes differed by one.
-ANSWER_CORRECT_FLOOR = 0.535
+ANSWER_CORRECT_FLOOR = 0.565
 # The same questions as agents type them (eval/data/agent-style.jsonl, eval.agent_style's
-# rules): measured 0.529 answer correct and 0.118 of the answerable refused after short typos,
-# dates of birth, "I've got a customer on the line" (392ea0d..b2c9bad) and the procedure-choice
-# fixes; 0.471 and 0.134 before. Golden refuses 0.107 of its answerable questions.
-AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.51
-# Gold steps found among the steps shown (answered questions with gold steps): measured 0.749
+# rules): measured 0.556 answer correct and 0.112 of the answerable refused after
+# 2c0349b..9e8ca95; 0.529 and 0.118 after short typos, dates of birth, "I've got a customer
+# on the line" (392ea0d..b2c9bad) and the procedure-choice fixes; 0.471 and 0.134 before.
+# Golden refuses 0.107 of its answerable questions.
+AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.54
+# Gold steps found among the steps shown (answered questions with gold steps): measured 0.777
+# once a word the base holds is never spell-corrected (e45bd57: "unblock" was "unlock"); 0.749
 # once how-questions in every form ask for steps and the procedure choice weighs its own
 # document, titles and word roots (1ce0557..874ddf3); 0.577 before. One question is ~0.03.
-STEP_RECALL_FLOOR = 0.72
+STEP_RECALL_FLOOR = 0.75
 AGENT_STYLE_ANSWERABLE_REFUSED_CEILING = 0.13
 
 
@@ -54,8 +65,9 @@ def test_hybrid_retrieval_recall_and_leakage(sample_services):
     result = evaluate_retrieval(sample_services, load_golden(), "hybrid")
     assert result["recall@5"] >= RECALL_AT_5_FLOOR, result
     assert result["mrr@10"] >= MRR_FLOOR, result
-    cross = result["by_type"]["crosslingual"]["recall@5"]
-    assert cross >= CROSSLINGUAL_RECALL_AT_5_FLOOR, result["by_type"]["crosslingual"]
+    cross = result["by_type"]["crosslingual"]
+    assert cross["recall@5"] >= CROSSLINGUAL_RECALL_AT_5_FLOOR, cross
+    assert cross["recall@1"] >= CROSSLINGUAL_RECALL_AT_1_FLOOR, cross
     assert result["leaked_chunks"] == 0
 
 
