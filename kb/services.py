@@ -814,14 +814,18 @@ def build_services(settings: Settings) -> Services:
 def warm_up_in_background(services: Services) -> threading.Thread:
     """Load the embedding model on a daemon thread, so the first question asked after the
     server starts does not wait for it: PyTorch and the e5 tokenizer take 2-4 s to load
-    (kb/e5_torch.py). A failure is only logged: the first question loads the model again
-    and reports the error itself."""
+    (kb/e5_torch.py). Then the speller (the base's words and e5's vocabulary, kb.lexicon:
+    ~0.15 s) and jieba's dictionary (Chinese search words, ~1 s), which the first question
+    would otherwise read. A failure is only logged: the first question loads them again and
+    reports the error itself."""
 
     def load() -> None:
         try:
             services.kb.embedder.embed_queries(["warm up"])
+            services.retriever.correct_spelling("warm up")
+            tokenize("预热")
         except Exception:  # the first real question will say what is wrong
-            logger.exception("the embedding model could not be loaded in the background")
+            logger.exception("the models could not be loaded in the background")
 
     thread = threading.Thread(target=load, name="model-warm-up", daemon=True)
     thread.start()

@@ -19,11 +19,13 @@ def _services(tmp_path: Path, embedder: E5Embedder) -> Services:
 
 def test_the_model_is_loaded_on_a_background_thread(tmp_path: Path) -> None:
     embedder = E5Embedder()
-    thread = warm_up_in_background(_services(tmp_path, embedder))
+    services = _services(tmp_path, embedder)
+    thread = warm_up_in_background(services)
     assert thread.daemon
     thread.join(timeout=120)
     assert not thread.is_alive()
     assert embedder._model._value is not None  # the first question finds it loaded
+    assert services.retriever._spelling is not None  # and the speller built
 
 
 def test_a_model_that_cannot_load_is_logged_not_raised(
