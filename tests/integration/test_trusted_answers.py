@@ -90,3 +90,18 @@ def test_a_chinese_question_answered_only_in_english_is_answered_from_english(sa
     # The same ranking with the concepts not counted puts a Chinese document first.
     plain = sample_services.retriever.retrieve(Query(text=question))
     assert plain[0].chunk.language == "zh"
+
+
+def test_an_english_question_answered_only_in_chinese_is_answered_from_chinese(sample_services):
+    """Only the Chinese vulnerable-customers procedure says a three-way interpreting line is
+    arranged, free: the glossary's Mandarin / Cantonese / interpreting concepts are in it and
+    not in the English guidance, so its passage answers first, with those facts."""
+    question = (
+        "Can we arrange an interpreter for a customer who only speaks Mandarin or Cantonese, "
+        "and do we charge for it?"
+    )
+    answer = sample_services.ask(Query(text=question))
+    assert answer.status == AnswerStatus.ANSWERED
+    assert answer.passages[0].citation.document_id == "zh-vulnerable-customers"
+    shown = " ".join([h.text for h, _ in answer.sentences] + [s.text for s in answer.steps])
+    assert "三方電話傳譯服務" in shown and "傳譯服務免費" in shown
