@@ -22,9 +22,10 @@ pytestmark = pytest.mark.integration
 RECALL_AT_5_FLOOR = 0.94  # measured 0.968 (0.925 before the other language's reserved place)
 CROSSLINGUAL_RECALL_AT_5_FLOOR = 0.80  # issue 10's target; measured 0.941 (16 of 17), 0.471 before
 # The other language's document first when it holds more of the question's glossary concepts
-# (kb.concept_cover, 9e8ca95): measured 0.294 (5 of 17), 0.059 (1 of 17) before.
-CROSSLINGUAL_RECALL_AT_1_FLOOR = 0.23
-MRR_FLOOR = 0.84  # measured 0.8735 (0.854 before kb.concept_cover, 0.838 before that)
+# (kb.concept_cover, 9e8ca95): measured 0.294 (5 of 17), 0.059 (1 of 17) before; 0.529 (9 of
+# 17) with Hong Kong, mainland China, Mandarin, Cantonese and interpreting in the glossary (372e1ec).
+CROSSLINGUAL_RECALL_AT_1_FLOOR = 0.47
+MRR_FLOOR = 0.86  # measured 0.888 (0.8735 at 3530cb7, 0.854 before kb.concept_cover, 0.838)
 REFUSAL_ACCURACY_FLOOR = 0.83  # measured 0.86 (0.851 before)
 FOLLOW_UP_RECALL_AT_1_FLOOR = 0.90  # measured 0.957 (0.826 when only rules used the call)
 TOPIC_CHANGE_RECALL_AT_1_FLOOR = 0.74  # measured 0.78 after an unrelated question; 0.83 alone
@@ -34,25 +35,27 @@ TOPIC_CHANGE_RECALL_AT_1_FLOOR = 0.74  # measured 0.78 after an unrelated questi
 # Since kb.concept_cover (9e8ca95) it is 0.55 (40 refused against 37, the same 22 right): a
 # cross-language answer put first has a lower similarity, and thresholds fit on four folds
 # refuse 3 more answerable questions of the fifth. The shipped calibration's refusals are
-# unchanged on the golden and agent-style sets. Lowered from 0.55 to keep one question of room.
-HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.53
+# unchanged on the golden and agent-style sets. 0.537 with the glossary's places and languages
+# (372e1ec: 41 refused, the same 22 right). Lowered from 0.55 to keep one question of room.
+HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.51
 HELD_OUT_REFUSAL_RECALL_FLOOR = 0.75
 CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2 before
 # Every expected fact in the headline or the steps (answerable questions with facts; a refusal
-# counts as wrong): measured 0.5775 with the glossary's synonyms and named days in the
+# counts as wrong): measured 0.588 with Hong Kong, Mandarin... in the glossary (372e1ec), 0.5775
+# with the glossary's synonyms and named days in the
 # headline, the qualifying next sentence and the other language's document first
 # (2c0349b..9e8ca95); 0.551 once both sides of a disagreement are quoted (1476a4c), 0.535
 # after the procedure-choice fixes (1ce0557..874ddf3), 0.508
 # with "cost" in the glossary's fee concept (eec2929), 0.497 before it, 0.471 before the
 # headline came from the answering passage. One question moves it by ~0.005; the two e5
 # runtimes differed by one.
-ANSWER_CORRECT_FLOOR = 0.565
+ANSWER_CORRECT_FLOOR = 0.575
 # The same questions as agents type them (eval/data/agent-style.jsonl, eval.agent_style's
-# rules): measured 0.556 answer correct and 0.112 of the answerable refused after
-# 2c0349b..9e8ca95; 0.529 and 0.118 after short typos, dates of birth, "I've got a customer
+# rules): measured 0.567 answer correct and 0.112 of the answerable refused at 372e1ec, 0.556
+# after 2c0349b..9e8ca95; 0.529 and 0.118 after short typos, dates of birth, "I've got a customer
 # on the line" (392ea0d..b2c9bad) and the procedure-choice fixes; 0.471 and 0.134 before.
 # Golden refuses 0.107 of its answerable questions.
-AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.54
+AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.55
 # Gold steps found among the steps shown (answered questions with gold steps): measured 0.777
 # once a word the base holds is never spell-corrected (e45bd57: "unblock" was "unlock"); 0.749
 # once how-questions in every form ask for steps and the procedure choice weighs its own
