@@ -74,15 +74,26 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         open_tab(page, "Learning paths")
         page.get_by_label("Path name").fill("Week 1: fees and limits")
         chosen = page.get_by_label("Approved exercises")
-        chosen.click()
-        page.get_by_role("option").filter(has_text="____").first.click()
         # Both choices shown as tags before submitting: under load (CI) the second pick was
-        # lost once and the path was created with one item; pick it again only if its tag
-        # has not appeared (a chosen option leaves the list, so picking it twice waits
-        # for an option that is no longer there).
+        # lost once and the path was created with one item, and once the first pick was lost
+        # when the second came before the page had rerun with it. Each pick waits for its
+        # tag and for the page to settle, and is made again only if its tag has not appeared
+        # (a chosen option leaves the list, so picking it twice waits for an option that is
+        # no longer there).
         picked = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Approved exercises")
         chips = picked.locator('[title^="fill ·"], [title^="order ·"]')  # the chosen items
+        fill_chip = picked.locator('[title^="fill ·"]')
         ordering_chip = picked.locator('[title^="order ·"]')
+        for _ in range(3):
+            chosen.click()
+            page.get_by_role("option").filter(has_text="____").first.click()
+            page.keyboard.press("Escape")
+            idle(page)
+            try:
+                expect(fill_chip).to_have_count(1, timeout=15_000)
+                break
+            except AssertionError:
+                continue
         for _ in range(3):
             chosen.click()
             chosen.press_sequentially("Blocking the card")  # the list is long: filter it
