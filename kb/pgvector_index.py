@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +164,17 @@ class KeptRow:
     version: int
 
 
+PREFETCH_SECONDS = 2.0
+"""How long a prefetched search's rows may wait for the search that takes them
+(`PgVectorIndex.prefetch`): within one ask; older ones are searched again."""
+
+
+def _request_key(request: SearchRequest) -> tuple:
+    """What makes two search requests the same search."""
+    vector = np.asarray(request.vector, dtype=np.float32).tobytes()
+    return (vector, int(request.k), request.condition, tuple(request.params), request.language)
+
+
 KEPT_SEARCHES = 16
 """Recent language searches whose rows are kept (a few concurrent asks' worth; 50 rows each)."""
 
@@ -195,6 +208,7 @@ class PgVectorIndex:
         self._second_failed = False
         self._kept: OrderedDict[tuple, list[KeptRow]] = OrderedDict()
         self._kept_lock = threading.Lock()
+        self._ahead: dict[int, tuple[tuple, float, Future]] = {}  # by thread (`prefetch`)
         register_vector(db.raw)
         if create:
             self._create()
@@ -306,8 +320,53 @@ class PgVectorIndex:
         `condition` (with `params`) is a SQL condition on the registry's documents `d`, the
         chunk's versions row `v` and chunks `c` (kb.retrieve.Scope.sql); `language` keeps
         only chunks in that language. Without either, every indexed chunk is a candidate."""
-        statement = self._statement(SearchRequest(vector, k, condition, params, language))
-        return self._run(self._main, statement)
+        request = SearchRequest(vector, k, condition, params, language)
+        ahead = self._take_prefetched(request)
+        if ahead is not None:
+            return ahead
+        return self._run(self._main, self._statement(request))
+
+    def prefetch(self, request: SearchRequest) -> None:
+        """Start `request`'s search now on the second connection, from an idle helper, and
+        return at once; this thread's next `search` of the same request takes its rows.
+
+        Why: kb.retrieve's other-language search (`_with_other_language`: the question's
+        rendering, one row) is known only after the fusion, and then ran as one more
+        statement, ~3-4 ms of the server's CPU behind a round trip, in most asks. Started
+        when the rendering's vector is known, it runs in PostgreSQL's own process while
+        this one scores the lexical search and fuses. Nothing is started when no helper is
+        idle or no core is likely free (kb.side_threads: under concurrent asks), nor inside
+        a writer's transaction. Its rows are taken only by the thread that started it and
+        within PREFETCH_SECONDS; a search not asked for is dropped (one statement's work)."""
+        statement = self._statement(request)
+        if statement is None or self.db.in_transaction or not HELPERS.spare():
+            return
+        second = self._second_lane()
+        if second is None:
+            return
+        future = HELPERS.start(lambda: self._run(second, statement))
+        if future is None:
+            return
+        thread = threading.get_ident()
+        with self._kept_lock:
+            self._ahead[thread] = (_request_key(request), time.monotonic(), future)
+
+    def _take_prefetched(self, request: SearchRequest) -> list[tuple[str, float]] | None:
+        """The rows of this thread's prefetched search of `request` (`prefetch`), or None."""
+        if not self._ahead:
+            return None
+        with self._kept_lock:
+            found = self._ahead.pop(threading.get_ident(), None)
+        if found is None:
+            return None
+        key, started, future = found
+        if key != _request_key(request) or time.monotonic() - started > PREFETCH_SECONDS:
+            return None
+        try:
+            return future.result()
+        except Exception:  # searched again on this thread's own lane, as without it
+            logger.warning("a prefetched pgvector search failed", exc_info=True)
+            return None
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[list[tuple[str, float]]]:
         """`search` for each request, in order, side by side on two connections.

@@ -510,6 +510,8 @@ class HybridRetriever:
             self._embed_together(text, context if uses_context else None)
             self._scan_together([text, context] if context and uses_context else [text])
         dense = self.dense_both_languages(text, scope, pool) if mode in ("hybrid", "dense") else []
+        if mode in ("hybrid", "dense"):
+            self._prefetch_other_language(text, scope)
         lexical = self.lexical_search(text, scope, pool) if mode in ("hybrid", "lexical") else []
         rankings += [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
         weights += [self.settings.dense_weight, self.settings.lexical_weight]
@@ -596,6 +598,22 @@ class HybridRetriever:
         )
         rest = [h for h in hits[place:] if h.chunk.chunk_id != chunk.chunk_id]
         return [*hits[:place], added, *rest][: len(hits)]
+
+    def _prefetch_other_language(self, text: str, scope: Scope) -> None:
+        """PostgreSQL: start `_with_other_language`'s one-row search of the question's
+        rendering now, beside the lexical search (PgVectorIndex.prefetch); that search
+        takes its rows if it is made. The same statement either way: answers unchanged."""
+        index = self.kb.index
+        other = _OTHER_LANGUAGE.get(detect_language(text))
+        if not isinstance(index, PgVectorIndex) or other is None:
+            return
+        if self.settings.crosslingual_slot <= 0 or not getattr(
+            self.kb.embedder, "batch_invariant", False
+        ):
+            return  # no such search, or its vector not embedded yet (`_embed_together`)
+        rendering = default_glossary().translate(text, other) or text
+        condition, params = scope.sql()
+        index.prefetch(SearchRequest(self._query_vector(rendering), 1, condition, params, other))
 
     def _shown(self, chunk: Chunk, scope: Scope) -> DocumentInfo | None:
         """The metadata `scope` sees `chunk`'s version with, or None if it may not see it.

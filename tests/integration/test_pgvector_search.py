@@ -116,6 +116,44 @@ def test_a_batch_runs_on_two_connections_with_each_searchs_own_rows(base) -> Non
     assert writer._second is None
 
 
+def test_a_prefetched_search_is_taken_by_the_same_search_on_this_thread(base, monkeypatch) -> None:
+    """`prefetch` runs the search on the second connection from a helper; this thread's
+    next search of the same request takes its rows (none on its own connection), another
+    request or another thread searches as before, and so does a stale prefetch."""
+    from kb.side_threads import IdleHelpers
+
+    settings, _, embedder, _, vectors = base
+    monkeypatch.setattr(pgvector_index, "HELPERS", IdleHelpers(1))  # not the machine's load
+    reader = PgVectorIndex(open_database(settings.registry_path), embedder)
+    query = vectors[11] * 0.6 + vectors[12] * 0.4
+    expected = reader.search(query, 4)
+    lanes: list[object] = []
+    run = reader._run
+
+    def recording(lane, statement):  # type: ignore[no-untyped-def]
+        lanes.append(lane)
+        return run(lane, statement)
+
+    monkeypatch.setattr(reader, "_run", recording)
+    reader.prefetch(SearchRequest(query, 4))
+    assert reader.search(query, 4) == expected
+    assert lanes == [reader._second]  # the prefetch's statement only
+    lanes.clear()
+    reader.prefetch(SearchRequest(query, 4))
+    assert reader.search(query, 3) == expected[:3]  # another request: searched here
+    assert reader.search(query, 4) == expected  # the prefetch was dropped
+    assert sum(lane is reader._main for lane in lanes) == 2  # (and the prefetch's)
+    monkeypatch.setattr(pgvector_index, "PREFETCH_SECONDS", 0.0)
+    reader.prefetch(SearchRequest(query, 4))
+    lanes.clear()
+    assert reader.search(query, 4) == expected
+    assert any(lane is reader._main for lane in lanes)  # too old: searched again
+    monkeypatch.setattr(pgvector_index, "HELPERS", IdleHelpers(0))  # no helper: nothing ahead
+    reader.prefetch(SearchRequest(query, 4))
+    assert not reader._ahead
+    reader.close()
+
+
 # ------------------------------------------------------------------ per-language indexes
 
 
