@@ -231,11 +231,71 @@ def _sentence_score(
 
 
 _DOCUMENT_CONTROL = re.compile(
-    r"^document owner\s*:|\|\s*(?:version|effective date|review by)\s*:|^文件(?:负责人|負責人)",
+    r"^document owner\s*:|\|\s*(?:version|effective date|review by)\s*:"
+    r"|^文件(?:负责|負責)(?:人|部门|部門)|[|｜]\s*(?:版本|生效日期)\s*[:：]",
     re.I,
 )
 """The document-control line ("Document owner: ... | Version: 2026.3 | Effective date: ..."):
 never a headline."""
+_SCOPE_STATEMENT = re.compile(
+    r"^(?:this|the)\s+(?:guide|procedure|policy|playbook|standard|sheet|document|bulletin|"
+    r"notice|manual|factsheet|faq|instruction|note)\b[^.]{0,12}?\b(?:tells|explains|"
+    r"describes|sets out|sets|defines|covers|applies to|is for|gives|helps)\b"
+    r"|^it\s+(?:also\s+)?(?:covers|applies to)\b"
+    r"|^本(?:指引|规程|規程|程序|流程|文件|政策|办法|辦法|手册|手冊|标准|標準)"
+    r"(?:适用|適用|用于|用於|说明|說明|规范|規範|帮助|幫助|协助|協助|列明|明确|明確|供|旨在|介绍|介紹|载明|載明)",
+    re.I,
+)
+"""A sentence about the document itself ("This guide tells agents what to do when a
+customer's card has been kept...", "It covers authorised push payment (APP) scams...",
+"本指引适用于..."): it names the topic in many of the question's words and answers nothing, so
+it counts SCOPE_WEIGHT of its score, and joins a headline only as its best sentence (when
+nothing else of the passages answers)."""
+SCOPE_WEIGHT = 0.3
+_SCOPE_HEADING = re.compile(
+    r"^(?:\d+[.)]?\s*|[一二三四五六七八九十]+[、.]\s*)?(?:purpose|scope|introduction|"
+    r"purpose and scope|about this (?:guide|document|procedure|policy)|目的|适用范围|適用範圍|"
+    r"范围|範圍|引言)\s*$",
+    re.I,
+)
+PURPOSE_LAST = True
+"""Whether a document's purpose or scope section gives its place among the shown passages to
+the same document's other sections (`purpose_last`)."""
+
+
+def is_purpose_section(chunk: Chunk) -> bool:
+    """A section that says what the document is for ("Purpose", "二、适用范围"), or a passage
+    that opens by saying so ("This guide tells agents what to do when...")."""
+    if chunk.section_path and _SCOPE_HEADING.match(chunk.section_path[-1].strip()):
+        return True
+    first = next(iter(_candidate_sentences(chunk)), "")
+    return bool(_SCOPE_STATEMENT.search(first))
+
+
+def purpose_last(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits with each document's purpose and scope sections moved behind its other
+    sections, in the places that document holds: the documents keep their order (the top
+    document is unchanged), but the passage shown first is the one that answers. A
+    purpose section names the topic in many of the question's words ("This guide tells
+    agents what to do when a customer's card has been kept by a cash machine") and so
+    ranks first for a question about the topic, above the section with the steps or the
+    answer. A document with only purpose sections among the hits keeps them."""
+    if not PURPOSE_LAST:
+        return list(hits)
+    slots: dict[str, list[int]] = {}
+    for i, hit in enumerate(hits):
+        slots.setdefault(hit.chunk.document.document_id, []).append(i)
+    ordered = list(hits)
+    for positions in slots.values():
+        own = [hits[i] for i in positions]
+        reordered = [h for h in own if not is_purpose_section(h.chunk)] + [
+            h for h in own if is_purpose_section(h.chunk)
+        ]
+        for i, hit in zip(positions, reordered, strict=True):
+            ordered[i] = hit
+    return ordered
+
+
 _LIST_ITEM = re.compile(r"^(?:[-•◦*]\s+|\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+)", re.I)
 _LIST_ITEMS_KEPT = 5
 HEADLINE_SHARE = 0.3
@@ -360,6 +420,8 @@ def best_sentences(
             if _DOCUMENT_CONTROL.search(sentence) or _is_label(sentence):
                 continue
             score = _sentence_score(sentence, words, heading, same) * prior
+            if _SCOPE_STATEMENT.search(sentence):
+                score *= SCOPE_WEIGHT
             if score > 0 and any(p.search(sentence) for p in expects):
                 score *= ANSWER_TYPE_BOOST
             if score > 0:
@@ -372,9 +434,13 @@ def best_sentences(
     def share(s: tuple[float, int, int, str, Chunk]) -> float:
         return HEADLINE_SHARE if s[4].chunk_id == best_passage else OTHER_PASSAGE_SHARE
 
-    kept = [s for s in scored if s[0] >= share(s) * top_score]
-    chosen = sorted(kept, key=lambda s: -s[0])[:limit]
     best = max(scored, key=lambda s: s[0])
+    kept = [
+        s
+        for s in scored
+        if s[0] >= share(s) * top_score and (s is best or not _SCOPE_STATEMENT.search(s[3]))
+    ]
+    chosen = sorted(kept, key=lambda s: -s[0])[:limit]
     following = sentences_of[best[4].chunk_id][best[2] + 1 : best[2] + 2]
     if (
         NEXT_OF_TYPE
@@ -678,7 +744,9 @@ def build_answer(
         )
 
     review = review_facts(hits, tokens, as_of, cross_check)
-    chosen = best_sentences(hits, tokens, as_of=as_of, question=resolved_question, asked=follow_up)
+    chosen = best_sentences(
+        purpose_last(hits), tokens, as_of=as_of, question=resolved_question, asked=follow_up
+    )
     replaced: dict[tuple[str, str], list[Change]] = {}
     for change in review.changes:  # the value in force leads; the superseded one goes
         old, new = change.old, change.new

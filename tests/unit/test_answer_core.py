@@ -235,3 +235,59 @@ def test_metrics():
     assert step_scores(
         ["Verify the caller", "Block the card"], ["Block the card", "Verify the caller"]
     ) == (1.0, 0.0)
+
+
+def test_a_purpose_section_gives_its_place_to_the_same_documents_answer():
+    from kb.answer import is_purpose_section, purpose_last
+
+    purpose = chunk(
+        "ATM problems > Purpose\nThis guide tells agents what to do when a customer's card "
+        "has been kept by a cash machine.",
+        doc="atm",
+        position=1,
+        section=("ATM problems", "Purpose"),
+    )
+    steps = chunk(
+        "ATM problems > Card retained\nCancel the card in CardView. Offer Cash by Code, up to "
+        "£200, when the customer needs money today.",
+        doc="atm",
+        position=4,
+        section=("ATM problems", "Card retained"),
+    )
+    other = chunk("Fees > Cards\nA replacement card is free.", doc="fees", position=2)
+    scope_zh = chunk(
+        "二、适用范围\n本指引适用于个人往来账户。", doc="zh", section=("二、适用范围",)
+    )
+    opening = chunk("It covers scams.\nThis procedure explains what agents must do.", doc="x")
+    assert is_purpose_section(purpose) and is_purpose_section(scope_zh)
+    assert not is_purpose_section(steps) and not is_purpose_section(other)
+    assert not is_purpose_section(chunk("The notice lasts up to 90 days.", doc="n"))
+    assert is_purpose_section(opening)
+    hits = [Hit(purpose, 0.03), Hit(other, 0.029), Hit(steps, 0.028)]
+    reordered = purpose_last(hits)
+    # the documents keep their places; within "atm" the answering section comes first
+    assert [h.chunk.chunk_id for h in reordered] == ["atm:v2:4", "fees:v2:2", "atm:v2:1"]
+    only_purpose = [Hit(purpose, 0.03), Hit(other, 0.02)]
+    assert purpose_last(only_purpose) == only_purpose
+    tokens = tokenize("cash machine kept my card and I need money today")
+    headline = [s for s, _ in best_sentences(purpose_last(hits), tokens)]
+    assert headline and "Cash by Code" in " ".join(headline)
+    assert not any(s.startswith("This guide") for s in headline)
+
+
+def test_a_statement_about_the_document_is_no_headline_when_another_sentence_answers():
+    text = (
+        "Fraud and scams > Purpose\nThis procedure explains what agents must do when a "
+        "customer is being scammed during a payment. Pause the payment when the customer "
+        "is being scammed."
+    )
+    sentences = best_sentences(
+        [Hit(chunk(text), 0.03)], tokenize("customer being scammed during a payment")
+    )
+    assert next(s for s, _ in sentences).startswith("Pause the payment")
+
+
+def test_the_chinese_document_control_line_is_never_quoted():
+    text = "文件负责部门：支付运营部｜版本：3.0 ｜生效日期：2025年4月1日\n个人客户每日转账上限为£25,000。"
+    sentences = best_sentences([Hit(chunk(text), 0.03)], tokenize("个人客户 转账 版本 上限"))
+    assert all("版本" not in s for s, _ in sentences)
