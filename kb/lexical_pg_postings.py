@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from kb.pg_version_kinds import KINDS
+
 logger = logging.getLogger(__name__)
 
 K1 = 1.2
@@ -223,11 +225,15 @@ class ScopeMasks:
             mask = self._masks.get(key)
         if mask is not None:
             return mask
-        passing = self.db.execute(
-            "SELECT v.document_id, v.version FROM versions v "
-            f"JOIN documents d ON d.document_id = v.document_id WHERE {condition}",
-            list(params),
-        ).fetchall()
+        by_kind = KINDS.passing(self.db, generation, condition, params, postings.changes)
+        if by_kind is not None:  # judged on the ~40 kinds of version (kb.pg_version_kinds)
+            passing: Sequence[tuple[str, int]] = list(zip(*by_kind, strict=True))
+        else:
+            passing = self.db.execute(
+                "SELECT v.document_id, v.version FROM versions v "
+                f"JOIN documents d ON d.document_id = v.document_id WHERE {condition}",
+                list(params),
+            ).fetchall()
         verdicts = np.zeros(len(postings.versions) + 1, dtype=bool)  # the last: no chunk row
         for document_id, version in passing:
             place = postings.versions.get((document_id, int(version)))
