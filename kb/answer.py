@@ -313,6 +313,12 @@ Both chosen on the golden set (answer correct: one share of 0.6 for all, 0.476; 
 were not chosen on (0.444, 0.455, 0.455, 0.460). On the golden set the headline grows from
 186 to 221 characters (2.2 to 2.7 sentences)."""
 PASSAGE_PRIOR = (1.0, 0.7, 0.5)
+REFERRAL_NOT_FOR_VALUES = True
+"""Whether a passage's referral to a procedure ("cancel the card following the Lost or Stolen
+Card Reporting Procedure") shows that procedure's steps even when the question asks for a
+value (a fee, a time, a limit: `expected_answer`) and not how to do something. It does not:
+"replacment card deliverry cost" showed the nine abroad-reporting steps under the £15 fee,
+because the card FAQ it ranked first refers to the reporting procedure."""
 SAME_LANGUAGE_SYNONYMS = True
 NEXT_OF_TYPE = True
 """Whether the sentence right after the best one (in a passage that is not a table) joins
@@ -782,7 +788,10 @@ def build_answer(
         wants_steps = bool(hits) and (
             hits[0].chunk.kind == ChunkKind.PROCEDURE
             or asks_for_steps(resolved_question)
-            or any(o.referred_by is not None for o in procedure_options)
+            or (
+                any(o.referred_by is not None for o in procedure_options)
+                and not (REFERRAL_NOT_FOR_VALUES and expected_answer(resolved_question))
+            )
         )
         option = (
             choose_procedure(procedure_options, tokenize(f"{resolved_question} {situation}"))

@@ -166,6 +166,22 @@ def test_steps_come_from_the_referenced_procedure_and_say_who_sent_the_agent():
     assert any(getattr(n, "kind", "") == "referred" and "Travel Guide" in n for n in answer.notices)
 
 
+def test_a_referral_shows_its_steps_unless_the_question_asks_for_a_value():
+    faq = chunk("Cards\nIf the card is lost, cancel it following the Lost Card Procedure. "
+                "Express delivery of a replacement card costs £15.", doc="faq", title="Card FAQ")  # fmt: skip
+    lost = chunk("Reporting\n" + STEPS, doc="lost", kind=ChunkKind.PROCEDURE,
+                 section=("Reporting",), title="Lost Card Procedure")  # fmt: skip
+    options = [ProcedureOption((lost,), 1.2, referred_by=faq)]
+
+    def ask(question: str):  # type: ignore[no-untyped-def]
+        return build_answer(question, question, [Hit(faq, 0.03)], confidence_value=0.9,
+                            threshold=0.3, procedure_options=options)  # fmt: skip
+
+    assert ask("customer lost their card").steps
+    assert not ask("replacement card delivery cost").steps
+    assert ask("how do I report a lost card, and what does a replacement cost").steps
+
+
 # ---------------------------------------------------------------- facts, conflicts, changes
 
 HEADER = ("Service", "Fee until 31 December 2026", "Fee from 1 January 2027", "Notes")
