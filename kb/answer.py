@@ -36,6 +36,7 @@ from kb.lexical import tokenize
 from kb.messages import Message
 from kb.procedures import ProcedureOption, choose_procedure
 from kb.script import align
+from kb.thresholds import amounts, applies, bounds, smallest_ceiling
 from kb.types import (
     Answer,
     AnswerStatus,
@@ -313,6 +314,11 @@ Both chosen on the golden set (answer correct: one share of 0.6 for all, 0.476; 
 were not chosen on (0.444, 0.455, 0.455, 0.460). On the golden set the headline grows from
 186 to 221 characters (2.2 to 2.7 sentences)."""
 PASSAGE_PRIOR = (1.0, 0.7, 0.5)
+THRESHOLDS = True
+THRESHOLD_BOOST = 1.5
+"""How much more a sentence counts when it states the money condition the question's amount
+meets ("and if the customer wants £300?" -> "Customer Resolution Team case handler — Maximum
+goodwill per complaint: £500"; kb.thresholds). As ANSWER_TYPE_BOOST: it holds the answer."""
 REFERRAL_NOT_FOR_VALUES = True
 """Whether a passage's referral to a procedure ("cancel the card following the Lost or Stolen
 Card Reporting Procedure") shows that procedure's steps even when the question asks for a
@@ -379,6 +385,28 @@ def _with_list(sentences: Sequence[str], position: int) -> str:
     return " ".join([sentence, *items])
 
 
+def _fitting_thresholds_first(
+    scored: list[tuple[float, int, int, str, Chunk]],
+    unscored: list[tuple[float, int, int, str, Chunk]],
+    asked: list[float],
+) -> list[tuple[float, int, int, str, Chunk]]:
+    """The scored sentences with those whose stated money condition an asked amount meets
+    counted THRESHOLD_BOOST more (kb.thresholds: every floor it reaches, and of the ceilings
+    only the smallest it stays under), and the `unscored` ones (no word of the question;
+    their score is what one matched word would give) added when they state such a condition."""
+    everything = scored + unscored
+    stated = [bounds(s[3]) for s in everything]
+    fitting = set()
+    for amount in asked:
+        lowest = smallest_ceiling(stated, amount)
+        fitting |= {i for i, b in enumerate(stated) if b and applies(b, amount, lowest)}
+    return [
+        (s[0] * THRESHOLD_BOOST, *s[1:]) if i in fitting else s
+        for i, s in enumerate(everything)
+        if i < len(scored) or i in fitting
+    ]
+
+
 def best_sentences(
     hits: Sequence[Hit],
     question_tokens: Sequence[str],
@@ -408,6 +436,8 @@ def best_sentences(
     )
     scored: list[tuple[float, int, int, str, Chunk]] = []
     sentences_of: dict[str, list[str]] = {}
+    asked_amounts = amounts(asked or question) if THRESHOLDS else []
+    unscored: list[tuple[float, int, int, str, Chunk]] = []
     for rank, hit in enumerate(hits[:3]):
         prior = PASSAGE_PRIOR[rank]
         words = wanted
@@ -432,6 +462,16 @@ def best_sentences(
                 score *= ANSWER_TYPE_BOOST
             if score > 0:
                 scored.append((score, rank, position, _with_list(candidates, position), hit.chunk))
+            elif asked_amounts:
+                # The asked amount counts as one matched word where the sentence states the
+                # condition it meets (`_fitting_thresholds_first`): "单笔£50,000及以上的，还须经
+                # 值班经理批准" shares no other word with "汇款6万英镑 ... 需要办什么手续".
+                weight = prior / math.sqrt(len(tokenize(sentence)) + 4)
+                unscored.append(
+                    (weight, rank, position, _with_list(candidates, position), hit.chunk)
+                )
+    if asked_amounts:
+        scored = _fitting_thresholds_first(scored, unscored, asked_amounts)
     if not scored:
         return []
     top_score = max(s[0] for s in scored)
