@@ -41,7 +41,8 @@ HELD_OUT_REFUSAL_PRECISION_FLOOR = 0.51
 HELD_OUT_REFUSAL_RECALL_FLOOR = 0.75
 CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2 before
 # Every expected fact in the headline or the steps (answerable questions with facts; a refusal
-# counts as wrong): measured 0.594 with purpose sections behind the answering ones in the
+# counts as wrong): measured 0.604 with the threshold the asked amount meets (0b77149), 0.594
+# with purpose sections behind the answering ones in the
 # headline (791139b) and 过世 in the glossary (f3c8725), 0.588 with Hong Kong, Mandarin... in
 # the glossary (372e1ec), 0.5775
 # with the glossary's synonyms and named days in the
@@ -51,14 +52,15 @@ CONFLICT_PRECISION_FLOOR = 0.3  # measured 0.5 (one true, one false notice); 0.2
 # with "cost" in the glossary's fee concept (eec2929), 0.497 before it, 0.471 before the
 # headline came from the answering passage. One question moves it by ~0.005; the two e5
 # runtimes differed by one.
-ANSWER_CORRECT_FLOOR = 0.58
+ANSWER_CORRECT_FLOOR = 0.59
 # The same questions as agents type them (eval/data/agent-style.jsonl, eval.agent_style's
-# rules): measured 0.572 answer correct and 0.107 of the answerable refused at d09737d, 0.567
+# rules): measured 0.583 answer correct and 0.107 of the answerable refused at 0b77149, 0.572
+# at d09737d, 0.567
 # and 0.112 at 372e1ec, 0.556
 # after 2c0349b..9e8ca95; 0.529 and 0.118 after short typos, dates of birth, "I've got a customer
 # on the line" (392ea0d..b2c9bad) and the procedure-choice fixes; 0.471 and 0.134 before.
 # Golden refuses 0.107 of its answerable questions.
-AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.56
+AGENT_STYLE_ANSWER_CORRECT_FLOOR = 0.57
 # Gold steps found among the steps shown (answered questions with gold steps): measured 0.777
 # once a word the base holds is never spell-corrected (e45bd57: "unblock" was "unlock"); 0.749
 # once how-questions in every form ask for steps and the procedure choice weighs its own
