@@ -57,9 +57,10 @@ READING = [
     "each brings its own cores, so throughput grows with the machines until the shared store "
     "or nginx is the limit (nginx proxies tens of thousands of requests a second on one core; "
     "a question costs tens of milliseconds of a worker's CPU). That needs the shared store "
-    "(`KB_STORE=postgres`, still being built): the local store's files and lock belong to "
-    "one machine. With postgres, retrieval moves into the database, so its cores and its "
-    "connection limit become what to size.",
+    '(`KB_STORE=postgres` with `KB_DATABASE_URL`, README "Running for a whole contact '
+    "centre\"): the local store's files and lock belong to one machine. With postgres, "
+    "retrieval moves into the database, so its cores and its connection limit become what "
+    "to size (eval/reports/postgres-scale.md).",
     "",
 ]
 
