@@ -60,7 +60,7 @@ _FLOOR_AFTER = re.compile(
     r"^\s*(?:and|or)\s+(?:above|over|more)\b|^\s*\+|^\s*(?:及|或)?以上|^\s*(?:或)?更多"
 )
 _FLOOR_BEFORE = re.compile(
-    r"(?:\b(?:above|over|more than|exceeding|exceeds|in excess of|at least|from)\s*$"
+    r"(?:\b(?:above|over|more than|exceeding|exceeds|in excess of|at least)\s*$"
     r"|(?:超过|超過|高于|高於|逾|至少)\s*$)",
     re.I,
 )
