@@ -31,3 +31,13 @@ def test_the_models_vocabulary_knows_common_words_not_slips():
     assert not {"pyone", "papdr", "limut", "deblt"} & words
     fix = SpellFix(VOCABULARY)  # the model's words by default
     assert fix.correct("pyone and bread") == "phone and bread"
+
+
+def test_a_slip_found_through_its_stem_keeps_its_own_ending():
+    vocabulary = {"complain": 9, "ignore": 5, "statement": 7, "charge": 4}
+    fix = SpellFix(vocabulary, known=frozenset())
+    # "complaning" is two edits from "complain"; its stem "complan" is one
+    assert fix.correct("customer is complaning") == "customer is complaining"
+    assert fix.correct("two statments") == "two statements"
+    # a real word whose stem the light stemmer does not conflate stays as typed
+    assert fix.correct("seller is ignoring me") == "seller is ignoring me"
