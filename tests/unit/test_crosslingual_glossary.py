@@ -82,7 +82,11 @@ def test_synonym_groups_read_terms_whole_and_in_one_language():
 
 def test_a_parent_who_passed_away_is_the_deceased_customer_concept():
     glossary = default_glossary()
-    for question in ("我爸爸上星期過世了，他的戶口怎樣處理？", "我妈妈去世了怎么办", "my dad passed away"):
+    for question in (
+        "我爸爸上星期過世了，他的戶口怎樣處理？",
+        "我妈妈去世了怎么办",
+        "my dad passed away",
+    ):
         english = glossary.translate(question, "en").lower()
         chinese = glossary.translate(question, "zh")
         assert "deceased" in english or "已故" in chinese, question
