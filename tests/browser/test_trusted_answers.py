@@ -58,9 +58,10 @@ def test_lost_card_abroad_and_chaps_fee_after_the_change(sample_app):
         ask(page, "customer lost their debit card abroad")
         idle(page)
         main = page.locator('[data-testid="stMain"]')
-        main.get_by_text("Offer an emergency replacement card", exact=False).first.wait_for(
-            timeout=60_000
-        )
+        # The headline quotes "Offer an emergency replacement card" too: wait for the steps
+        # themselves, which the page renders after it (waiting for the headline's words let
+        # the text be read before the steps were on the page).
+        main.get_by_text("Offer emergency cash", exact=False).first.wait_for(timeout=60_000)
         text = main.inner_text()
         assert "Reporting from abroad" in text
         assert "Offer emergency cash" in text
