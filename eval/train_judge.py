@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.answer_judge import ADAPTED, JUDGE_FILE, MAX_PAIR_TOKENS, JudgeWeights, pair_text
+from eval.answerability import roc_auc
 
 logger = logging.getLogger(__name__)
 
@@ -224,16 +225,6 @@ class Trainer:
             self.head.weight.detach().numpy()[0],
             float(self.head.bias.detach().numpy()[0]),
         )
-
-
-def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
-    order = np.argsort(scores)
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
-    n_pos, n_neg = positive.sum(), (~positive).sum()
-    if not n_pos or not n_neg:
-        return float("nan")
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -288,9 +288,9 @@ def purpose_last(hits: Sequence[Hit]) -> list[Hit]:
         slots.setdefault(hit.chunk.document.document_id, []).append(i)
     ordered = list(hits)
     for positions in slots.values():
-        own = [hits[i] for i in positions]
-        reordered = [h for h in own if not is_purpose_section(h.chunk)] + [
-            h for h in own if is_purpose_section(h.chunk)
+        purpose = {i: is_purpose_section(hits[i].chunk) for i in positions}
+        reordered = [hits[i] for i in positions if not purpose[i]] + [
+            hits[i] for i in positions if purpose[i]
         ]
         for i, hit in zip(positions, reordered, strict=True):
             ordered[i] = hit
