@@ -132,8 +132,14 @@ def submit_until(page, button, outcome: str, attempts: int = 3) -> None:  # type
 
 
 def ask(page, question: str, label: str = "Question") -> None:  # type: ignore[no-untyped-def]
-    """Type a question into the Ask page's box and press Enter, as an agent does."""
+    """Type a question into the Ask page's box and press Enter, as an agent does.
+
+    Enter submits the form only once its submit button is drawn and the script's run (after
+    sign-in, say) is over: pressed earlier, it was lost under load (clean-clone CI at 5c49c50
+    typed "   " and waited 30 s for a warning that never came)."""
     box = page.get_by_label(label, exact=True)
     box.wait_for(timeout=30_000)
+    idle(page)
+    page.locator('[data-testid="stFormSubmitButton"]').first.wait_for(timeout=30_000)
     box.fill(question)
     box.press("Enter")
