@@ -387,6 +387,17 @@ def bench_scale(
     return results
 
 
+def schema_needs_key(schema: str) -> str:
+    """Why `--schema` needs KB_AUDIT_KEY_FILE, said before anything runs: the base's shared
+    audit trail is sealed with the key of the run that built it, and this run's working
+    folder is new, so without that key the first write fails deep inside the bench."""
+    return (
+        f"--schema {schema} measures a base another run built: set KB_AUDIT_KEY_FILE to that "
+        "run's audit key (eval.postgres_scale keeps it beside its data folder, e.g. "
+        "/tmp/pgscale/100000.audit-key for the schema pgscale100000)"
+    )
+
+
 def _nearest(points: dict[int, dict], chunks: int) -> dict | None:
     """The previous point of about the same size (grown bases overshoot a size a little)."""
     for size, point in points.items():
@@ -505,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     database_url = os.environ.get("KB_DATABASE_URL") or None
     stores = stores_to_measure(args.store, database_url)
+    if args.schema and not os.environ.get("KB_AUDIT_KEY_FILE"):
+        parser.error(schema_needs_key(args.schema))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     previous = previous_points(args.report_dir)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:

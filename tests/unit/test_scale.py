@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from eval.scale import _vary, _vary_terms, stores_to_measure, write_report
 from kb.lexical import tokenize
 
@@ -47,3 +49,16 @@ def test_both_stores_when_a_database_is_set() -> None:
     assert stores_to_measure(None, "postgresql://x") == ("local", "postgres")
     assert stores_to_measure(None, None) == ("local",)
     assert stores_to_measure("postgres", "postgresql://x") == ("postgres",)
+
+
+def test_an_existing_schema_without_its_audit_key_is_refused_before_anything_runs(
+    monkeypatch, capsys
+) -> None:
+    from eval.scale import main
+
+    monkeypatch.delenv("KB_AUDIT_KEY_FILE", raising=False)
+    monkeypatch.setenv("KB_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(SystemExit) as stopped:
+        main(["samples", "--store", "postgres", "--schema", "pgscale100000"])
+    assert stopped.value.code == 2
+    assert "KB_AUDIT_KEY_FILE" in capsys.readouterr().err
