@@ -81,10 +81,14 @@ def require_chromium() -> None:
 
 
 def sign_in(page, url: str, name: str, password: str) -> None:
+    """Sign in and wait until the app says so and its run is over: a journey's first step
+    taken during the sign-in's run could be lost under load."""
     page.goto(url)
     page.get_by_label("User name").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("stSidebar").get_by_text("Signed in as").wait_for(timeout=60_000)
+    idle(page)
 
 
 def idle(page) -> None:  # type: ignore[no-untyped-def]
