@@ -12,6 +12,11 @@ The report gives the median answers per second and p95 latency over the rounds, 
 per round, errors, which worker answered, and the machine's load average meanwhile.
 
 `python -m eval.cluster_bench` writes eval/reports/cluster.md (and cluster.json).
+`--store postgres` measures the same on the shared store (KB_STORE=postgres, the server of
+KB_DATABASE_URL or else `tools/postgres.sh url`): the copy is moved with `kb migrate --to
+postgres` into a namespace of its own, dropped afterwards, and the report is
+eval/reports/cluster-postgres.md (and .json). There both workers search one PostgreSQL,
+which runs on the same two cores.
 """
 
 from __future__ import annotations
@@ -181,41 +186,94 @@ def warm(url: str, token: str, questions: list[str], askers: int) -> None:
             response.raise_for_status()
 
 
-def measure(base: Path, askers: tuple[int, ...], seconds: float, rounds: int) -> list[Run]:
-    """Start the cluster (two API workers, one app replica) on a copy of `base`, measure
-    both set-ups in alternation, stop it."""
+def store_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    """The environment of every process of the run: the local store on `data_dir`, or, given
+    a database URL, the shared store in a namespace of this run's own (`data_dir` then holds
+    only the audit key and the caches, as on a replica)."""
+    keep = ("KB_STORE", "KB_DATABASE_URL", "KB_DATABASE_SCHEMA", "KB_AUDIT_KEY_FILE")
+    env = {k: v for k, v in os.environ.items() if k not in keep}
+    env["KB_DATA_DIR"] = str(data_dir)
+    if database_url:
+        env.update(
+            KB_STORE="postgres",
+            KB_DATABASE_URL=database_url,
+            KB_DATABASE_SCHEMA=f"clusterbench{os.getpid()}",
+        )
+    return env
+
+
+def measure(
+    base: Path,
+    askers: tuple[int, ...],
+    seconds: float,
+    rounds: int,
+    database_url: str | None = None,
+) -> list[Run]:
+    """Start the cluster (two API workers, one app replica) on a copy of `base` (moved into
+    PostgreSQL when `database_url` is given), measure both set-ups in alternation, stop it."""
     questions = [q.text for q in load_golden()]
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as folder:
         data_dir = copy_base(base, Path(folder))
         app_port, api_port, app, api1, api2 = free_ports(5)
-        env = {k: v for k, v in os.environ.items() if k not in ("KB_STORE", "KB_DATABASE_URL")}
+        env = store_env(data_dir, database_url)
         env.update(
-            KB_DATA_DIR=str(data_dir), CLUSTER_DIR=str(Path(folder) / "cluster"),
+            CLUSTER_DIR=str(Path(folder) / "cluster"),
             CLUSTER_PORT=str(app_port), CLUSTER_API_PORT=str(api_port), CLUSTER_APP_PORTS=str(app),
             CLUSTER_API_PORTS=f"{api1} {api2}",
         )  # fmt: skip
-        token = create_token(env)
-        subprocess.run([CLUSTER, "start"], env=env, check=True, capture_output=True, timeout=300)
+        if database_url:
+            migrate = [KB, "migrate", "--to", "postgres", "--no-progress"]
+            subprocess.run(migrate, env={**env, "KB_STORE": "local"}, check=True, timeout=1800)
         try:
-            set_ups = ((1, f"http://127.0.0.1:{api1}"), (2, f"http://127.0.0.1:{api_port}"))
-            for port in (api1, api2):  # each worker directly: both fully warm
-                warm(f"http://127.0.0.1:{port}", token, questions, max(askers))
-            runs = []
-            for round_number in range(1, rounds + 1):
-                for n in askers:
-                    for workers, url in set_ups:
-                        run = hammer(url, token, questions, n, seconds)
-                        if workers == 1:  # asked directly: no nginx to name the worker
-                            run = replace(run, by_worker={"api-1": run.answered})
-                        runs.append(replace(run, workers=workers, round=round_number))
-                        print(
-                            f"round {round_number}: {workers} worker(s), {n} askers: "
-                            f"{run.per_second} q/s, p95 {run.p95_ms} ms",
-                            file=sys.stderr,
-                        )
-            return runs
+            token = create_token(env)
+            subprocess.run(
+                [CLUSTER, "start"], env=env, check=True, capture_output=True, timeout=300
+            )
+            return _measure_started(questions, token, askers, seconds, rounds, api1, api2, api_port)
         finally:
             subprocess.run([CLUSTER, "stop"], env=env, capture_output=True, timeout=120)
+            if database_url:
+                from kb.postgres import drop_namespace
+
+                drop_namespace(database_url, env["KB_DATABASE_SCHEMA"])
+
+
+def _measure_started(
+    questions: list[str],
+    token: str,
+    askers: tuple[int, ...],
+    seconds: float,
+    rounds: int,
+    api1: int,
+    api2: int,
+    api_port: int,
+) -> list[Run]:
+    """Both set-ups of a started cluster, in alternation (see `measure`)."""
+    set_ups = ((1, f"http://127.0.0.1:{api1}"), (2, f"http://127.0.0.1:{api_port}"))
+    for port in (api1, api2):  # each worker directly: both fully warm
+        warm(f"http://127.0.0.1:{port}", token, questions, max(askers))
+    runs = []
+    for round_number in range(1, rounds + 1):
+        for n in askers:
+            for workers, url in set_ups:
+                run = hammer(url, token, questions, n, seconds)
+                if workers == 1:  # asked directly: no nginx to name the worker
+                    run = replace(run, by_worker={"api-1": run.answered})
+                runs.append(replace(run, workers=workers, round=round_number))
+                print(
+                    f"round {round_number}: {workers} worker(s), {n} askers: "
+                    f"{run.per_second} q/s, p95 {run.p95_ms} ms",
+                    file=sys.stderr,
+                )
+    return runs
+
+
+def postgres_url() -> str | None:
+    """The URL of the server tools/postgres.sh runs, or None when it is not running."""
+    done = subprocess.run(
+        [str(REPO / "tools" / "postgres.sh"), "url"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def _shown(path: Path) -> str:
@@ -226,17 +284,28 @@ def _median(values: list[float]) -> float:
     return round(statistics.median(values), 1) if values else 0.0
 
 
-def write_report(runs: list[Run], base: Path, command: str, seconds: float) -> Path:
+def write_report(
+    runs: list[Run], base: Path, command: str, seconds: float, store: str = "local"
+) -> Path:
     REPORTS.mkdir(parents=True, exist_ok=True)
-    (REPORTS / "cluster.json").write_text(json.dumps([asdict(r) for r in runs], indent=2) + "\n")
+    name = "cluster" if store == "local" else f"cluster-{store}"
+    (REPORTS / f"{name}.json").write_text(json.dumps([asdict(r) for r in runs], indent=2) + "\n")
     rounds = max(r.round for r in runs)
     lines = [
-        "# API throughput: one worker vs two behind nginx",
+        "# API throughput: one worker vs two behind nginx"
+        + (" (shared store: PostgreSQL + pgvector)" if store == "postgres" else ""),
         "",
         f"Command: `{command}` (base: a copy of `{_shown(base)}`; {rounds} rounds of {seconds:g} s per "
         "set-up and number of askers, interleaved, after every question once of each worker; "
         "questions: the golden set's, back to back). One worker: api-1 asked directly. "
-        "Two: nginx in front of api-1 and api-2.",
+        "Two: nginx in front of api-1 and api-2."
+        + (
+            " Store: KB_STORE=postgres, the copy moved with `kb migrate --to postgres` into a "
+            "namespace of its own on a PostgreSQL server on this machine (its processes share "
+            "the same cores)."
+            if store == "postgres"
+            else ""
+        ),
         f"Machine: {os.cpu_count()} cores, {platform.platform()}, Python "
         f"{platform.python_version()}; the askers (Python threads) run on the same cores as "
         "the workers and nginx, and so does whatever else the machine runs (load average "
@@ -285,7 +354,7 @@ def write_report(runs: list[Run], base: Path, command: str, seconds: float) -> P
             "there).",
         ]
     lines += READING
-    path = REPORTS / "cluster.md"
+    path = REPORTS / f"{name}.md"
     path.write_text("\n".join(lines))
     return path
 
@@ -298,17 +367,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=6.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--askers", type=int, nargs="+", default=[8, 32])
+    parser.add_argument(
+        "--store",
+        choices=("local", "postgres"),
+        default="local",
+        help="postgres: the base moved into KB_DATABASE_URL's server (tools/postgres.sh url)",
+    )
     args = parser.parse_args(argv)
+    database_url = None
+    if args.store == "postgres":
+        database_url = os.environ.get("KB_DATABASE_URL") or postgres_url()
+        if not database_url:
+            parser.error(
+                "--store postgres needs a server: tools/postgres.sh start, or KB_DATABASE_URL"
+            )
     if not (args.base / "registry.sqlite").exists():
         parser.error(
             f"{args.base} holds no knowledge base: build one first (make run-cluster or kb ingest samples)"
         )
-    runs = measure(args.base, tuple(args.askers), args.seconds, args.rounds)
+    runs = measure(args.base, tuple(args.askers), args.seconds, args.rounds, database_url)
     command = (
         "python -m eval.cluster_bench"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     )
-    print(write_report(runs, args.base, command, args.seconds))
+    print(write_report(runs, args.base, command, args.seconds, args.store))
     return 0
 
 
