@@ -268,6 +268,21 @@ def _measure_started(
     return runs
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat's first line."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_busy(seconds: float = 5.0) -> float:
+    """The share of the machine's CPU time in use over the next `seconds` (0 to 1)."""
+    busy, total = _cpu_times()
+    time.sleep(seconds)
+    busy_after, total_after = _cpu_times()
+    return round((busy_after - busy) / max(1, total_after - total), 3)
+
+
 def postgres_url() -> str | None:
     """The URL of the server tools/postgres.sh runs, or None when it is not running."""
     done = subprocess.run(
@@ -285,8 +300,18 @@ def _median(values: list[float]) -> float:
 
 
 def write_report(
-    runs: list[Run], base: Path, command: str, seconds: float, store: str = "local"
+    runs: list[Run],
+    base: Path,
+    command: str,
+    seconds: float,
+    store: str = "local",
+    busy_before: float = 0.0,
 ) -> Path:
+    """eval/reports/cluster[-postgres].md and .json. `busy_before` is the share of the
+    machine's CPU time other work used just before the cluster started: the load average
+    during the runs counts the benchmark's own asker threads, workers, nginx (and
+    PostgreSQL), and the one before still carries the minute before, so only the first says
+    whether other work was competing for the cores."""
     REPORTS.mkdir(parents=True, exist_ok=True)
     name = "cluster" if store == "local" else f"cluster-{store}"
     (REPORTS / f"{name}.json").write_text(json.dumps([asdict(r) for r in runs], indent=2) + "\n")
@@ -308,8 +333,9 @@ def write_report(
         ),
         f"Machine: {os.cpu_count()} cores, {platform.platform()}, Python "
         f"{platform.python_version()}; the askers (Python threads) run on the same cores as "
-        "the workers and nginx, and so does whatever else the machine runs (load average "
-        "below: above 2, the cores were already busy).",
+        "the workers and nginx, and so does whatever else the machine runs. The load average in "
+        "the table counts the benchmark's own threads and processes; just before the run, other "
+        f"work used {busy_before:.0%} of the CPU.",
         "",
         "| API workers | askers | answers/s (median) | per round | p50 ms | p95 ms | errors | "
         "answered by | load average |",
@@ -343,15 +369,14 @@ def write_report(
                 f"questions per second as one (median of the rounds' ratios: "
                 f"{', '.join(f'{x:.2f}' for x in ratios)})."
             )
-    load = _median([r.load_average for r in runs])
     cores = os.cpu_count() or 1
-    if load > cores:
+    if busy_before > 0.25:
         lines += [
             "",
-            f"During this run the load average was {load:g} on {cores} cores: other work "
-            "had most of the CPU, so both set-ups got only a share of the two cores: these "
-            "are what a busy machine gave, not what an idle one would (run the same command "
-            "there).",
+            f"Just before this run other work used {busy_before:.0%} of the {cores} cores: "
+            "other work took part of the CPU, so both set-ups got only a share of the cores: "
+            "these are what a busy machine gave, not what an idle one would (run the same "
+            "command there).",
         ]
     lines += READING
     path = REPORTS / f"{name}.md"
@@ -385,12 +410,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"{args.base} holds no knowledge base: build one first (make run-cluster or kb ingest samples)"
         )
+    busy_before = cpu_busy()
     runs = measure(args.base, tuple(args.askers), args.seconds, args.rounds, database_url)
     command = (
         "python -m eval.cluster_bench"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     )
-    print(write_report(runs, args.base, command, args.seconds, args.store))
+    print(write_report(runs, args.base, command, args.seconds, args.store, busy_before))
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,22 @@ def test_each_store_has_its_own_report(monkeypatch, tmp_path: Path, store: str, 
     text = path.read_text()
     assert "1.75x" in text
     assert ("PostgreSQL" in text.splitlines()[0]) == (store == "postgres")
+
+
+def test_a_busy_machine_is_judged_by_the_cpu_others_used_before_the_run(
+    monkeypatch, tmp_path: Path
+) -> None:
+    """The load during the run counts the benchmark's own askers and workers: an idle machine
+    must not be reported as busy because of them."""
+    monkeypatch.setattr(cluster_bench, "REPORTS", tmp_path)
+    runs = [replace(_run(1, 40.0), load_average=7.0), replace(_run(2, 70.0), load_average=7.0)]
+    quiet = write_report(runs, tmp_path, "cmd", 6.0, "local", busy_before=0.05).read_text()
+    assert "busy machine" not in quiet and "other work used 5% of the CPU" in quiet
+    busy = write_report(runs, tmp_path, "cmd", 6.0, "local", busy_before=0.6).read_text()
+    assert "busy machine" in busy and "60% of the 2 cores" in busy.replace(
+        f"{os.cpu_count()} cores", "2 cores"
+    )
+
+
+def test_cpu_busy_is_a_share() -> None:
+    assert 0.0 <= cluster_bench.cpu_busy(0.2) <= 1.0
