@@ -395,3 +395,56 @@ def test_delivery_blocked_by_another_writer_is_finished_by_the_next_one(tmp_path
     assert registry.execute("SELECT count(*) FROM audit_outbox").fetchone()[0] == 0
     assert [e.action for e in audit.events()] == ["upload"]
     audit.close()
+
+
+class _Watched:
+    """The trail's connection, with every statement it is given written down."""
+
+    def __init__(self, db) -> None:  # type: ignore[no-untyped-def]
+        self.db, self.statements = db, []
+
+    def execute(self, sql, *args):  # type: ignore[no-untyped-def]
+        self.statements.append(" ".join(sql.split()))
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self.db, name)
+
+
+def test_an_answered_question_is_two_events_in_one_transaction_without_counting_the_trail(log):
+    """Appending costs the same however long the trail is: the seal's count is carried
+    forward, not recounted (a scan of every event, on every question asked)."""
+    log.record("ana", "sign_in")
+    watched = _Watched(log.db)
+    log.db = watched
+    events = log.record_many(
+        "ana",
+        [
+            ("question", {"question": "card 4539 1488 0343 6467 lost"}),
+            ("answer_shown", {"status": "answered", "passages": ["c1"]}),
+        ],
+    )
+    log.db = watched.db
+    assert [e.action for e in events] == ["question", "answer_shown"]
+    assert events[1].id == events[0].id + 1
+    assert events[0].details["question"] == "card [card ****6467] lost"
+    assert not [s for s in watched.statements if "count(" in s.lower()]
+    assert [s.split()[0] for s in watched.statements].count("BEGIN") == 1
+    assert log.verify() is None and log.problems() == []
+    assert log.db.execute("SELECT events FROM audit_seal").fetchone()[0] == 3
+    with pytest.raises(ValueError, match="unknown audit action"):
+        log.record_many("ana", [("question", {}), ("teleport", {})])
+    assert len(log.events()) == 3  # nothing of a refused batch is written
+
+
+@security
+def test_an_append_after_a_hidden_deletion_does_not_seal_it_over(tmp_path, backend_settings):
+    """Attack: delete a middle event and let the next question re-seal the trail. The seal
+    carries its count forward, so the count check still sees the loss (recounting would
+    have sealed the shorter trail as if it were whole)."""
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id = 3")
+    audit.record("ana", "sign_in")
+    found = checks(audit)
+    assert (4, "link") in found and any(check == "count" for _, check in found)
