@@ -55,7 +55,10 @@ READING = [
     "interpreter, so the Python part can run on both cores at once; on a 2-core machine "
     "that is all the gain there is, at most 2x, and less while the askers, nginx and "
     "everything else the machine runs take their share of the same two cores. More workers "
-    "than cores only add switching.",
+    "than cores only add switching. A ratio above 2 means one worker alone left part of the "
+    "cores idle, most likely because its request threads take turns on one interpreter lock, and with many "
+    "askers queued on one process that hand-over costs more than the work; two processes "
+    "with half the askers each lose less to it.",
     "",
     "Across machines the same configuration scales by adding workers on other hosts "
     '(`CLUSTER_REMOTE_APIS="host:port ..."`, one `server` line each in nginx\'s upstream): '
