@@ -360,14 +360,14 @@ class AuditLog:
                         self.db.execute("INSERT INTO audit_delivered VALUES (?,?)", (key, event_id))
                     out.append(AuditEvent(event_id, at, actor, action, json.loads(body)))
                     previous, appended = digest, appended + 1
-                if appended and seal_head is not None:
-                    # No seal while the key exists means the trail was replaced: appending
-                    # must not hide that, so only `reseal` (a person's decision) seals again.
-                    if int(seal_head) == head_id:
-                        new_id = max(e.id for e in out if e is not None)
-                        self._write_seal(new_id, previous, int(seal_events) + appended)
-                    else:  # events were added after the seal: counted, as before
-                        self._seal()
+                if appended and seal_head is not None and int(seal_head) == head_id:
+                    new_id = max(e.id for e in out if e is not None)
+                    self._write_seal(new_id, previous, int(seal_events) + appended)
+                # Otherwise the seal stays as it is, and `problems` goes on reporting why
+                # until a person has looked (`reseal`): no seal while the key exists means
+                # the trail was replaced; a seal behind the head, events written without
+                # the key; a seal past it, a deleted tail. Sealing over them on the next
+                # question would hide each (it used to, by recounting).
                 self.db.execute("COMMIT" if appended else "ROLLBACK")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -501,6 +501,16 @@ class AuditLog:
                 "its hash differs from the sealed head: an earlier event was edited and the "
                 "chain re-computed after it"
             )))  # fmt: skip
+        elif last_id > head_id and head_id and self._hash_of(head_id) is None:
+            found.append(AuditProblem(head_id, "tail", (
+                f"the sealed head, event {head_id}, is gone ({events} events were sealed up "
+                "to it): the tail was deleted and events appended after it"
+            )))  # fmt: skip
+        elif last_id > head_id and head_id and self._hash_of(head_id) != head_hash:
+            found.append(AuditProblem(head_id, "head", (
+                "its hash differs from the sealed head: it was edited and the chain "
+                "re-computed after it"
+            )))  # fmt: skip
         elif last_id > head_id:
             found.append(AuditProblem(head_id + 1, "unsealed", (
                 f"events {head_id + 1}..{last_id} were added after the seal without the key "
@@ -512,6 +522,10 @@ class AuditLog:
                 "deleted or inserted"
             )))  # fmt: skip
         return found
+
+    def _hash_of(self, event_id: int) -> str | None:
+        row = self.db.execute("SELECT hash FROM audit WHERE id = ?", (event_id,)).fetchone()
+        return row[0] if row else None
 
     def checkpoint(self) -> dict[str, Any]:
         """A signed record of the trail's head now, to keep outside this machine (write-once

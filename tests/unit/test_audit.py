@@ -448,3 +448,39 @@ def test_an_append_after_a_hidden_deletion_does_not_seal_it_over(tmp_path, backe
     audit.record("ana", "sign_in")
     found = checks(audit)
     assert (4, "link") in found and any(check == "count" for _, check in found)
+
+
+@security
+def test_the_next_question_does_not_seal_over_a_deleted_tail(tmp_path, backend_settings):
+    """Attack: delete the last events, then wait for agents to go on asking. Each question
+    used to re-seal the trail as it then was, so the loss vanished from `kb audit --verify`
+    at the next append; now the seal stays behind until a person reseals."""
+    audit = trail(tmp_path)
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id > 3")
+    audit.record("ana", "sign_in")
+    audit.record("ana", "sign_in")
+    assert checks(audit) == [(5, "tail")]
+    assert "event 5, is gone" in str(audit.problems()[0])
+    audit.reseal("cli", "tail lost in a restore; ticket SEC-43")
+    audit.record("ana", "sign_in")
+    assert audit.problems() == []
+
+
+@security
+def test_the_next_question_does_not_seal_over_events_written_without_the_key(
+    tmp_path, backend_settings
+):
+    """Attack: insert an event straight into the table (its chain link computed right), then
+    let the next question seal the trail: the insertion stays reported."""
+    from kb.audit import _row_hash
+
+    audit = trail(tmp_path)
+    last = audit.db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()[0]
+    at, body = "2026-12-01T00:00:00.000+00:00", "{}"
+    audit.db.execute(
+        'INSERT INTO audit(at, "user", action, details, previous_hash, hash) VALUES (?,?,?,?,?,?)',
+        (at, "eve", "sign_in", body, last, _row_hash(last, at, "eve", "sign_in", body)),
+    )
+    audit.record("ana", "sign_in")
+    assert checks(audit) == [(6, "unsealed")]
