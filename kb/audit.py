@@ -62,7 +62,7 @@ import secrets
 import sqlite3
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -450,25 +450,59 @@ class AuditLog:
         ).fetchall()
         return [AuditEvent(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
-    def problems(self) -> list[AuditProblem]:
-        """Everything wrong with the trail, in event order; empty if it is intact."""
+    def problems(
+        self, progress: Callable[[int, int], None] | None = None, batch: int = 20_000
+    ) -> list[AuditProblem]:
+        """Everything wrong with the trail, in event order; empty if it is intact.
+
+        Reads every event, `batch` at a time in id order, so memory stays flat at millions
+        of events; `progress(read, total)` is called after each batch (the CLI's and the
+        Admin page's bars). `seal_problems` is the quick check of the seal alone."""
         found: list[AuditProblem] = []
         previous, previous_id, last_id, last_hash, count = "", 0, 0, "", 0
-        for row_id, at, user, action, details, stored_previous, digest in self.db.execute(
-            'SELECT id, at, "user", action, details, previous_hash, hash FROM audit ORDER BY id'
-        ):
-            if stored_previous != previous:
-                after = f"event {previous_id}" if previous_id else "the start of the trail"
-                found.append(AuditProblem(int(row_id), "link", (
-                    f"its previous-hash does not match {after}: an event between them was "
-                    "deleted, or one was edited and the chain re-computed"
-                )))  # fmt: skip
-            if _row_hash(stored_previous, at, user, action, details) != digest:
-                found.append(AuditProblem(int(row_id), "content", (
-                    "its content does not match its hash: the event was edited"
-                )))  # fmt: skip
-            previous, previous_id = digest, int(row_id)
-            last_id, last_hash, count = int(row_id), digest, count + 1
+        total = self._events_sealed()
+        while True:
+            rows = self.db.execute(
+                'SELECT id, at, "user", action, details, previous_hash, hash FROM audit '
+                "WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, batch),
+            ).fetchall()
+            if not rows:
+                break
+            for row_id, at, user, action, details, stored_previous, digest in rows:
+                if stored_previous != previous:
+                    after = f"event {previous_id}" if previous_id else "the start of the trail"
+                    found.append(AuditProblem(int(row_id), "link", (
+                        f"its previous-hash does not match {after}: an event between them was "
+                        "deleted, or one was edited and the chain re-computed"
+                    )))  # fmt: skip
+                if _row_hash(stored_previous, at, user, action, details) != digest:
+                    found.append(AuditProblem(int(row_id), "content", (
+                        "its content does not match its hash: the event was edited"
+                    )))  # fmt: skip
+                previous, previous_id = digest, int(row_id)
+                last_id, last_hash, count = int(row_id), digest, count + 1
+            if progress is not None:
+                progress(count, max(total, count))
+        return found + self._seal_checks(last_id, last_hash, count)
+
+    def seal_problems(self) -> list[AuditProblem]:
+        """What the seal alone shows, in a few indexed reads however long the trail is: a
+        missing or forged seal, a deleted tail, a head edited and re-chained, events written
+        after the seal without the key. An edit inside the trail (a broken link, a changed
+        event) and a wrong count need `problems`, which reads every event: at a million
+        events that takes seconds, too long for every rerun of the Admin page."""
+        head = self.db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        last_id, last_hash = (int(head[0]), head[1]) if head else (0, "")
+        return self._seal_checks(last_id, last_hash, None)
+
+    def _events_sealed(self) -> int:
+        row = self.db.execute("SELECT events FROM audit_seal WHERE one = 1").fetchone()
+        return int(row[0]) if row else 0
+
+    def _seal_checks(self, last_id: int, last_hash: str, count: int | None) -> list[AuditProblem]:
+        """The trail's last event and (when it was read whole) its count against the seal."""
+        found: list[AuditProblem] = []
         seal = self.db.execute(
             "SELECT head_id, head_hash, events, mac FROM audit_seal WHERE one = 1"
         ).fetchone()
@@ -485,7 +519,7 @@ class AuditLog:
                 "the key file was replaced)"
             )))  # fmt: skip
             return found
-        if count == 0 and events > 0:
+        if last_id == 0 and events > 0:
             found.append(AuditProblem(head_id, "empty", (
                 f"the trail is empty but was sealed with {events} events up to event "
                 f"{head_id}: the table was emptied"
@@ -493,8 +527,9 @@ class AuditLog:
         elif last_id < head_id:
             found.append(AuditProblem(last_id + 1, "tail", (
                 f"events {last_id + 1}..{head_id} are missing: the trail ends at event "
-                f"{last_id} but was sealed at event {head_id} ({events} events, now {count}); "
-                "the tail was deleted or truncated"
+                f"{last_id} but was sealed at event {head_id} ({events} events"
+                + (f", now {count}); " if count is not None else "); ")
+                + "the tail was deleted or truncated"
             )))  # fmt: skip
         elif last_id == head_id and last_hash != head_hash:
             found.append(AuditProblem(head_id, "head", (
@@ -516,7 +551,7 @@ class AuditLog:
                 f"events {head_id + 1}..{last_id} were added after the seal without the key "
                 "(written into the database directly)"
             )))  # fmt: skip
-        elif count != events:
+        elif count is not None and count != events:
             found.append(AuditProblem(head_id, "count", (
                 f"the trail holds {count} events but was sealed with {events}: events were "
                 "deleted or inserted"

@@ -918,7 +918,16 @@ def _audit(services, args: argparse.Namespace) -> int:  # type: ignore[no-untype
     from kb.audit import events_csv
 
     if args.verify:
-        problems = services.audit.problems()
+        from tqdm import tqdm
+
+        # Every event is read and hashed: minutes at tens of millions, so a bar on stderr.
+        with tqdm(file=sys.stderr, unit="event", desc="verifying", leave=False) as bar:
+
+            def progress(read: int, total: int) -> None:
+                bar.total = total
+                bar.update(read - bar.n)
+
+            problems = services.audit.problems(progress=progress)
         for path in args.against:
             try:
                 checkpoint = json.loads(path.read_text(encoding="utf-8"))

@@ -183,10 +183,34 @@ st.dataframe(
 )
 if st.download_button(t("Export CSV"), events_csv(events), file_name="audit.csv", mime="text/csv"):
     services.audit.record(user.name, "export", events=len(events))
-problems = services.audit.problems()
-if not problems:
-    st.caption(t("Audit trail intact."))
-else:
+
+
+def show_problems(problems: list) -> None:  # type: ignore[type-arg]
     st.error(t("Audit trail broken at event {event}!", event=problems[0].event))
     for problem in problems:
         st.text(str(problem))
+
+
+# The seal on every visit (a few reads); the whole trail only when asked: reading and hashing
+# every event takes seconds at a million events, which every click here would wait for.
+sealed = services.audit.seal_problems()
+if sealed:
+    show_problems(sealed)
+else:
+    st.caption(t("The seal matches the trail's last event."))
+if st.button(t("Verify the whole trail"), key="verify-audit"):
+    bar = st.progress(0.0, text=t("Verifying the audit trail..."))
+    found = services.audit.problems(
+        progress=lambda read, total: bar.progress(
+            min(1.0, read / max(1, total)),
+            text=t("Verified {read} of {total} events", read=f"{read:,}", total=f"{total:,}"),
+        )
+    )
+    bar.empty()
+    st.session_state["audit-verified"] = (dt.datetime.now().strftime("%H:%M"), found)
+if "audit-verified" in st.session_state:
+    at, found = st.session_state["audit-verified"]
+    if found:
+        show_problems(found)
+    else:
+        st.caption(t("Audit trail intact (every event verified at {at}).", at=at))

@@ -166,7 +166,11 @@ ZH: dict[str, str] = {
     "At": "时间",
     "Details": "详情",
     "Export CSV": "导出 CSV",
-    "Audit trail intact.": "审计记录完整。",
+    "The seal matches the trail's last event.": "封签与审计记录的最后一条相符。",
+    "Verify the whole trail": "核验全部审计记录",
+    "Verifying the audit trail...": "正在核验审计记录……",
+    "Verified {read} of {total} events": "已核验 {read} / {total} 条",
+    "Audit trail intact (every event verified at {at}).": "审计记录完整（{at} 已逐条核验）。",
     "Audit trail broken at event {event}!": "审计记录在第 {event} 条被篡改！",
     # accounts that resist attack (issue 12)
     "Too many failed attempts: try again in {minutes} minutes, or ask an administrator to unlock the account.": "失败次数过多：请 {minutes} 分钟后再试，或请管理员解锁该账户。",

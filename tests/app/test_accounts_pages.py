@@ -141,3 +141,25 @@ def test_a_banner_says_while_demo_accounts_exist(desk, monkeypatch):
     app.run()
     assert not app.warning
     assert get_services().users.demo_accounts() == []
+
+
+@security
+def test_the_admin_page_checks_the_seal_on_each_visit_and_the_whole_trail_on_request(desk):
+    """Attack: edit an old event straight in the database (without re-computing the chain).
+    The seal cannot show that; the whole-trail check the administrator runs does."""
+    for n in range(5):
+        desk.audit.record(f"user{n}", "sign_in")
+    app = page("admin", desk, "root")
+    assert "The seal matches the trail's last event." in [c.value for c in app.caption]
+    app.button(key="verify-audit").click().run()
+    assert any(c.value.startswith("Audit trail intact (every event") for c in app.caption)
+
+    db = desk.audit.db
+    db.execute("DROP TRIGGER audit_no_update")
+    db.execute("UPDATE audit SET \"user\" = 'eve' WHERE id = 2")
+    del app.session_state["audit-verified"]  # a new visit: nothing verified yet
+    app.run()
+    assert not app.error  # the seal alone cannot see an edit inside the trail
+    app.button(key="verify-audit").click().run()
+    assert [e.value for e in app.error] == ["Audit trail broken at event 2!"]
+    assert "the event was edited" in " ".join(x.value for x in app.text)

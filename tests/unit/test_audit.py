@@ -484,3 +484,31 @@ def test_the_next_question_does_not_seal_over_events_written_without_the_key(
     )
     audit.record("ana", "sign_in")
     assert checks(audit) == [(6, "unsealed")]
+
+
+@security
+def test_the_quick_seal_check_sees_a_deleted_tail_and_a_forged_head(tmp_path, backend_settings):
+    """The Admin page's check on every visit reads a few rows, not the trail: it still sees
+    what the seal alone can show."""
+    audit = trail(tmp_path)
+    assert audit.seal_problems() == []
+    watched = _Watched(audit.db)
+    audit.db = watched
+    audit.seal_problems()
+    audit.db = watched.db
+    assert not [s for s in watched.statements if "details" in s or "count(" in s.lower()]
+    bypass_triggers(audit)
+    audit.db.execute("DELETE FROM audit WHERE id > 3")
+    assert [(p.event, p.check) for p in audit.seal_problems()] == [(4, "tail")]
+
+
+def test_reading_the_whole_trail_in_batches_finds_the_same_and_reports_progress(tmp_path):
+    audit = trail(tmp_path, events=7)
+    bypass_triggers(audit)
+    audit.db.execute("UPDATE audit SET \"user\" = 'eve' WHERE id = 4")
+    seen: list[tuple[int, int]] = []
+    in_batches = audit.problems(progress=lambda done, total: seen.append((done, total)), batch=3)
+    assert [(p.event, p.check) for p in in_batches] == [(4, "content")]
+    assert in_batches == audit.problems()  # one batch
+    assert seen == [(3, 7), (6, 7), (7, 7)]
+    assert audit.seal_problems() == []  # an edit inside the trail needs the whole read
