@@ -100,6 +100,8 @@ def test_admin_sees_users_and_the_audit_trail_and_others_do_not(app_base):
     trail = admin.dataframe[1].value
     assert "question" in set(trail["Action"])
     assert "4539" not in str(trail["Details"].tolist())
+    assert admin.caption[-1].value == "The seal matches the trail's last event."
+    admin.button(key="verify-audit").click().run()
     assert "intact" in admin.caption[-1].value
     refused = page("admin", app_base, "kim")
     assert "cannot open this page" in refused.error[0].value
