@@ -57,6 +57,13 @@ FEEDBACK_MATCH_WINDOW = dt.timedelta(hours=12)
 an answer right after reading it; a verdict with no logged question this close is counted on
 its own (for instance feedback given before the question log existed)."""
 
+MAX_CLUSTERED = 3_000
+"""Distinct failing questions clustered with each other at a time (cluster_gaps; beyond it,
+in rounds: the others join the topic they are closest to, or wait for the next round).
+Average linkage holds an n x n matrix, twice: 3,000 is ~150 MB and about a second; the
+month of a 500-agent contact centre can hold 100,000 distinct failing questions, 160 GB."""
+
+
 REFERENCE_QUESTIONS: dict[str, tuple[str, ...]] = {
     "en": (
         "What is the customer's current account balance?",
@@ -428,12 +435,18 @@ def cluster_gaps(
     scripts = ["zh" if _is_chinese(text) else "en" for text in texts]
     centred = _centred_by_language(merged, scripts, reference or {})
     weights = np.array([len(rows) for rows in members], dtype=np.float64)
-    groups = _average_linkage(centred @ centred.T, weights, threshold)
+    if len(members) > MAX_CLUSTERED:
+        latest = [max(_instant(questions[r].at) for r in rows) for rows in members]
+        order = sorted(range(len(members)), key=lambda g: (-weights[g], -latest[g].timestamp(), g))
+        groups = _cluster_in_rounds(centred, weights, order, threshold)
+    else:
+        groups = _average_linkage(centred @ centred.T, weights, threshold)
 
     clusters = [[i for g in group for i in members[g]] for group in groups]
-    centrality = [
-        {g: float(centred[g] @ centred[group].mean(axis=0)) for g in group} for group in groups
-    ]
+    centrality = []
+    for group in groups:
+        mean = centred[group].mean(axis=0)  # once per topic, not once per member
+        centrality.append({g: float(centred[g] @ mean) for g in group})
     terms = [_topic_terms(questions, rows) for rows in clusters]
     spread = Counter(key for topic_terms in terms for key in topic_terms)
 
@@ -443,6 +456,57 @@ def cluster_gaps(
         topics.append(_topic(questions, members, group, rows, keywords, central))
     topics.sort(key=lambda t: (-t.count, -_instant(t.last_seen).timestamp(), t.label))
     return topics
+
+
+def _cluster_in_rounds(
+    centred: np.ndarray, weights: np.ndarray, order: Sequence[int], threshold: float
+) -> list[list[int]]:
+    """Average linkage for more distinct questions than MAX_CLUSTERED, in bounded memory.
+
+    Each round clusters the next MAX_CLUSTERED questions of `order` (most asked first), then
+    every question still waiting joins the topic (of this round or an earlier one) it has
+    the highest average similarity with, when that reaches `threshold` (the linkage's own
+    rule); the ones that join none wait for the next round. A subject none of the most
+    asked questions are about is thus clustered in a later round, not scattered."""
+    groups: list[list[int]] = []
+    pending = list(order)
+    while pending:
+        core = sorted(pending[:MAX_CLUSTERED])
+        found = _average_linkage(centred[core] @ centred[core].T, weights[core], threshold)
+        groups += [[core[i] for i in group] for group in found]
+        groups, pending = _attach(centred, weights, groups, pending[MAX_CLUSTERED:], threshold)
+    return groups
+
+
+def _attach(
+    centred: np.ndarray,
+    weights: np.ndarray,
+    groups: list[list[int]],
+    rest: Sequence[int],
+    threshold: float,
+    block: int = 4_096,
+) -> tuple[list[list[int]], list[int]]:
+    """`groups` with each row of `rest` added to the group it has the highest average-linkage
+    similarity with (its vector against the group's weighted mean vector: the weighted
+    average of its similarities to the members), if that reaches `threshold`; and the rows
+    that reached it with no group, in their order. The means are the groups' as given."""
+    joined = [list(g) for g in groups]
+    means = np.vstack(
+        [(weights[g, None] * centred[g]).sum(axis=0) / weights[g].sum() for g in groups]
+    )
+    left: list[int] = []
+    rest = list(rest)
+    for start in range(0, len(rest), block):
+        rows = rest[start : start + block]
+        similarity = centred[rows] @ means.T
+        best = np.argmax(similarity, axis=1)
+        values = similarity[np.arange(len(rows)), best]
+        for row, group, value in zip(rows, best, values, strict=True):
+            if value >= threshold:
+                joined[int(group)].append(row)
+            else:
+                left.append(row)
+    return joined, left
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

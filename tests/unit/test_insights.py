@@ -483,3 +483,42 @@ def test_trends_per_day_with_quiet_days_filled():
     assert (quiet.questions, quiet.refusal_rate, quiet.helpful_rate) == (0, None, 1.0)
     assert (last.questions, last.refused, last.refusal_rate, last.helpful_rate) == (2, 2, 1.0, None)
     assert trends([], []) == []
+
+
+def test_beyond_the_clustered_questions_the_rest_join_their_nearest_topic(monkeypatch):
+    """A month of a large contact centre holds far more distinct failing questions than
+    average linkage can hold in memory (an n x n matrix): the most asked are clustered, the
+    rest join the topic they are closest to, and those that join none are clustered next. Same topics as clustering
+    everything, here where the subjects are clear."""
+    import kb.insights as insights
+
+    rng = np.random.default_rng(7)
+    subjects = np.eye(8)[:3]  # three subjects, far apart
+    questions, rows = [], []
+    for n in range(90):
+        subject = n % 3
+        asked = 3 if n < 6 else 1  # the first six are asked most
+        for _ in range(asked):
+            questions.append(gap(f"question {n} about subject {subject}", at(2, 9)))
+            rows.append(subjects[subject] + 0.05 * rng.standard_normal(8))
+    stray = [0, 0, 0, 0, 0, 0, 1.0, 0]  # a subject of its own, asked once
+    questions.append(gap("something else entirely", at(2, 10)))
+    rows.append(np.asarray(stray) + 0.05 * rng.standard_normal(8))
+    vectors = unit(*rows)
+
+    def membership(topics):
+        return sorted(sorted(q.question for q in t.questions) for t in topics)
+
+    everything = cluster_gaps(questions, vectors, threshold=0.5)
+    linked = []
+    linkage = insights._average_linkage
+    monkeypatch.setattr(
+        insights, "_average_linkage", lambda s, *a: linked.append(len(s)) or linkage(s, *a)
+    )
+    monkeypatch.setattr(insights, "MAX_CLUSTERED", 6)
+    capped = cluster_gaps(questions, vectors, threshold=0.5)
+    # The matrix held the six most asked, then (a second round) the one question that joined
+    # none of their topics: never all 91.
+    assert linked == [6, 1]
+    assert membership(capped) == membership(everything)
+    assert sorted(t.count for t in capped) == [1, 34, 34, 34]
