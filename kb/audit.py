@@ -536,12 +536,12 @@ class AuditLog:
                 "its hash differs from the sealed head: an earlier event was edited and the "
                 "chain re-computed after it"
             )))  # fmt: skip
-        elif last_id > head_id and head_id and self._hash_of(head_id) is None:
+        elif last_id > head_id and head_id and (sealed_head := self._hash_of(head_id)) is None:
             found.append(AuditProblem(head_id, "tail", (
                 f"the sealed head, event {head_id}, is gone ({events} events were sealed up "
                 "to it): the tail was deleted and events appended after it"
             )))  # fmt: skip
-        elif last_id > head_id and head_id and self._hash_of(head_id) != head_hash:
+        elif last_id > head_id and head_id and sealed_head != head_hash:
             found.append(AuditProblem(head_id, "head", (
                 "its hash differs from the sealed head: it was edited and the chain "
                 "re-computed after it"

@@ -25,10 +25,6 @@ MIN_LENGTH = 7
 """Shorter words are corrected only when they are not words at all (SHORT_LENGTH): one edit
 turns too many real words into other real words ("bread" into "read", "round" into
 "pound")."""
-STEM_KEYS = True
-"""Whether a word's stem is looked up too, not only the word: "complaning" is two edits from
-"complain" but its stem "complan" is one, and a transposed "arrnage" finds "arrange" only
-through the deletions of both."""
 SHORT_LENGTH = 5
 """Words of five or six letters are corrected when the language does not have them either
 (kb.lexicon.common_words): "pyone", "papdr", "crwdit", "lmit" are slips, "bread" is not.
@@ -91,8 +87,10 @@ class SpellFix:
         if any(lowered[:n] in self.vocabulary for n in range(4, len(lowered) - 1)):
             return None  # a form of a known word ("scammed" beside "scam"), not a typo
         candidates: set[str] = set()
+        # The stem is looked up too: "complaning" is two edits from "complain", its stem
+        # "complan" one.
         keys = {lowered, *_deletes(lowered)}
-        if STEM_KEYS and stem != lowered:
+        if stem != lowered:
             keys |= {stem, *_deletes(stem)}
         for key in keys:
             candidates.update(self._index.get(key, ()))
@@ -100,7 +98,7 @@ class SpellFix:
         if not found:
             return None
         best = max(found, key=lambda c: (self.vocabulary[c], c))
-        if STEM_KEYS and not _one_edit(lowered, best) and lowered.startswith(stem):
+        if not _one_edit(lowered, best) and lowered.startswith(stem):
             # Found through the stem ("complaning" -> "complan" -> "complain"): the word's
             # own ending goes back on, so the agent reads "complaining", not a stem.
             ending = lowered[len(stem) :]

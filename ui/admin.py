@@ -8,7 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
-from kb.audit import ACTIONS, events_csv
+from kb.audit import ACTIONS, AuditProblem, events_csv
 from kb.errors import KBError
 from kb.users import ROLES, User
 from ui.i18n import t
@@ -185,7 +185,7 @@ if st.download_button(t("Export CSV"), events_csv(events), file_name="audit.csv"
     services.audit.record(user.name, "export", events=len(events))
 
 
-def show_problems(problems: list) -> None:  # type: ignore[type-arg]
+def show_problems(problems: list[AuditProblem]) -> None:
     st.error(t("Audit trail broken at event {event}!", event=problems[0].event))
     for problem in problems:
         st.text(str(problem))

@@ -84,28 +84,30 @@ def test_trainer_assigns_a_path_and_the_trainee_completes_its_quiz(served_app):
         chips = picked.locator('[title^="fill ·"], [title^="order ·"]')  # the chosen items
         fill_chip = picked.locator('[title^="fill ·"]')
         ordering_chip = picked.locator('[title^="order ·"]')
+
         # Picks are made until both tags are there: under load a later pick's rerun has
         # also dropped an earlier pick (clean-clone CI at ee99062), so each round checks both.
+        def pick(chip, option: str, typed: str = "") -> bool:  # type: ignore[no-untyped-def]
+            """Choose the option (typing `typed` first to filter a long list) unless its
+            tag is there; whether the tag is there afterwards."""
+            if chip.count() == 0:
+                chosen.click()
+                if typed:
+                    chosen.press_sequentially(typed)
+                page.get_by_role("option").filter(has_text=option).first.click()
+                page.keyboard.press("Escape")
+                idle(page)
+                try:
+                    expect(chip).to_have_count(1, timeout=15_000)
+                except AssertionError:
+                    return False
+            return True
+
         for _ in range(4):
-            if fill_chip.count() == 0:
-                chosen.click()
-                page.get_by_role("option").filter(has_text="____").first.click()
-                page.keyboard.press("Escape")
-                idle(page)
-                try:
-                    expect(fill_chip).to_have_count(1, timeout=15_000)
-                except AssertionError:
-                    continue
-            if ordering_chip.count() == 0:
-                chosen.click()
-                chosen.press_sequentially("Blocking the card")  # the list is long: filter it
-                page.get_by_role("option").filter(has_text="“Blocking the card”").first.click()
-                page.keyboard.press("Escape")
-                idle(page)
-                try:
-                    expect(ordering_chip).to_have_count(1, timeout=15_000)
-                except AssertionError:
-                    continue
+            if not pick(fill_chip, "____"):
+                continue
+            if not pick(ordering_chip, "“Blocking the card”", typed="Blocking the card"):
+                continue
             idle(page)
             if fill_chip.count() == 1 and ordering_chip.count() == 1:
                 break
